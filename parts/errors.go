@@ -1,0 +1,77 @@
+package parts
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Match them with errors.Is; every error the library returns
+// wraps one of these (or a context error) when the cause is known.
+var (
+	// ErrNotFound: the part, file or event does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write lost a race (stale version) or a claim is held by
+	// someone else.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the input failed validation. *ValidationError matches it.
+	ErrInvalid = errors.New("invalid input")
+	// ErrInvalidTransition: the workflow table does not allow the action from
+	// the part's current state. *TransitionError matches it.
+	ErrInvalidTransition = errors.New("invalid transition")
+	// ErrUnauthorized: the caller is not allowed to do this.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrTooLarge: an upload or value exceeds its size limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrUnsupportedType: an upload's extension or content is not accepted.
+	ErrUnsupportedType = errors.New("unsupported file type")
+)
+
+// ValidationError reports one invalid field. It matches ErrInvalid.
+type ValidationError struct {
+	// Field is the JSON (camelCase) name of the field.
+	Field string
+	// Reason is a human-readable sentence, e.g. "Part ID is required".
+	Reason string
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string { return e.Reason }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// TransitionError reports an action the workflow does not allow. It matches
+// ErrInvalidTransition.
+type TransitionError struct {
+	Action   Action
+	Category Category
+	Status   Status
+	// Reason explains the guard that failed.
+	Reason string
+}
+
+// Error implements error.
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("cannot %s a part in %s (%s): %s", e.Action, e.Category, e.Status, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalidTransition) true.
+func (e *TransitionError) Is(target error) bool { return target == ErrInvalidTransition }
+
+// ClaimConflictError reports a claim on a part someone else holds. It matches ErrConflict.
+type ClaimConflictError struct {
+	// HeldBy is the current assignee.
+	HeldBy string
+}
+
+// Error implements error.
+func (e *ClaimConflictError) Error() string {
+	return fmt.Sprintf("part is already claimed by %s", e.HeldBy)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ClaimConflictError) Is(target error) bool { return target == ErrConflict }

@@ -1,0 +1,425 @@
+package parts
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// Options configure a Service. A nil *Options gives the defaults.
+type Options struct {
+	// Now is the clock; default time.Now. Times are stored in UTC at
+	// microsecond precision.
+	Now func() time.Time
+	// Logger receives the service's logs; default discards them.
+	Logger *slog.Logger
+}
+
+// Service is the one type callers use. It validates input, applies the
+// workflow table, owns the clock, versions and history, and runs each
+// operation in one store transaction.
+type Service struct {
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts *Options) *Service {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Service{store: store, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return s
+}
+
+// Store returns the store the service runs on.
+func (s *Service) Store() Store { return s.store }
+
+// StaleError reports a write whose expected version (If-Match) is no longer
+// the part's version. It matches ErrConflict.
+type StaleError struct {
+	Expected, Actual int64
+}
+
+// Error implements error.
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("part has changed: expected version %d, it is at version %d", e.Expected, e.Actual)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *StaleError) Is(target error) bool { return target == ErrConflict }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// FindPartByID returns the part with the given id, or an error wrapping ErrNotFound.
+func (s *Service) FindPartByID(ctx context.Context, id int64) (*Part, error) {
+	p, err := s.store.FindPartByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("find part %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// MaxSearchLen is the longest search string FindParts accepts, in characters.
+const MaxSearchLen = 200
+
+// FindParts returns one page of the parts matching f and the number of all
+// matches. Invalid filters (unknown category or sort field, negative or
+// absurd paging) give a *ValidationError.
+func (s *Service) FindParts(ctx context.Context, f Filter) ([]*Part, int, error) {
+	if f.Category != "" && !f.Category.Valid() {
+		return nil, 0, invalid("category", "unknown category %q", f.Category)
+	}
+	if f.SortBy == "" {
+		f.SortBy = SortCreatedAt
+	}
+	if !slices.Contains(SortFields, f.SortBy) {
+		return nil, 0, invalid("sort_by", "unknown sort field %q", f.SortBy)
+	}
+	if f.Limit < 0 || f.Limit > MaxLimit {
+		return nil, 0, invalid("limit", "limit must be between 0 and %d", MaxLimit)
+	}
+	if f.Offset < 0 || f.Offset > math.MaxInt32 {
+		return nil, 0, invalid("offset", "offset must be between 0 and %d", math.MaxInt32)
+	}
+	if !utf8.ValidString(f.Search) || utf8.RuneCountInString(f.Search) > MaxSearchLen {
+		return nil, 0, invalid("search", "search must be valid text of at most %d characters", MaxSearchLen)
+	}
+	f.Search = trimmed(f.Search)
+	ps, n, err := s.store.FindParts(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find parts: %w", err)
+	}
+	return ps, n, nil
+}
+
+// CreatePart validates p and stores it as a new part. Zero values get the
+// defaults: category review, status Pending, amount 1. ID, Version,
+// timestamps, Files and Model are set by the service. A hand part created
+// with an assignee records it in miscInfo.handWorkers.
+func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part, error) {
+	now := s.clock()
+	in := p.Clone()
+	next := &Part{
+		PartID: in.PartID, Name: in.Name, Type: in.Type, Material: in.Material, Subsystem: in.Subsystem,
+		Status: cmp.Or(in.Status, StatusPending), Category: cmp.Or(in.Category, CategoryReview),
+		Amount: cmp.Or(in.Amount, 1), Notes: in.Notes, File: in.File, OnshapeURL: in.OnshapeURL,
+		MiscInfo: in.MiscInfo, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Model: Model{State: ModelNone},
+	}
+	next.normalize()
+	setAssignee(next, trimmed(in.Assigned), now)
+	if err := next.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.CreatePart(ctx, next); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, &Event{PartID: next.ID, Action: "create", Actor: actor, At: now, Changes: diffParts(nil, next)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create part: %w", err)
+	}
+	return next.Clone(), nil
+}
+
+// Update is a partial edit of a part, as the web client's edit form sends it.
+// Nil fields are left alone. It is an editor's edit, not a workflow action:
+// it may set any known status and category.
+type Update struct {
+	PartID     *string
+	Name       *string
+	Type       *Type
+	Material   *string
+	Subsystem  *string
+	Notes      *string
+	OnshapeURL *string
+	// File is a file name only; any directory part is dropped.
+	File *string
+	// Status, when non-nil and non-empty, sets the status; empty keeps it.
+	Status   *Status
+	Category *Category
+	Amount   *int
+	// Assigned changes the assignee ("" clears it). A new assignee of a hand
+	// part is appended to miscInfo.handWorkers.
+	Assigned *string
+	// MiscInfo, when non-nil, replaces miscInfo. ClearMiscInfo removes it.
+	MiscInfo      map[string]any
+	ClearMiscInfo bool
+
+	// IfVersion, when non-zero, makes the update fail with *StaleError unless
+	// the part is at this version.
+	IfVersion int64
+	// Actor is who edits, for the history.
+	Actor string
+}
+
+// UpdatePart applies u to the part with the given id. An update that changes
+// nothing returns the part as it is, without a new version.
+func (s *Service) UpdatePart(ctx context.Context, id int64, u Update) (*Part, error) {
+	p, err := s.mutate(ctx, id, u.IfVersion, u.Actor, "update", func(cur *Part, now time.Time) (*Part, bool, error) {
+		next := cur.Clone()
+		set := func(dst *string, src *string) {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		set(&next.PartID, u.PartID)
+		set(&next.Name, u.Name)
+		set(&next.Material, u.Material)
+		set(&next.Subsystem, u.Subsystem)
+		set(&next.Notes, u.Notes)
+		set(&next.OnshapeURL, u.OnshapeURL)
+		set(&next.File, u.File)
+		if u.Type != nil {
+			next.Type = *u.Type
+		}
+		if u.Status != nil && *u.Status != "" {
+			next.Status = *u.Status
+		}
+		if u.Category != nil {
+			next.Category = *u.Category
+		}
+		if u.Amount != nil {
+			next.Amount = *u.Amount
+			if next.Amount < 1 {
+				return nil, false, invalid("amount", "Amount must be a whole number from 1 to %d", MaxAmount)
+			}
+		}
+		if u.ClearMiscInfo {
+			next.MiscInfo = nil
+		} else if u.MiscInfo != nil {
+			next.MiscInfo = cloneMisc(u.MiscInfo)
+		}
+		next.normalize()
+		if u.Assigned != nil {
+			setAssignee(next, trimmed(*u.Assigned), now)
+		}
+		return next, !samePart(cur, next), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update part %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// DeletePart removes a part. ifVersion, when non-zero, must match the part's
+// version (else *StaleError). The part's history is kept.
+func (s *Service) DeletePart(ctx context.Context, id int64, ifVersion int64, actor string) error {
+	now := s.clock()
+	var deleted *Part
+	err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		cur, err := tx.FindPartByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && cur.Version != ifVersion {
+			return &StaleError{Expected: ifVersion, Actual: cur.Version}
+		}
+		if err := tx.DeletePart(ctx, id, cur.Version); err != nil {
+			return err
+		}
+		deleted = cur
+		return tx.AddEvent(ctx, &Event{PartID: id, Action: "delete", Actor: actor, At: now, Changes: diffParts(cur, nil)})
+	})
+	if err != nil {
+		return fmt.Errorf("delete part %d: %w", id, err)
+	}
+	s.afterDelete(ctx, deleted)
+	return nil
+}
+
+// afterDelete runs once a delete has committed: it removes the part's files.
+func (s *Service) afterDelete(ctx context.Context, p *Part) {
+	_ = ctx
+	_ = p
+}
+
+// Act runs a workflow action on a part. See Apply for the rules and errors;
+// a no-op action returns the part unchanged without a new version.
+func (s *Service) Act(ctx context.Context, id int64, a Action, in ActionInput) (*Part, error) {
+	p, err := s.mutate(ctx, id, in.IfVersion, in.Actor, string(a), func(cur *Part, now time.Time) (*Part, bool, error) {
+		return Apply(cur, a, in, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s part %d: %w", a, id, err)
+	}
+	return p, nil
+}
+
+// Approve marks a part in review as Reviewed and moves it to the cnc or hand
+// column by its type, recording in.Reviewer and merging in.MiscInfo.
+func (s *Service) Approve(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionApprove, in)
+}
+
+// Assign (claim) gives the part to in.Assignee and sets it In Progress. A part
+// held by someone else gives *ClaimConflictError; the same person again is a no-op.
+func (s *Service) Assign(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionAssign, in)
+}
+
+// Unclaim clears the assignee; an In Progress part becomes Already Started.
+func (s *Service) Unclaim(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionUnclaim, in)
+}
+
+// Start sets a cnc or hand part In Progress.
+func (s *Service) Start(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionStart, in)
+}
+
+// Complete moves a cnc or hand part to completed, merging in.MiscInfo.
+func (s *Service) Complete(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionComplete, in)
+}
+
+// Revert moves a completed part back to its cnc or hand column, In Progress.
+func (s *Service) Revert(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionRevert, in)
+}
+
+// SetStatus sets in.Status through the workflow table (Reviewed approves,
+// Completed completes).
+func (s *Service) SetStatus(ctx context.Context, id int64, in ActionInput) (*Part, error) {
+	return s.Act(ctx, id, ActionSetStatus, in)
+}
+
+// maxRetries bounds how often an operation without an expected version is
+// retried after losing a race to a concurrent write.
+const maxRetries = 5
+
+// mutate runs fn on the current part inside one transaction, validates the
+// result, bumps the version and records the event.
+func (s *Service) mutate(ctx context.Context, id, ifVersion int64, actor, action string,
+	fn func(cur *Part, now time.Time) (*Part, bool, error)) (*Part, error) {
+	for attempt := 0; ; attempt++ {
+		var out *Part
+		err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+			cur, err := tx.FindPartByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ifVersion != 0 && cur.Version != ifVersion {
+				return &StaleError{Expected: ifVersion, Actual: cur.Version}
+			}
+			now := s.clock()
+			next, changed, err := fn(cur, now)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				out = cur
+				return nil
+			}
+			next.normalize()
+			if err := next.Validate(); err != nil {
+				return err
+			}
+			if !now.After(cur.UpdatedAt) {
+				now = cur.UpdatedAt.Add(time.Microsecond)
+			}
+			next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
+			next.Version, next.UpdatedAt = cur.Version+1, now
+			if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
+				return err
+			}
+			out = next
+			return tx.AddEvent(ctx, &Event{PartID: id, Action: action, Actor: actor, At: now, Changes: diffParts(cur, next)})
+		})
+		if err == nil {
+			return out.Clone(), nil
+		}
+		var stale *StaleError
+		var claim *ClaimConflictError
+		retry := errors.Is(err, ErrConflict) && !errors.As(err, &stale) && !errors.As(err, &claim) &&
+			ifVersion == 0 && attempt < maxRetries && ctx.Err() == nil
+		if !retry {
+			return nil, err
+		}
+	}
+}
+
+// History returns a part's events, oldest first. A part that never existed
+// gives ErrNotFound; a deleted part's history is still returned.
+func (s *Service) History(ctx context.Context, id int64) ([]*Event, error) {
+	evs, err := s.store.FindEvents(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of part %d: %w", id, err)
+	}
+	if len(evs) == 0 {
+		if _, err := s.store.FindPartByID(ctx, id); err != nil {
+			return nil, fmt.Errorf("history of part %d: %w", id, err)
+		}
+	}
+	return evs, nil
+}
+
+// Stats returns counts by category, status and assignment.
+func (s *Service) Stats(ctx context.Context) (*Stats, error) {
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
+
+// Score is one leaderboard entry.
+type Score struct {
+	Name  string
+	Score float64
+}
+
+// Leaderboard scores completed parts: 1 point to the current assignee and 0.5
+// to every other person who worked on the part by hand earlier (each person
+// counted once per part). Highest score first, then by name.
+func (s *Service) Leaderboard(ctx context.Context) ([]Score, error) {
+	ps, _, err := s.store.FindParts(ctx, Filter{Category: CategoryCompleted, SortBy: SortID, Asc: true})
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	scores := map[string]float64{}
+	for _, p := range ps {
+		if p.Assigned != "" {
+			scores[p.Assigned]++
+		}
+		seen := map[string]bool{p.Assigned: true}
+		workers, _ := p.MiscInfo["handWorkers"].([]any)
+		for _, w := range workers {
+			m, _ := w.(map[string]any)
+			name, _ := m["name"].(string)
+			name = trimmed(name)
+			if name == "" || seen[name] {
+				continue
+			}
+			seen[name] = true
+			scores[name] += 0.5
+		}
+	}
+	out := make([]Score, 0, len(scores))
+	for n, v := range scores {
+		out = append(out, Score{Name: n, Score: v})
+	}
+	slices.SortFunc(out, func(a, b Score) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}

@@ -1,0 +1,226 @@
+package parts
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+)
+
+// Store persists parts, their history and conversion jobs. Drivers only
+// persist: every business rule lives in Service. Implementations must be safe
+// for concurrent use, return copies (never share mutable state with callers),
+// store and return times in UTC, and honour context cancellation.
+//
+// Run parts/partstest.RunStore against a new driver.
+type Store interface {
+	// FindPartByID returns the part, or an error wrapping ErrNotFound.
+	FindPartByID(ctx context.Context, id int64) (*Part, error)
+	// FindParts returns one page of the parts matching f and the total number
+	// of matches before paging. f has been normalised by the Service (a known
+	// sort field, Limit >= 0, Offset >= 0). Ties in the sort order are broken
+	// by ID in the same direction, so paging is stable.
+	FindParts(ctx context.Context, f Filter) ([]*Part, int, error)
+	// Stats returns counts over all parts. Drivers should keep counts up to
+	// date on write rather than scan.
+	Stats(ctx context.Context) (*Stats, error)
+	// FindEvents returns a part's history, oldest first. A part without events
+	// (or a deleted part's id) gives an empty list, not an error.
+	FindEvents(ctx context.Context, partID int64) ([]*Event, error)
+	// Update runs fn inside one write transaction. If fn returns an error the
+	// transaction is rolled back and that error is returned unchanged.
+	// Concurrent Update calls on one store serialise or fail with ErrConflict
+	// from UpdatePart; they never lose a write.
+	Update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// NextJob marks the oldest queued job as running (incrementing Attempts)
+	// and returns it, or returns an error wrapping ErrNotFound when no job is
+	// queued. Two callers never get the same job.
+	NextJob(ctx context.Context) (*Job, error)
+	// FinishJob records the outcome of a running job: JobDone or JobFailed
+	// with a message. It returns ErrNotFound for an unknown job.
+	FinishJob(ctx context.Context, id int64, state JobState, message string) error
+	// RequeueRunningJobs puts every running job back in the queue (used at
+	// start, after a crash) and returns how many it requeued.
+	RequeueRunningJobs(ctx context.Context) (int, error)
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Tx is the write side of a Store, valid only inside Store.Update.
+type Tx interface {
+	// FindPartByID returns the part as the transaction sees it, or ErrNotFound.
+	FindPartByID(ctx context.Context, id int64) (*Part, error)
+	// CreatePart inserts p, assigning p.ID. IDs are never reused, even after
+	// a delete.
+	CreatePart(ctx context.Context, p *Part) error
+	// UpdatePart replaces the stored part p.ID with p if its stored version is
+	// still prevVersion; otherwise it returns ErrConflict and writes nothing.
+	// It returns ErrNotFound if the part does not exist.
+	UpdatePart(ctx context.Context, p *Part, prevVersion int64) error
+	// DeletePart removes the part if its stored version is prevVersion (else
+	// ErrConflict), or ErrNotFound if it does not exist. Events are kept.
+	DeletePart(ctx context.Context, id int64, prevVersion int64) error
+	// AddEvent appends e to the history, assigning e.ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// EnqueueJob adds a queued job, assigning j.ID.
+	EnqueueJob(ctx context.Context, j *Job) error
+}
+
+// SortField is a field parts can be sorted by.
+type SortField string
+
+// The sort fields, named as the client sends them.
+const (
+	SortCreatedAt   SortField = "created_at"
+	SortUpdatedAt   SortField = "updated_at"
+	SortID          SortField = "id"
+	SortPartID      SortField = "part_id"
+	SortName        SortField = "name"
+	SortType        SortField = "type"
+	SortMaterial    SortField = "material"
+	SortSubsystem   SortField = "subsystem"
+	SortAssigned    SortField = "assigned"
+	SortStatus      SortField = "status"
+	SortCategory    SortField = "category"
+	SortAmount      SortField = "amount"
+	SortClaimedDate SortField = "claimed_date"
+)
+
+// SortFields is the whitelist of sort fields.
+var SortFields = []SortField{SortCreatedAt, SortUpdatedAt, SortID, SortPartID, SortName, SortType,
+	SortMaterial, SortSubsystem, SortAssigned, SortStatus, SortCategory, SortAmount, SortClaimedDate}
+
+// ParseSortField accepts a sort field in snake_case or camelCase ("part_id",
+// "partId"); the empty string gives SortCreatedAt. Unknown names give a
+// *ValidationError for field sort_by.
+func ParseSortField(s string) (SortField, error) {
+	if s == "" {
+		return SortCreatedAt, nil
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	name := SortField(b.String())
+	if name == "onshape_url" || name == "notes" || name == "file" {
+		return "", invalid("sort_by", "cannot sort by %q", s)
+	}
+	for _, f := range SortFields {
+		if f == name {
+			return f, nil
+		}
+	}
+	return "", invalid("sort_by", "unknown sort field %q", s)
+}
+
+// MaxLimit is the largest page size FindParts accepts.
+const MaxLimit = 10000
+
+// Filter selects, orders and pages parts.
+type Filter struct {
+	// Category restricts to one category; empty means all.
+	Category Category
+	// Search is a case-insensitive substring matched against name, notes,
+	// subsystem, assigned, material and partId. % and _ are literal.
+	Search string
+	// SortBy is the sort field; empty means SortCreatedAt.
+	SortBy SortField
+	// Asc sorts ascending; the default is descending.
+	Asc bool
+	// Limit is the page size; 0 means no limit.
+	Limit int
+	// Offset skips that many matches.
+	Offset int
+}
+
+// Stats are counts over all parts.
+type Stats struct {
+	Total      int
+	ByCategory map[Category]int
+	ByStatus   map[Status]int
+	Assigned   int
+	Unassigned int
+}
+
+// Change is one field's value before and after an event.
+type Change struct {
+	// Field is the JSON (camelCase) field name.
+	Field  string
+	Before any
+	After  any
+}
+
+// Event is one entry in a part's history.
+type Event struct {
+	ID     int64
+	PartID int64
+	// Action names what happened: "create", "update", "delete", a workflow
+	// action ("approve", "assign", ...), or a file event ("file.uploaded",
+	// "file.replaced", "file.deleted", "model.ready", "model.failed").
+	Action string
+	// Actor is who did it, when known.
+	Actor   string
+	At      time.Time
+	Changes []Change
+}
+
+// JobState is the state of a background conversion job.
+type JobState string
+
+// The job states.
+const (
+	JobQueued  JobState = "queued"
+	JobRunning JobState = "running"
+	JobDone    JobState = "done"
+	JobFailed  JobState = "failed"
+)
+
+// Job is a durable background job: today, converting a part's CAD file to GLB.
+type Job struct {
+	ID     int64
+	PartID int64
+	// Source is the SHA-256 of the file to convert; a job whose part has moved
+	// on to another file is obsolete.
+	Source    string
+	State     JobState
+	Attempts  int
+	Error     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// FileObject describes stored bytes in a FileStore.
+type FileObject struct {
+	Key         string
+	Size        int64
+	SHA256      string
+	ContentType string
+	ModTime     time.Time
+}
+
+// FileStore holds the bytes of part files. Keys are generated by the library
+// (see Service), never taken from clients; drivers may still reject keys that
+// are not clean relative slash-separated paths. Implementations must be safe
+// for concurrent use.
+//
+// Run parts/partstest.RunFileStore against a new driver.
+type FileStore interface {
+	// Put streams r to key and returns the stored object's size and SHA-256.
+	// It is atomic: on any error (including a reader that fails midway) no
+	// object is left at key and a previous object at key is unchanged.
+	Put(ctx context.Context, key string, r io.Reader, contentType string) (FileObject, error)
+	// Open returns a reader positioned at the start of the object, with Seek
+	// for range requests, and its description. It returns ErrNotFound if the
+	// key does not exist.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, FileObject, error)
+	// Stat describes the object at key, or returns ErrNotFound.
+	Stat(ctx context.Context, key string) (FileObject, error)
+	// Delete removes the object at key; it returns ErrNotFound if it is absent.
+	Delete(ctx context.Context, key string) error
+	// List returns every object whose key starts with prefix, sorted by key.
+	List(ctx context.Context, prefix string) ([]FileObject, error)
+}

@@ -1,0 +1,220 @@
+package parts
+
+import (
+	"encoding/json"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field length limits, in characters.
+const (
+	MaxPartIDLen     = 100
+	MaxNameLen       = 200
+	MaxMaterialLen   = 200
+	MaxSubsystemLen  = 100
+	MaxAssignedLen   = 100
+	MaxStatusLen     = 50
+	MaxOnshapeURLLen = 500
+	MaxNotesLen      = 10000
+	MaxFileNameLen   = 255
+	MaxAmount        = 1_000_000
+	// MaxMiscInfoBytes is the largest encoded size of MiscInfo.
+	MaxMiscInfoBytes = 64 << 10
+	// MaxMiscInfoDepth is how deeply MiscInfo values may nest.
+	MaxMiscInfoDepth = 8
+)
+
+// normalize trims the fields that are compared and searched, and drops null
+// values from MiscInfo.
+func (p *Part) normalize() {
+	p.PartID = strings.TrimSpace(p.PartID)
+	p.Name = strings.TrimSpace(p.Name)
+	p.Material = strings.TrimSpace(p.Material)
+	p.Subsystem = strings.TrimSpace(p.Subsystem)
+	p.Assigned = strings.TrimSpace(p.Assigned)
+	p.OnshapeURL = strings.TrimSpace(p.OnshapeURL)
+	p.File = BaseName(p.File)
+	if p.MiscInfo != nil {
+		p.MiscInfo, _ = normalizeValue(p.MiscInfo).(map[string]any)
+	}
+}
+
+// BaseName returns the last element of a client-supplied file name, treating
+// both / and \ as separators, so that a name can never act as a path. "." and
+// ".." become empty.
+func BaseName(name string) string {
+	name = strings.TrimSpace(name)
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if name == "." || name == ".." {
+		return ""
+	}
+	return name
+}
+
+// Validate checks every field of p against the rules of the data model and
+// returns the first problem as a *ValidationError (matching ErrInvalid), or nil.
+// Fields are checked in a fixed order: partId, material, subsystem first.
+func (p *Part) Validate() error {
+	required := []struct{ field, value, label string }{
+		{"partId", p.PartID, "Part ID"},
+		{"material", p.Material, "Material"},
+		{"subsystem", p.Subsystem, "Subsystem"},
+	}
+	for _, r := range required {
+		if strings.TrimSpace(r.value) == "" {
+			return invalid(r.field, "%s is required", r.label)
+		}
+	}
+	texts := []struct {
+		field, value string
+		max          int
+	}{
+		{"partId", p.PartID, MaxPartIDLen},
+		{"name", p.Name, MaxNameLen},
+		{"material", p.Material, MaxMaterialLen},
+		{"subsystem", p.Subsystem, MaxSubsystemLen},
+		{"assigned", p.Assigned, MaxAssignedLen},
+		{"status", string(p.Status), MaxStatusLen},
+		{"onshapeUrl", p.OnshapeURL, MaxOnshapeURLLen},
+		{"notes", p.Notes, MaxNotesLen},
+		{"file", p.File, MaxFileNameLen},
+	}
+	for _, t := range texts {
+		if !utf8.ValidString(t.value) {
+			return invalid(t.field, "%s is not valid UTF-8", t.field)
+		}
+		if strings.ContainsRune(t.value, 0) {
+			return invalid(t.field, "%s must not contain NUL characters", t.field)
+		}
+		if n := utf8.RuneCountInString(t.value); n > t.max {
+			return invalid(t.field, "%s is too long (%d characters, at most %d)", t.field, n, t.max)
+		}
+	}
+	if p.Amount < 1 || p.Amount > MaxAmount {
+		return invalid("amount", "Amount must be a whole number from 1 to %d", MaxAmount)
+	}
+	if !p.Category.Valid() {
+		return invalid("category", "unknown category %q (want review, cnc, hand or completed)", p.Category)
+	}
+	if !p.Type.Valid() {
+		return invalid("type", "unknown type %q (want cnc, hand or none)", p.Type)
+	}
+	if !p.Status.Valid() {
+		return invalid("status", "unknown status %q", p.Status)
+	}
+	if p.OnshapeURL != "" {
+		u, err := url.Parse(p.OnshapeURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid("onshapeUrl", "onshapeUrl must be an http or https URL")
+		}
+	}
+	if p.File != BaseName(p.File) {
+		return invalid("file", "file must be a file name, not a path")
+	}
+	return ValidateMiscInfo(p.MiscInfo)
+}
+
+// ValidateMiscInfo checks a miscInfo object: string keys; values strings,
+// numbers, booleans, lists or objects; no NaN or Infinity; nested at most
+// MaxMiscInfoDepth deep; at most MaxMiscInfoBytes encoded.
+func ValidateMiscInfo(m map[string]any) error {
+	if m == nil {
+		return nil
+	}
+	if err := checkValue(m, 1); err != nil {
+		return err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return invalid("miscInfo", "miscInfo cannot be encoded: %v", err)
+	}
+	if len(b) > MaxMiscInfoBytes {
+		return invalid("miscInfo", "miscInfo is too large (%d bytes, at most %d)", len(b), MaxMiscInfoBytes)
+	}
+	return nil
+}
+
+func checkValue(v any, depth int) error {
+	if depth > MaxMiscInfoDepth {
+		return invalid("miscInfo", "miscInfo is nested more than %d levels deep", MaxMiscInfoDepth)
+	}
+	switch x := v.(type) {
+	case string:
+		if !utf8.ValidString(x) {
+			return invalid("miscInfo", "miscInfo holds a string that is not valid UTF-8")
+		}
+	case bool, nil:
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return invalid("miscInfo", "miscInfo numbers must be finite")
+		}
+	case float32:
+		return checkValue(float64(x), depth)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return invalid("miscInfo", "miscInfo numbers must be finite")
+		}
+	case map[string]any:
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				return invalid("miscInfo", "miscInfo keys must be valid UTF-8")
+			}
+			if err := checkValue(e, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkValue(e, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return invalid("miscInfo", "miscInfo holds an unsupported value of type %T", v)
+	}
+	return nil
+}
+
+// normalizeValue drops nulls inside objects and turns every number into a
+// float64, so a value looks the same before and after a JSON round trip.
+func normalizeValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if e == nil {
+				continue
+			}
+			out[k] = normalizeValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			out = append(out, normalizeValue(e))
+		}
+		return out
+	case json.Number:
+		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
+			return f
+		}
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case float32:
+		return float64(x)
+	default:
+		return v
+	}
+}
