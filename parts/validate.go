@@ -139,9 +139,14 @@ func ValidateMiscInfo(m map[string]any) error {
 	return nil
 }
 
+// checkValue checks one value; depth counts the objects and lists around it,
+// itself included.
 func checkValue(v any, depth int) error {
-	if depth > MaxMiscInfoDepth {
-		return invalid("miscInfo", "miscInfo is nested more than %d levels deep", MaxMiscInfoDepth)
+	switch v.(type) {
+	case map[string]any, []any:
+		if depth > MaxMiscInfoDepth {
+			return invalid("miscInfo", "miscInfo is nested more than %d levels deep", MaxMiscInfoDepth)
+		}
 	}
 	switch x := v.(type) {
 	case string:
