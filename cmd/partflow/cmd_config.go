@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// entry is one line of `partflow config` output.
+type entry struct {
+	Key      string `json:"key"`
+	Value    string `json:"value"`
+	Source   string `json:"source"`
+	Resolved string `json:"resolved,omitempty"`
+}
+
+// entries lists every setting of c with its masked value and source, in
+// a fixed order. List entries of api_keys and plugins get one line each.
+func (c *Config) entries() []entry {
+	var es []entry
+	add := func(key, value string) {
+		es = append(es, entry{Key: key, Value: value, Source: c.Source(key).String()})
+	}
+	list := func(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
+
+	add("env", c.Env)
+	add("addr", c.Addr)
+	add("database_url", redactDSN(c.DatabaseURL))
+	es[len(es)-1].Resolved = redactDSN(c.dbDSN)
+	add("files_url", c.FilesURL)
+	es[len(es)-1].Resolved = c.filesDSN
+	if c.APIKey == "" {
+		add("api_key", "(none)")
+	} else {
+		add("api_key", maskSecret(c.APIKey))
+	}
+	if len(c.APIKeys) == 0 {
+		add("api_keys", "[]")
+	}
+	for i, k := range c.APIKeys {
+		add("api_keys", fmt.Sprintf("name=%s role=%s key=%s", strconv.Quote(k.Name), k.Role, maskSecret(k.Key)))
+		es[len(es)-1].Key = fmt.Sprintf("api_keys[%d]", i)
+	}
+	add("cors_origins", list(c.CORSOrigins))
+	add("base_path", strconv.Quote(c.BasePath))
+	add("static_dir", strconv.Quote(c.StaticDir))
+	add("max_body_bytes", c.MaxBodyBytes.String())
+	add("max_file_size", c.MaxFileSize.String())
+	add("allowed_extensions", list(c.AllowedExtensions))
+	add("log.level", c.Log.Level)
+	add("log.format", c.Log.Format)
+	add("trusted_proxies", list(c.TrustedProxies))
+	add("allow_query_api_key", strconv.FormatBool(c.AllowQueryAPIKey))
+	if len(c.Plugins) == 0 {
+		add("plugins", "[]")
+	}
+	for i, p := range c.Plugins {
+		opts := make([]string, 0, len(p.Options))
+		for k, v := range p.Options {
+			opts = append(opts, k+"="+v)
+		}
+		sort.Strings(opts)
+		add("plugins", fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s",
+			p.Name, list(p.Command), list(p.Formats), p.PoolSize, p.Timeout, p.MemoryLimit, list(opts)))
+		es[len(es)-1].Key = fmt.Sprintf("plugins[%d]", i)
+	}
+	add("convert.wait", c.Convert.Wait.String())
+	add("model_wait", c.ModelWait.String())
+	return es
+}
+
+// maskSecret shows enough of a secret to recognise it: its first two
+// characters and its length, or only "****" when it is short.
+func maskSecret(s string) string {
+	if len(s) < 12 {
+		return "****"
+	}
+	return s[:2] + "…(" + strconv.Itoa(len(s)) + " chars)"
+}
+
+// redactDSN replaces the password in a URL's user info and in password=
+// query or keyword parameters with "****".
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		end := strings.IndexAny(rest, "/?")
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+				dsn = dsn[:i+3] + rest[:colon+1] + "****" + rest[at:]
+			}
+		}
+	}
+	var b strings.Builder
+	for {
+		j := strings.Index(strings.ToLower(dsn), "password=")
+		if j < 0 {
+			b.WriteString(dsn)
+			return b.String()
+		}
+		b.WriteString(dsn[:j+len("password=")] + "****")
+		dsn = dsn[j+len("password="):]
+		if k := strings.IndexAny(dsn, "& "); k >= 0 {
+			dsn = dsn[k:]
+		} else {
+			dsn = ""
+		}
+	}
+}
+
+// config prints the effective configuration.
+func (c *cli) config(_ context.Context, args []string) int {
+	fs := c.flagSet("config")
+	addConfigFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON lines instead of text")
+	check := fs.Bool("check", false, "exit with status 1 if serve would refuse this configuration")
+	cfg, code := c.loadChecked(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if err := writeEntries(c.stdout, cfg.entries(), *asJSON); err != nil {
+		c.errorf("config: %v", err)
+		return exitError
+	}
+	if err := cfg.checkStartup(true); err != nil {
+		c.errorf("serve would refuse this configuration:\n%v", err)
+		if *check {
+			return exitError
+		}
+	}
+	return exitOK
+}
+
+// writeEntries prints entries as aligned `key = value  (source)` lines,
+// or as JSON lines.
+func writeEntries(w io.Writer, es []entry, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, e := range es {
+			if err := enc.Encode(e); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+		}
+		return nil
+	}
+	width := 0
+	for _, e := range es {
+		width = max(width, len(e.Key))
+	}
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "%-*s = %s  (%s)", width, e.Key, e.Value, e.Source)
+		if e.Resolved != "" && e.Resolved != e.Value {
+			fmt.Fprintf(&b, "  -> %s", e.Resolved)
+		}
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}

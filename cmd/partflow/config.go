@@ -1,0 +1,282 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the complete, validated configuration of the partflow binary.
+//
+// It is produced by loadConfig from five layers (defaults < profile defaults
+// < config file < environment < flags). The koanf tags are the setting
+// names used in config files, in PARTFLOW_ environment variables (upper
+// case, "__" for nesting) and in `partflow config` output.
+type Config struct {
+	// Env is the profile: development, testing or production.
+	Env string `koanf:"env"`
+	// Addr is the listen address, host:port.
+	Addr string `koanf:"addr"`
+	// DatabaseURL is the database URL as configured (SQLAlchemy sqlite
+	// forms, sqlite://path, a bare path, or postgres://). Use DatabaseDSN
+	// for the normalised form the storage registry opens.
+	DatabaseURL string `koanf:"database_url"`
+	// FilesURL is where uploaded and converted files live, as configured
+	// (file://path, a bare path, mem://, s3://...). Use FilesDSN for the
+	// normalised form.
+	FilesURL string `koanf:"files_url"`
+	// APIKey is the single shared API key (the original's SECRET_KEY).
+	// It has the admin role.
+	APIKey string `koanf:"api_key"`
+	// APIKeys are optional additional named keys, each with a role.
+	APIKeys []APIKey `koanf:"api_keys"`
+	// CORSOrigins lists the allowed browser origins ("*" allows any).
+	CORSOrigins []string `koanf:"cors_origins"`
+	// BasePath is the URL prefix the server is mounted under ("" or
+	// "/something", never a trailing slash).
+	BasePath string `koanf:"base_path"`
+	// StaticDir, when set, is a directory with a built single-page client
+	// served at BasePath + "/". It is absolute after loading.
+	StaticDir string `koanf:"static_dir"`
+	// MaxBodyBytes caps JSON request bodies.
+	MaxBodyBytes ByteSize `koanf:"max_body_bytes"`
+	// MaxFileSize caps uploaded files.
+	MaxFileSize ByteSize `koanf:"max_file_size"`
+	// AllowedExtensions are the upload extensions accepted, lower case
+	// without a dot.
+	AllowedExtensions []string `koanf:"allowed_extensions"`
+	// Log configures the server's slog logger.
+	Log LogConfig `koanf:"log"`
+	// TrustedProxies are CIDR prefixes (bare addresses are accepted as
+	// single-host prefixes) whose X-Forwarded-For is believed. Use
+	// TrustedProxyPrefixes for the parsed form.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+	// AllowQueryAPIKey allows the key in the api_key query parameter.
+	AllowQueryAPIKey bool `koanf:"allow_query_api_key"`
+	// Plugins are the converter plugins to start.
+	Plugins []PluginConfig `koanf:"plugins"`
+	// Convert holds conversion settings.
+	Convert ConvertConfig `koanf:"convert"`
+	// ModelWait is how long GET /model waits for a conversion.
+	ModelWait time.Duration `koanf:"model_wait"`
+
+	sources  map[string]Source
+	dbDSN    string
+	dbPath   string // absolute SQLite file path, "" for memory or non-SQLite
+	filesDSN string
+	trusted  []netip.Prefix
+}
+
+// APIKey is one named API key with a role.
+type APIKey struct {
+	// Name identifies the key in logs (never the key itself).
+	Name string `koanf:"name"`
+	// Key is the secret.
+	Key string `koanf:"key"`
+	// Role is one of RoleReadOnly, RoleEditor, RoleAdmin.
+	Role string `koanf:"role"`
+}
+
+// Roles an APIKey can have.
+const (
+	RoleReadOnly = "read-only"
+	RoleEditor   = "editor"
+	RoleAdmin    = "admin"
+)
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `koanf:"level"`
+	// Format is text or json.
+	Format string `koanf:"format"`
+}
+
+// ConvertConfig configures file conversion.
+type ConvertConfig struct {
+	// Wait is how long an upload waits for its conversion before answering
+	// (the conversion continues in the background after that).
+	Wait time.Duration `koanf:"wait"`
+}
+
+// PluginConfig describes one converter plugin process.
+type PluginConfig struct {
+	// Name identifies the plugin.
+	Name string `koanf:"name"`
+	// Command is the program and its arguments.
+	Command []string `koanf:"command"`
+	// Formats the plugin handles, e.g. "step".
+	Formats []string `koanf:"formats"`
+	// PoolSize is the number of plugin processes (default 1).
+	PoolSize int `koanf:"pool_size"`
+	// Timeout is the deadline for one conversion (default 60s).
+	Timeout time.Duration `koanf:"timeout"`
+	// MemoryLimit caps the plugin's memory; 0 means no limit.
+	MemoryLimit ByteSize `koanf:"memory_limit"`
+	// Options are passed to the plugin as they are.
+	Options map[string]string `koanf:"options"`
+}
+
+// Plugin defaults applied to entries that leave a field unset.
+const (
+	defaultPluginPoolSize = 1
+	defaultPluginTimeout  = 60 * time.Second
+	maxPluginPoolSize     = 64
+)
+
+// DatabaseDSN returns the normalised database URL for the storage
+// registry: "sqlite:///ABS/PATH.db" for a SQLite file, "sqlite://:memory:"
+// for an in-memory database, and postgres URLs unchanged.
+func (c *Config) DatabaseDSN() string { return c.dbDSN }
+
+// FilesDSN returns the normalised file store URL: "file:///ABS/DIR" for a
+// local folder, other schemes (mem://, s3://, ...) unchanged.
+func (c *Config) FilesDSN() string { return c.filesDSN }
+
+// DataDir is the directory that holds the SQLite database, where the
+// generated API key is stored beside it. It is "" when the database is not
+// a local file (in memory or postgres): nothing is stored then.
+func (c *Config) DataDir() string {
+	if c.dbPath == "" {
+		return ""
+	}
+	return filepath.Dir(c.dbPath)
+}
+
+// TrustedProxyPrefixes returns the parsed trusted_proxies.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	return append([]netip.Prefix(nil), c.trusted...)
+}
+
+// Source reports where the effective value of key (as printed by
+// `partflow config`, e.g. "log.level" or "api_keys") came from.
+func (c *Config) Source(key string) Source {
+	if s, ok := c.sources[key]; ok {
+		return s
+	}
+	return Source{Layer: LayerDefault}
+}
+
+// SlogLevel returns Log.Level as a slog.Level.
+func (c *Config) SlogLevel() slog.Level {
+	switch c.Log.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// NewLogger returns a slog logger writing to w in the configured format
+// and level.
+func (c *Config) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Layer names a configuration layer.
+type Layer string
+
+// The configuration layers, lowest precedence first.
+const (
+	LayerDefault Layer = "default"
+	LayerProfile Layer = "profile"
+	LayerFile    Layer = "file"
+	LayerEnv     Layer = "env"
+	LayerFlag    Layer = "flag"
+)
+
+// Source is where one effective setting came from.
+type Source struct {
+	// Layer is the layer that set the value last.
+	Layer Layer
+	// Detail names the profile, file, environment variable or flag.
+	Detail string
+}
+
+// Explicit reports whether the value was set by the operator (file,
+// environment or flag) rather than by a default.
+func (s Source) Explicit() bool {
+	return s.Layer == LayerFile || s.Layer == LayerEnv || s.Layer == LayerFlag
+}
+
+// String formats the source as "env PORT", "file partflow.yaml", "default".
+func (s Source) String() string {
+	if s.Detail == "" {
+		return string(s.Layer)
+	}
+	return string(s.Layer) + " " + s.Detail
+}
+
+// ByteSize is a size in bytes. In configuration it is an integer number
+// of bytes or a number with a unit: B, KB, MB, GB (powers of 1000) or K,
+// KiB, M, MiB, G, GiB (powers of 1024), e.g. "200MiB".
+type ByteSize int64
+
+// String formats the size with the largest exact binary unit.
+func (b ByteSize) String() string {
+	units := []struct {
+		name string
+		n    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+	for _, u := range units {
+		if b != 0 && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// parseByteSize parses a ByteSize, see ByteSize for the syntax.
+func parseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	if num == "" {
+		return 0, fmt.Errorf("invalid size %q: want bytes or a number with a unit such as 200MiB", s)
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9,
+		"k": 1 << 10, "kib": 1 << 10,
+		"m": 1 << 20, "mib": 1 << 20,
+		"g": 1 << 30, "gib": 1 << 30,
+	}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (want B, KB, MB, GB, KiB, MiB, GiB)", s, t[i:])
+	}
+	if !strings.Contains(num, ".") {
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid size %q: %w", s, err)
+		}
+		if n > (1<<63-1)/int64(mult) {
+			return 0, fmt.Errorf("invalid size %q: too large", s)
+		}
+		return ByteSize(n * int64(mult)), nil
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q: %w", s, err)
+	}
+	v := f * mult
+	if v >= 1<<62 {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return ByteSize(v), nil
+}

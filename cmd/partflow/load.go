@@ -1,0 +1,511 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	kjson "github.com/knadh/koanf/parsers/json"
+	kyaml "github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// envPrefix is the prefix of partflow's own environment variables.
+const envPrefix = "PARTFLOW_"
+
+// envConfigFile names the config file when --config is not given.
+const envConfigFile = "PARTFLOW_CONFIG"
+
+// listKeys are the settings that take a comma-separated list in the
+// environment (and in files, as an alternative to a YAML list).
+var listKeys = map[string]bool{
+	"cors_origins":       true,
+	"allowed_extensions": true,
+	"trusted_proxies":    true,
+}
+
+// structuredKeys take a JSON array in the environment.
+var structuredKeys = map[string]bool{"api_keys": true, "plugins": true}
+
+// originalEnv maps the original Flask deployment's variables to settings,
+// in the order they apply. PORT is handled separately: it replaces the port
+// of the address. FLASK_ENV is read while choosing the profile. Partflow's
+// own PARTFLOW_ variables win over these.
+var originalEnv = []struct{ name, key string }{
+	{"FLASK_ENV", "env"},
+	{"SECRET_KEY", "api_key"},
+	{"DATABASE_URL", "database_url"},
+	{"CORS_ORIGINS", "cors_origins"},
+	{"UPLOAD_FOLDER", "files_url"},
+	{"MAX_FILE_SIZE", "max_file_size"},
+	{"ALLOWED_EXTENSIONS", "allowed_extensions"},
+	{"BASE_PATH", "base_path"},
+}
+
+// flagKeys maps configuration flags to settings.
+var flagKeys = map[string]string{
+	"env":                 "env",
+	"addr":                "addr",
+	"database-url":        "database_url",
+	"files-url":           "files_url",
+	"cors-origins":        "cors_origins",
+	"base-path":           "base_path",
+	"static":              "static_dir",
+	"max-body-bytes":      "max_body_bytes",
+	"max-file-size":       "max_file_size",
+	"allowed-extensions":  "allowed_extensions",
+	"log-level":           "log.level",
+	"log-format":          "log.format",
+	"trusted-proxies":     "trusted_proxies",
+	"allow-query-api-key": "allow_query_api_key",
+	"convert-wait":        "convert.wait",
+	"model-wait":          "model_wait",
+}
+
+// addConfigFlags adds the configuration flags every config-reading command
+// accepts. There is deliberately no --api-key flag: command lines are
+// visible to every user of the machine.
+func addConfigFlags(fs *pflag.FlagSet) {
+	fs.StringP("config", "c", "", "config file (YAML or JSON by extension; also "+envConfigFile+")")
+	fs.String("env", "", "profile: development, testing or production (also PARTFLOW_ENV, FLASK_ENV)")
+	fs.String("addr", "", "listen address host:port (PORT sets only the port)")
+	fs.String("database-url", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory:, postgres://...")
+	fs.String("files-url", "", "file store: a folder, file:///dir, mem://, s3://...")
+	fs.StringSlice("cors-origins", nil, "allowed CORS origins, comma-separated")
+	fs.String("base-path", "", "URL prefix to serve under, e.g. /part-management-system")
+	fs.String("static", "", "directory of a built web client to serve")
+	fs.String("max-body-bytes", "", "JSON request body limit, e.g. 1MiB")
+	fs.String("max-file-size", "", "upload size limit, e.g. 200MiB")
+	fs.StringSlice("allowed-extensions", nil, "upload extensions, comma-separated")
+	fs.String("log-level", "", "log level: debug, info, warn, error")
+	fs.String("log-format", "", "log format: text or json")
+	fs.StringSlice("trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is trusted")
+	fs.Bool("allow-query-api-key", false, "accept the API key in the api_key query parameter")
+	fs.Duration("convert-wait", 0, "how long an upload waits for its conversion")
+	fs.Duration("model-wait", 0, "how long GET .../model waits for a conversion")
+}
+
+// configError is an invalid setting. Key is the setting's name as in
+// config files; Source says where the bad value came from.
+type configError struct {
+	Key    string
+	Source Source
+	Msg    string
+}
+
+// Error implements error.
+func (e *configError) Error() string {
+	if e.Source.Layer == "" {
+		return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
+	}
+	return fmt.Sprintf("config: %s: %s (from %s)", e.Key, e.Msg, e.Source)
+}
+
+// loadConfig parses args (the flags after the command name; no positional
+// arguments) and environ (KEY=VALUE pairs as from os.Environ), loads and
+// validates the configuration, and writes warnings to out. It never reads
+// the process environment.
+func loadConfig(args []string, environ []string, out io.Writer) (*Config, error) {
+	fs := pflag.NewFlagSet("partflow", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("usage: unexpected argument %q", fs.Arg(0))
+	}
+	return loadFromFlags(fs, environ, out)
+}
+
+// loadFromFlags loads the configuration given a parsed flag set that has
+// the flags of addConfigFlags (and possibly others, which are ignored).
+func loadFromFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config, error) {
+	envVars := parseEnviron(environ)
+
+	// File layer.
+	fileK := koanf.New(".")
+	var fileSrc Source
+	path, _ := fs.GetString("config")
+	if !fs.Changed("config") {
+		path = envVars[envConfigFile]
+	}
+	if path != "" {
+		fileSrc = Source{Layer: LayerFile, Detail: path}
+		if err := loadFile(fileK, path); err != nil {
+			return nil, err
+		}
+		for _, key := range fileK.Keys() {
+			if !knownKey(key) {
+				return nil, &configError{Key: key, Source: fileSrc, Msg: "unknown setting" + suggest(key)}
+			}
+		}
+	}
+
+	// Profile: flag > PARTFLOW_ENV > FLASK_ENV > file > default.
+	profile, profileSrc := ProfileDevelopment, Source{Layer: LayerDefault}
+	switch {
+	case fs.Changed("env"):
+		profile, _ = fs.GetString("env")
+		profileSrc = Source{Layer: LayerFlag, Detail: "--env"}
+	case envVars[envPrefix+"ENV"] != "":
+		profile, profileSrc = envVars[envPrefix+"ENV"], Source{Layer: LayerEnv, Detail: envPrefix + "ENV"}
+	case envVars["FLASK_ENV"] != "":
+		profile, profileSrc = envVars["FLASK_ENV"], Source{Layer: LayerEnv, Detail: "FLASK_ENV"}
+	case fileK.String("env") != "":
+		profile, profileSrc = fileK.String("env"), fileSrc
+	}
+	profile = strings.ToLower(strings.TrimSpace(profile))
+	profDefaults, ok := profileDefaults(profile)
+	if !ok {
+		return nil, &configError{Key: "env", Source: profileSrc, Msg: fmt.Sprintf("unknown profile %q (want %s)", profile, strings.Join(profileNames, ", "))}
+	}
+
+	merged := koanf.New(".")
+	sources := map[string]Source{}
+	mergeLayer := func(layer *koanf.Koanf, src func(key string) Source) error {
+		if err := merged.Merge(layer); err != nil {
+			return fmt.Errorf("config: merge: %w", err)
+		}
+		for _, key := range layer.Keys() {
+			sources[key] = src(key)
+		}
+		return nil
+	}
+	fixed := func(s Source) func(string) Source { return func(string) Source { return s } }
+
+	defK := koanf.New(".")
+	if err := defK.Load(confmap.Provider(baseDefaults(), "."), nil); err != nil {
+		return nil, fmt.Errorf("config: load defaults: %w", err)
+	}
+	if err := mergeLayer(defK, fixed(Source{Layer: LayerDefault})); err != nil {
+		return nil, err
+	}
+	profK := koanf.New(".")
+	profDefaults["env"] = profile
+	if err := profK.Load(confmap.Provider(profDefaults, "."), nil); err != nil {
+		return nil, fmt.Errorf("config: load profile %s: %w", profile, err)
+	}
+	if err := mergeLayer(profK, fixed(Source{Layer: LayerProfile, Detail: profile})); err != nil {
+		return nil, err
+	}
+	if path != "" {
+		if err := mergeLayer(fileK, fixed(fileSrc)); err != nil {
+			return nil, err
+		}
+	}
+
+	// Environment layer; PORT needs the address the lower layers give.
+	envMap, envNames, err := envLayer(envVars, merged.String("addr"), out)
+	if err != nil {
+		return nil, err
+	}
+	envK := koanf.New(".")
+	if err := envK.Load(confmap.Provider(envMap, "."), nil); err != nil {
+		return nil, fmt.Errorf("config: load environment: %w", err)
+	}
+	if err := mergeLayer(envK, func(key string) Source { return Source{Layer: LayerEnv, Detail: envNames[key]} }); err != nil {
+		return nil, err
+	}
+
+	// Flag layer. Given the merged instance, posflag skips every flag the
+	// user did not set, because every setting exists in the defaults.
+	flagK := koanf.New(".")
+	flagNames := map[string]string{}
+	prov := posflag.ProviderWithFlag(fs, ".", merged, func(f *pflag.Flag) (string, any) {
+		key, ok := flagKeys[f.Name]
+		if !ok {
+			return "", nil
+		}
+		flagNames[key] = "--" + f.Name
+		return key, posflag.FlagVal(fs, f)
+	})
+	if err := flagK.Load(prov, nil); err != nil {
+		return nil, fmt.Errorf("config: load flags: %w", err)
+	}
+	if err := mergeLayer(flagK, func(key string) Source { return Source{Layer: LayerFlag, Detail: flagNames[key]} }); err != nil {
+		return nil, err
+	}
+	// The profile decided above is the effective one whatever layer named it.
+	if err := merged.Set("env", profile); err != nil {
+		return nil, fmt.Errorf("config: set env: %w", err)
+	}
+	sources["env"] = profileSrc
+
+	cfg := &Config{sources: sources}
+	decodeErr := decode(merged, cfg)
+	normErr := cfg.normalize()
+	if decodeErr == nil && normErr == nil {
+		return cfg, nil
+	}
+	// Report every problem once: a value that failed to decode is left
+	// zero, so normalize's complaint about that key is dropped.
+	errs := []error{decodeErr}
+	reported := map[string]bool{}
+	for _, e := range unjoin(decodeErr) {
+		var ce *configError
+		if errors.As(e, &ce) {
+			reported[ce.Key] = true
+		}
+	}
+	for _, e := range unjoin(normErr) {
+		var ce *configError
+		if errors.As(e, &ce) && reported[ce.Key] {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// loadFile loads a YAML or JSON file into k.
+func loadFile(k *koanf.Koanf, path string) error {
+	var parser koanf.Parser
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		parser = kyaml.Parser()
+	case ".json":
+		parser = kjson.Parser()
+	default:
+		return fmt.Errorf("config file %s: unknown extension %q (want .yaml, .yml or .json)", path, filepath.Ext(path))
+	}
+	if err := k.Load(file.Provider(path), parser); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseEnviron turns KEY=VALUE pairs into a map; later pairs win.
+func parseEnviron(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// envLayer builds the environment layer as a flat map and the variable
+// that set each key. Empty variables count as unset. Unknown PARTFLOW_
+// variables are reported to out and ignored.
+func envLayer(vars map[string]string, baseAddr string, out io.Writer) (map[string]any, map[string]string, error) {
+	values := map[string]any{}
+	names := map[string]string{}
+	set := func(key, name, raw string) error {
+		v, err := envValue(key, raw)
+		if err != nil {
+			return &configError{Key: key, Source: Source{Layer: LayerEnv, Detail: name}, Msg: err.Error()}
+		}
+		values[key], names[key] = v, name
+		return nil
+	}
+	for _, o := range originalEnv {
+		if raw := vars[o.name]; raw != "" {
+			if err := set(o.key, o.name, raw); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if port := strings.TrimSpace(vars["PORT"]); port != "" && vars[envPrefix+"ADDR"] == "" {
+		src := Source{Layer: LayerEnv, Detail: "PORT"}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 0 || n > 65535 {
+			return nil, nil, &configError{Key: "addr", Source: src, Msg: fmt.Sprintf("invalid port %q (want 0-65535)", port)}
+		}
+		host, _, err := net.SplitHostPort(baseAddr)
+		if err != nil {
+			return nil, nil, &configError{Key: "addr", Msg: fmt.Sprintf("cannot apply PORT to address %q: %v", baseAddr, err)}
+		}
+		values["addr"], names["addr"] = net.JoinHostPort(host, strconv.Itoa(n)), "PORT"
+	}
+	var own []string
+	for name := range vars {
+		if strings.HasPrefix(name, envPrefix) && name != envConfigFile {
+			own = append(own, name)
+		}
+	}
+	sort.Strings(own)
+	for _, name := range own {
+		raw := vars[name]
+		if raw == "" {
+			continue
+		}
+		key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, envPrefix)), "__", ".")
+		if !knownKey(key) {
+			if _, err := fmt.Fprintf(out, "warning: ignoring %s: unknown setting %q%s\n", name, key, suggest(key)); err != nil {
+				return nil, nil, fmt.Errorf("write warning: %w", err)
+			}
+			continue
+		}
+		if err := set(key, name, raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return values, names, nil
+}
+
+// envValue converts one environment value for key: comma lists for list
+// settings, JSON arrays for api_keys and plugins, the string otherwise
+// (decoding converts numbers, booleans, sizes and durations).
+func envValue(key, raw string) (any, error) {
+	switch {
+	case structuredKeys[key]:
+		var v []any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			return nil, fmt.Errorf("want a JSON array of objects: %v", err)
+		}
+		return v, nil
+	case listKeys[key]:
+		return splitList(raw), nil
+	}
+	return raw, nil
+}
+
+// splitList splits a comma-separated list, trimming blanks and dropping
+// empty items.
+func splitList(s string) []string {
+	out := []string{}
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// knownKey reports whether key is a setting.
+func knownKey(key string) bool {
+	_, ok := baseDefaults()[key]
+	return ok
+}
+
+// suggest returns a hint for a mistyped key such as log_level.
+func suggest(key string) string {
+	alt := strings.Replace(key, "_", ".", 1)
+	if alt != key && knownKey(alt) {
+		return fmt.Sprintf("; did you mean %s (PARTFLOW_%s)?", alt, strings.ToUpper(strings.ReplaceAll(alt, ".", "__")))
+	}
+	return ""
+}
+
+// decode unmarshals the merged configuration into cfg. Sizes accept
+// units, durations need a unit, lists accept comma-separated strings, and
+// unknown fields inside api_keys and plugins entries are errors.
+func decode(k *koanf.Koanf, cfg *Config) error {
+	dc := &mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			byteSizeHook,
+			durationHook,
+			listHook,
+		),
+		WeaklyTypedInput: true,
+		ErrorUnused:      true,
+		Result:           cfg,
+		TagName:          "koanf",
+	}
+	if err := k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: dc}); err != nil {
+		return decodeError(err, cfg)
+	}
+	return nil
+}
+
+// decodeError turns mapstructure's errors into configErrors naming the
+// setting and its source.
+func decodeError(err error, cfg *Config) error {
+	var errs []error
+	var de *mapstructure.DecodeError
+	for _, e := range unjoin(err) {
+		if errors.As(e, &de) {
+			key := de.Name()
+			top := key
+			if i := strings.IndexByte(top, '['); i >= 0 {
+				top = top[:i]
+			}
+			errs = append(errs, &configError{Key: key, Source: cfg.Source(top), Msg: de.Unwrap().Error()})
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config: %w", e))
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	byteSizeType = reflect.TypeFor[ByteSize]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
+
+// byteSizeHook parses sizes with units into ByteSize.
+func byteSizeHook(from, to reflect.Type, data any) (any, error) {
+	if to != byteSizeType {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		return parseByteSize(v)
+	case float64:
+		if v != float64(int64(v)) {
+			return nil, fmt.Errorf("invalid size %v: want whole bytes", v)
+		}
+	}
+	return data, nil
+}
+
+// durationHook parses durations and refuses unitless numbers, which
+// would silently mean nanoseconds.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("invalid duration %q: want a number with a unit, e.g. 30s or 2m", v)
+		}
+		return d, nil
+	case time.Duration:
+		return v, nil
+	case int, int64, float64, uint64:
+		return nil, fmt.Errorf("invalid duration %v: needs a unit, e.g. %vs", v, v)
+	}
+	return data, nil
+}
+
+// listHook accepts a comma-separated string where a list of strings is
+// expected.
+func listHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
+		return data, nil
+	}
+	return splitList(data.(string)), nil
+}
+
+// unjoin returns the errors joined in err (by errors.Join or a
+// multi-error), err alone if it is not joined, or nil for nil.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

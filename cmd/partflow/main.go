@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0 // success
+	exitError = 1 // the command failed
+	exitUsage = 2 // bad flags or an invalid configuration
+)
+
+// errNotWired is returned by commands whose implementation is not
+// assembled yet.
+var errNotWired = errors.New("not wired yet")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli holds a command run's environment and streams, so that tests run
+// commands without touching the process's own.
+type cli struct {
+	environ []string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(c *cli, ctx context.Context, args []string) int
+}
+
+// commands lists the subcommands in the order help shows them.
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP server (the default command)", (*cli).serve},
+		{"migrate", "apply database migrations and exit", (*cli).migrate},
+		{"config", "print the effective configuration and where each value came from", (*cli).config},
+		{"init", "write a commented config file with a fresh random API key", (*cli).init},
+		{"version", "print the version", (*cli).version},
+		{"help", "show this help", (*cli).help},
+	}
+}
+
+// run runs the partflow command line args (without the program name)
+// with the given environment (KEY=VALUE pairs) and streams, and returns
+// the exit code. main calls it with the process's own; tests call it
+// directly.
+func run(ctx context.Context, args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	name, rest := "serve", args
+	if len(args) > 0 {
+		switch a := args[0]; {
+		case a == "-h" || a == "--help":
+			return c.help(ctx, nil)
+		case a == "--version":
+			return c.version(ctx, nil)
+		case !strings.HasPrefix(a, "-"):
+			name, rest = a, args[1:]
+		}
+	}
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			return cmd.run(c, ctx, rest)
+		}
+	}
+	c.errorf("unknown command %q; run `partflow help` for the list", name)
+	return exitUsage
+}
+
+// help prints the usage.
+func (c *cli) help(_ context.Context, _ []string) int {
+	var b strings.Builder
+	b.WriteString("Partflow: a parts-tracking server.\n\nUsage:\n  partflow [command] [flags]\n\nCommands:\n")
+	for _, cmd := range commands() {
+		fmt.Fprintf(&b, "  %-8s %s\n", cmd.name, cmd.summary)
+	}
+	b.WriteString("\nRun `partflow <command> -h` for a command's flags.\n" +
+		"Configuration: defaults < profile (--env) < config file (--config) < environment (PARTFLOW_*) < flags.\n")
+	if _, err := io.WriteString(c.stdout, b.String()); err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+// errorf prints an error line to stderr; a multi-line error (several
+// invalid settings) gets the prefix on every line.
+func (c *cli) errorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, line := range strings.Split(msg, "\n") {
+		fmt.Fprintf(c.stderr, "partflow: %s\n", line)
+	}
+}
+
+// flagSet returns a flag set for command name whose usage goes to stdout
+// (for -h) and whose errors are returned, not printed.
+func (c *cli) flagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("partflow "+name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args into fs. It returns -1 to go on, or the exit code:
+// 0 after printing help for -h, exitUsage for bad flags or arguments.
+func (c *cli) parse(fs *pflag.FlagSet, args []string) int {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		fmt.Fprintf(c.stdout, "Usage of %s:\n%s", fs.Name(), fs.FlagUsages())
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(c.stderr, "%s: %v\n", fs.Name(), err)
+		return exitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage
+	}
+	return -1
+}
+
+// loadChecked parses a config-reading command's flags and loads the
+// configuration. It returns -1 and the config to go on, or an exit code.
+func (c *cli) loadChecked(fs *pflag.FlagSet, args []string) (*Config, int) {
+	if code := c.parse(fs, args); code >= 0 {
+		return nil, code
+	}
+	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitUsage
+	}
+	return cfg, -1
+}
+
+// serve runs the server.
+func (c *cli) serve(ctx context.Context, args []string) int {
+	fs := c.flagSet("serve")
+	addConfigFlags(fs)
+	cfg, code := c.loadChecked(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if err := cfg.checkStartup(true); err != nil {
+		c.errorf("refusing to start in %s:\n%v", cfg.Env, err)
+		return exitUsage
+	}
+	if _, _, err := ensureAPIKey(cfg, cfg.DataDir(), c.stdout); err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	if err := serve(ctx, cfg, c.stdout, c.stderr); err != nil {
+		c.errorf("serve: %v", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// migrate applies migrations.
+func (c *cli) migrate(ctx context.Context, args []string) int {
+	fs := c.flagSet("migrate")
+	addConfigFlags(fs)
+	cfg, code := c.loadChecked(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if err := cfg.checkStartup(false); err != nil {
+		c.errorf("refusing to migrate in %s:\n%v", cfg.Env, err)
+		return exitUsage
+	}
+	if err := migrate(ctx, cfg, c.stdout); err != nil {
+		c.errorf("migrate: %v", err)
+		return exitError
+	}
+	return exitOK
+}

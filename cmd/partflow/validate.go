@@ -1,0 +1,384 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// memoryDSN is the storage registry's in-memory SQLite URL.
+const memoryDSN = "sqlite://:memory:"
+
+// normalize checks every setting and brings it to canonical form:
+// lower-case enumerations, absolute paths, base path without a trailing
+// slash, parsed proxies, plugin defaults. It returns all problems at
+// once, each a *configError naming the setting.
+func (c *Config) normalize() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		src := key
+		if i := strings.IndexByte(src, '['); i >= 0 {
+			src = src[:i]
+		}
+		errs = append(errs, &configError{Key: key, Source: c.Source(src), Msg: fmt.Sprintf(format, args...)})
+	}
+
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "invalid address %q: want host:port, e.g. 127.0.0.1:5000 or :5000", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("addr", "invalid port %q in %q (want 0-65535)", port, c.Addr)
+	} else if strings.ContainsAny(host, " /") {
+		bad("addr", "invalid host %q", host)
+	}
+
+	if dsn, path, err := normalizeDatabaseURL(c.DatabaseURL); err != nil {
+		bad("database_url", "%v", err)
+	} else {
+		c.dbDSN, c.dbPath = dsn, path
+	}
+	if dsn, err := normalizeFilesURL(c.FilesURL); err != nil {
+		bad("files_url", "%v", err)
+	} else {
+		c.filesDSN = dsn
+	}
+
+	names, keys := map[string]bool{}, map[string]bool{}
+	if c.APIKey != "" {
+		keys[c.APIKey] = true
+	}
+	for i := range c.APIKeys {
+		k := &c.APIKeys[i]
+		k.Name = strings.TrimSpace(k.Name)
+		k.Role = strings.ToLower(strings.TrimSpace(k.Role))
+		key := fmt.Sprintf("api_keys[%d]", i)
+		switch {
+		case k.Name == "":
+			bad(key+".name", "missing: every key needs a name for the logs")
+		case names[k.Name]:
+			bad(key+".name", "duplicate name %q", k.Name)
+		}
+		names[k.Name] = true
+		switch {
+		case k.Key == "":
+			bad(key+".key", "missing")
+		case keys[k.Key]:
+			bad(key+".key", "the same key is configured twice (named %q)", k.Name)
+		}
+		keys[k.Key] = true
+		switch k.Role {
+		case RoleReadOnly, RoleEditor, RoleAdmin:
+		case "":
+			bad(key+".role", "missing (want %s, %s or %s)", RoleReadOnly, RoleEditor, RoleAdmin)
+		default:
+			bad(key+".role", "unknown role %q (want %s, %s or %s)", k.Role, RoleReadOnly, RoleEditor, RoleAdmin)
+		}
+	}
+
+	for i, o := range c.CORSOrigins {
+		norm, err := normalizeOrigin(o)
+		if err != nil {
+			bad(fmt.Sprintf("cors_origins[%d]", i), "%v", err)
+			continue
+		}
+		c.CORSOrigins[i] = norm
+	}
+
+	if bp, err := normalizeBasePath(c.BasePath); err != nil {
+		bad("base_path", "%v", err)
+	} else {
+		c.BasePath = bp
+	}
+
+	if c.StaticDir != "" {
+		abs, err := filepath.Abs(c.StaticDir)
+		if err != nil {
+			bad("static_dir", "%v", err)
+		} else if fi, err := os.Stat(abs); err != nil {
+			bad("static_dir", "%v", err)
+		} else if !fi.IsDir() {
+			bad("static_dir", "%s is not a directory", abs)
+		} else {
+			c.StaticDir = abs
+		}
+	}
+
+	if c.MaxBodyBytes <= 0 {
+		bad("max_body_bytes", "must be positive, got %d", c.MaxBodyBytes)
+	}
+	if c.MaxFileSize <= 0 {
+		bad("max_file_size", "must be positive, got %d", c.MaxFileSize)
+	}
+
+	exts := []string{}
+	seen := map[string]bool{}
+	for i, e := range c.AllowedExtensions {
+		e = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(e), "."))
+		if !extPattern.MatchString(e) {
+			bad(fmt.Sprintf("allowed_extensions[%d]", i), "invalid extension %q (letters and digits only)", c.AllowedExtensions[i])
+			continue
+		}
+		if !seen[e] {
+			seen[e] = true
+			exts = append(exts, e)
+		}
+	}
+	if len(c.AllowedExtensions) == 0 {
+		bad("allowed_extensions", "empty: no upload could be accepted")
+	}
+	c.AllowedExtensions = exts
+
+	switch lvl := strings.ToLower(strings.TrimSpace(c.Log.Level)); lvl {
+	case "debug", "info", "warn", "error":
+		c.Log.Level = lvl
+	case "warning":
+		c.Log.Level = "warn"
+	default:
+		bad("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	switch f := strings.ToLower(strings.TrimSpace(c.Log.Format)); f {
+	case "text", "json":
+		c.Log.Format = f
+	default:
+		bad("log.format", "unknown format %q (want text or json)", c.Log.Format)
+	}
+
+	c.trusted = nil
+	for i, p := range c.TrustedProxies {
+		prefix, err := parseProxy(p)
+		if err != nil {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+			continue
+		}
+		c.trusted = append(c.trusted, prefix)
+	}
+
+	if c.Convert.Wait < 0 {
+		bad("convert.wait", "must not be negative, got %s", c.Convert.Wait)
+	}
+	if c.ModelWait < 0 {
+		bad("model_wait", "must not be negative, got %s", c.ModelWait)
+	}
+
+	plugins := map[string]bool{}
+	for i := range c.Plugins {
+		p := &c.Plugins[i]
+		key := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case !pluginName.MatchString(p.Name):
+			bad(key+".name", "invalid name %q (lower-case letters, digits, - and _)", p.Name)
+		case plugins[p.Name]:
+			bad(key+".name", "duplicate plugin %q", p.Name)
+		}
+		plugins[p.Name] = true
+		if len(p.Command) == 0 || strings.TrimSpace(p.Command[0]) == "" {
+			bad(key+".command", "missing: want the program and its arguments as a list")
+		}
+		if len(p.Formats) == 0 {
+			bad(key+".formats", "missing: want the formats the plugin converts, e.g. [step]")
+		}
+		for j, f := range p.Formats {
+			f = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(f), "."))
+			if !extPattern.MatchString(f) {
+				bad(fmt.Sprintf("%s.formats[%d]", key, j), "invalid format %q", p.Formats[j])
+			}
+			p.Formats[j] = f
+		}
+		switch {
+		case p.PoolSize == 0:
+			p.PoolSize = defaultPluginPoolSize
+		case p.PoolSize < 0 || p.PoolSize > maxPluginPoolSize:
+			bad(key+".pool_size", "must be 1-%d, got %d", maxPluginPoolSize, p.PoolSize)
+		}
+		switch {
+		case p.Timeout == 0:
+			p.Timeout = defaultPluginTimeout
+		case p.Timeout < 0:
+			bad(key+".timeout", "must be positive, got %s", p.Timeout)
+		}
+		if p.MemoryLimit < 0 {
+			bad(key+".memory_limit", "must not be negative")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	extPattern  = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+	pluginName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	schemeRegex = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+)
+
+// normalizeDatabaseURL turns a configured database URL into the storage
+// registry's form and, for a SQLite file, its absolute path.
+//
+// SQLite accepts the original's SQLAlchemy forms, sqlite:///relative.db
+// (relative to the working directory) and sqlite:////absolute/path.db,
+// plus sqlite://relative.db, sqlite://:memory: (also sqlite:// and
+// sqlite:///:memory:, SQLAlchemy's in-memory spellings), and a bare file
+// path. A query string is kept. postgres:// and postgresql:// URLs pass
+// through unchanged.
+func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", "", errors.New("empty")
+	}
+	if !schemeRegex.MatchString(raw) {
+		if strings.Contains(raw, ":") && !strings.HasPrefix(raw, ".") && !strings.HasPrefix(raw, "/") {
+			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory: or postgres://...", raw)
+		}
+		return sqliteFile(raw, "")
+	}
+	scheme, rest, _ := strings.Cut(raw, "://")
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", fmt.Errorf("invalid postgres URL: %v", redactURLError(err))
+		}
+		return raw, "", nil
+	case "sqlite", "sqlite3":
+	default:
+		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite or postgres)", scheme)
+	}
+	rest, query, _ := strings.Cut(rest, "?")
+	switch rest {
+	case "", ":memory:", "/:memory:":
+		return memoryDSN, "", nil
+	}
+	// SQLAlchemy: after "sqlite://" comes "/" then the path, so
+	// "sqlite:///rel.db" is rel.db and "sqlite:////abs.db" is /abs.db.
+	// Without that slash ("sqlite://rel.db") the rest is the path.
+	p := strings.TrimPrefix(rest, "/")
+	if p == "" {
+		return "", "", fmt.Errorf("invalid SQLite URL %q: no file name", raw)
+	}
+	return sqliteFile(p, query)
+}
+
+// sqliteFile returns the DSN and absolute path of a SQLite file.
+func sqliteFile(p, query string) (string, string, error) {
+	if strings.HasSuffix(p, "/") {
+		return "", "", fmt.Errorf("SQLite path %q is a directory; want a file such as %sparts.db", p, p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", "", fmt.Errorf("SQLite path %q: %v", p, err)
+	}
+	dsn := "sqlite://" + filepath.ToSlash(abs)
+	if query != "" {
+		dsn += "?" + query
+	}
+	return dsn, abs, nil
+}
+
+// normalizeFilesURL turns files_url into file:///ABS/DIR for local
+// folders (file://./rel, file:///abs, or a bare path) and keeps mem://,
+// s3://, gs:// and azblob:// URLs as they are.
+func normalizeFilesURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("empty")
+	}
+	if !schemeRegex.MatchString(raw) {
+		if strings.Contains(raw, ":") && !strings.HasPrefix(raw, ".") && !strings.HasPrefix(raw, "/") {
+			return "", fmt.Errorf("invalid URL %q: want a folder, file:///dir, mem:// or s3://bucket", raw)
+		}
+		return fileURL(raw)
+	}
+	scheme, rest, _ := strings.Cut(raw, "://")
+	switch strings.ToLower(scheme) {
+	case "file":
+		rest, _, _ = strings.Cut(rest, "?")
+		if rest == "" {
+			return "", fmt.Errorf("invalid URL %q: no folder", raw)
+		}
+		return fileURL(rest)
+	case "mem":
+		return "mem://", nil
+	case "s3", "gs", "azblob":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", fmt.Errorf("invalid URL: %v", redactURLError(err))
+		}
+		if u.Host == "" {
+			return "", fmt.Errorf("invalid URL %q: no bucket", raw)
+		}
+		return raw, nil
+	default:
+		return "", fmt.Errorf("unsupported scheme %q (want file, mem, s3, gs or azblob)", scheme)
+	}
+}
+
+// fileURL returns file:// plus the absolute form of the folder p.
+func fileURL(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("folder %q: %v", p, err)
+	}
+	return "file://" + filepath.ToSlash(abs), nil
+}
+
+// redactURLError drops the URL from a url.Error, which may hold a password.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// normalizeOrigin checks a CORS origin: "*" or scheme://host[:port].
+// A trailing slash is dropped, since browsers never send one.
+func normalizeOrigin(o string) (string, error) {
+	o = strings.TrimSpace(o)
+	if o == "*" {
+		return o, nil
+	}
+	u, err := url.Parse(strings.TrimSuffix(o, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("invalid origin %q: want \"*\" or http(s)://host[:port]", o)
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("invalid origin %q: an origin has no path, query or credentials", o)
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
+}
+
+// normalizeBasePath checks base_path: empty or starting with "/"; a
+// trailing slash is dropped, so "/" means the root.
+func normalizeBasePath(p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return "", nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("%q must start with \"/\", e.g. /part-management-system", p)
+	}
+	if strings.ContainsAny(p, "?#\\ \t") || strings.Contains(p, "//") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
+		return "", fmt.Errorf("%q is not a clean URL path", p)
+	}
+	return strings.TrimRight(p, "/"), nil
+}
+
+// parseProxy parses a CIDR, or a single address as a one-host prefix.
+func parseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q: %v", s, err)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid CIDR or address %q", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
