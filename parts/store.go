@@ -50,8 +50,10 @@ type Store interface {
 type Tx interface {
 	// FindPartByID returns the part as the transaction sees it, or ErrNotFound.
 	FindPartByID(ctx context.Context, id int64) (*Part, error)
-	// CreatePart inserts p, assigning p.ID. IDs are never reused, even after
-	// a delete.
+	// CreatePart inserts p. With p.ID zero it assigns a new ID; with p.ID set
+	// (an import) it stores the part under that ID, or returns ErrConflict if
+	// the ID is taken. IDs are never reused after a delete: new IDs are always
+	// greater than every ID stored before.
 	CreatePart(ctx context.Context, p *Part) error
 	// UpdatePart replaces the stored part p.ID with p if its stored version is
 	// still prevVersion; otherwise it returns ErrConflict and writes nothing.
