@@ -418,14 +418,14 @@ func decode(k *koanf.Koanf, cfg *Config) error {
 		TagName:          "koanf",
 	}
 	if err := k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: dc}); err != nil {
-		return decodeError(err, cfg)
+		return decodeError(err, k, cfg)
 	}
 	return nil
 }
 
 // decodeError turns mapstructure's errors into configErrors naming the
 // setting and its source.
-func decodeError(err error, cfg *Config) error {
+func decodeError(err error, k *koanf.Koanf, cfg *Config) error {
 	var errs []error
 	var de *mapstructure.DecodeError
 	for _, e := range unjoin(err) {
@@ -435,7 +435,11 @@ func decodeError(err error, cfg *Config) error {
 			if i := strings.IndexByte(top, '['); i >= 0 {
 				top = top[:i]
 			}
-			errs = append(errs, &configError{Key: key, Source: cfg.Source(top), Msg: de.Unwrap().Error()})
+			msg := de.Unwrap().Error()
+			if v, ok := k.Get(key).(string); ok && top == key && !strings.Contains(msg, strconv.Quote(v)) {
+				msg = fmt.Sprintf("invalid value %q: %s", v, msg)
+			}
+			errs = append(errs, &configError{Key: key, Source: cfg.Source(top), Msg: msg})
 			continue
 		}
 		errs = append(errs, fmt.Errorf("config: %w", e))
