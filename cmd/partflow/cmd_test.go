@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +18,24 @@ func runCmd(t *testing.T, args, environ []string, stdin string) (int, string, st
 	t.Helper()
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), args, environ, strings.NewReader(stdin), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// fakeWork records what serve and migrate were given instead of running
+// a server or touching a database.
+type fakeWork struct {
+	served, migrated *Config
+	err              error // returned by both
+}
+
+// runFake runs the command line with serve and migrate replaced by f.
+func runFake(t *testing.T, args, environ []string, f *fakeWork) (int, string, string) {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	c := newCLI(environ, strings.NewReader(""), &stdout, &stderr)
+	c.serveFunc = func(_ context.Context, cfg *Config, _, _ io.Writer) error { f.served = cfg; return f.err }
+	c.migrateFunc = func(_ context.Context, cfg *Config, _ io.Writer) error { f.migrated = cfg; return f.err }
+	code := c.run(context.Background(), args)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -261,8 +281,6 @@ func TestRunDispatch(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
 		{"unknown flag", []string{"config", "--nope"}, exitUsage, "", "--nope"},
 		{"stray argument", []string{"config", "extra"}, exitUsage, "", `unexpected argument "extra"`},
-		{"serve is the default and is a stub", []string{"--env", "testing"}, exitError, "", "not wired yet"},
-		{"migrate is a stub", []string{"migrate", "--env", "testing"}, exitError, "", "not wired yet"},
 		{"invalid configuration exits 2", []string{"serve", "--log-level", "loud"}, exitUsage, "", "log.level"},
 	}
 	for _, tt := range tests {
@@ -270,6 +288,39 @@ func TestRunDispatch(t *testing.T) {
 			code, out, errOut := runCmd(t, tt.args, nil, "")
 			if code != tt.wantCode || !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errOut, tt.wantCode, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestServeAndMigrateGetTheCheckedConfig(t *testing.T) {
+	inTempDir(t)
+	tests := []struct {
+		name         string
+		args         []string
+		err          error
+		wantCode     int
+		wantServed   bool
+		wantMigrated bool
+		wantStderr   string
+	}{
+		{"serve is the default command", []string{"--env", "testing", "--addr", "127.0.0.1:0"}, nil, exitOK, true, false, ""},
+		{"serve by name", []string{"serve", "--env", "testing"}, nil, exitOK, true, false, ""},
+		{"migrate by name", []string{"migrate", "--env", "testing"}, nil, exitOK, false, true, ""},
+		{"serve failure exits 1", []string{"serve", "--env", "testing"}, errors.New("listen: address in use"), exitError, true, false, "address in use"},
+		{"invalid configuration never reaches serve", []string{"--base-path", "x"}, nil, exitUsage, false, false, "base_path"},
+		{"production refusal never reaches serve", []string{"--env", "production"}, nil, exitUsage, false, false, "api_key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeWork{err: tt.err}
+			code, _, errOut := runFake(t, tt.args, nil, f)
+			if code != tt.wantCode || (f.served != nil) != tt.wantServed || (f.migrated != nil) != tt.wantMigrated || !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("exit %d, served %t, migrated %t, stderr %q; want %d, %t, %t, %q",
+					code, f.served != nil, f.migrated != nil, errOut, tt.wantCode, tt.wantServed, tt.wantMigrated, tt.wantStderr)
+			}
+			if f.served != nil && f.served.APIKey == "" {
+				t.Error("serve got no API key")
 			}
 		})
 	}

@@ -38,6 +38,17 @@ type cli struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+
+	// serveFunc and migrateFunc do the work of serve and migrate once the
+	// configuration passed its checks: serve and migrate in production,
+	// small recording fakes in tests of the command layer.
+	serveFunc   func(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error
+	migrateFunc func(ctx context.Context, cfg *Config, stdout io.Writer) error
+}
+
+// newCLI returns a cli with the real serve and migrate.
+func newCLI(environ []string, stdin io.Reader, stdout, stderr io.Writer) *cli {
+	return &cli{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr, serveFunc: serve, migrateFunc: migrate}
 }
 
 // command is one subcommand.
@@ -64,7 +75,11 @@ func commands() []command {
 // the exit code. main calls it with the process's own; tests call it
 // directly.
 func run(ctx context.Context, args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	return newCLI(environ, stdin, stdout, stderr).run(ctx, args)
+}
+
+// run dispatches args to a command and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
 	name, rest := "serve", args
 	if len(args) > 0 {
 		switch a := args[0]; {
@@ -165,7 +180,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
-	if err := serve(ctx, cfg, c.stdout, c.stderr); err != nil {
+	if err := c.serveFunc(ctx, cfg, c.stdout, c.stderr); err != nil {
 		c.errorf("serve: %v", err)
 		return exitError
 	}
@@ -184,7 +199,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 		c.errorf("refusing to migrate in %s:\n%v", cfg.Env, err)
 		return exitUsage
 	}
-	if err := migrate(ctx, cfg, c.stdout); err != nil {
+	if err := c.migrateFunc(ctx, cfg, c.stdout); err != nil {
 		c.errorf("migrate: %v", err)
 		return exitError
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -107,24 +106,25 @@ func TestCheckStartup(t *testing.T) {
 
 func TestServeRefusesProductionWithoutKey(t *testing.T) {
 	inTempDir(t)
-	var stdout, stderr strings.Builder
-	code := run(context.Background(), []string{"serve", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, strings.NewReader(""), &stdout, &stderr)
-	if code != exitUsage {
-		t.Errorf("exit code = %d, want %d", code, exitUsage)
+	f := &fakeWork{}
+	code, _, errOut := runFake(t, []string{"serve", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, f)
+	if code != exitUsage || f.served != nil {
+		t.Errorf("exit code = %d, served %t; want %d without serving", code, f.served != nil, exitUsage)
 	}
-	if !strings.Contains(stderr.String(), "api_key") {
-		t.Errorf("stderr %q does not name api_key", stderr.String())
+	if !strings.Contains(errOut, "api_key") {
+		t.Errorf("stderr %q does not name api_key", errOut)
 	}
 }
 
 func TestMigrateNeedsNoKeyInProduction(t *testing.T) {
 	inTempDir(t)
-	var stdout, stderr strings.Builder
-	code := run(context.Background(), []string{"migrate", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, strings.NewReader(""), &stdout, &stderr)
-	// The stub answers "not wired yet"; what matters is that the profile
-	// rules let it through without an API key.
-	if code != exitError || !strings.Contains(stderr.String(), errNotWired.Error()) {
-		t.Errorf("exit %d, stderr %q; want the migrate stub's error", code, stderr.String())
+	f := &fakeWork{}
+	code, _, errOut := runFake(t, []string{"migrate", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, f)
+	if code != exitOK || f.migrated == nil {
+		t.Fatalf("exit %d, stderr %q, migrated %t; want migrate to run", code, errOut, f.migrated != nil)
+	}
+	if f.migrated.APIKey != "" {
+		t.Errorf("migrate got an API key; none was configured or needed")
 	}
 }
 
@@ -233,14 +233,15 @@ func TestEnsureAPIKey(t *testing.T) {
 
 func TestServeGeneratesKeyBesideTheDatabase(t *testing.T) {
 	dir := inTempDir(t)
+	var served []string
 	run1 := func() string {
-		var stdout, stderr strings.Builder
-		code := run(context.Background(), nil, []string{"DATABASE_URL=sqlite:///db/parts.db"}, strings.NewReader(""), &stdout, &stderr)
-		// serve is a stub for now: it fails after the key step.
-		if code != exitError || !strings.Contains(stderr.String(), errNotWired.Error()) {
-			t.Fatalf("exit %d, stderr %q; want the serve stub's error", code, stderr.String())
+		f := &fakeWork{}
+		code, out, errOut := runFake(t, nil, []string{"DATABASE_URL=sqlite:///db/parts.db"}, f)
+		if code != exitOK || f.served == nil {
+			t.Fatalf("exit %d, stderr %q; want serve to run", code, errOut)
 		}
-		return stdout.String()
+		served = append(served, f.served.APIKey)
+		return out
 	}
 	first, second := run1(), run1()
 	b, err := os.ReadFile(filepath.Join(dir, "db", apiKeyFile))
@@ -248,6 +249,9 @@ func TestServeGeneratesKeyBesideTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := strings.TrimSpace(string(b))
+	if served[0] != key || served[1] != key {
+		t.Errorf("serve got keys %q, want the stored key both times", served)
+	}
 	if !strings.Contains(first, key) {
 		t.Errorf("first start did not print the generated key: %q", first)
 	}
