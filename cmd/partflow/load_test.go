@@ -293,6 +293,14 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 	}
 }
 
+func TestLoadErrorDoesNotShowDatabasePassword(t *testing.T) {
+	inTempDir(t)
+	_, err := loadConfig(nil, []string{"DATABASE_URL=user:hunter2@db/parts"}, io.Discard)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "database_url") {
+		t.Errorf("err = %v; want one naming database_url without the password", err)
+	}
+}
+
 func TestLoadReportsEveryInvalidSetting(t *testing.T) {
 	inTempDir(t)
 	_, err := loadConfig([]string{"--log-level", "loud", "--base-path", "x"}, []string{"PARTFLOW_MODEL_WAIT=30"}, io.Discard)

@@ -231,7 +231,7 @@ func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	}
 	if !schemeRegex.MatchString(raw) {
 		if strings.Contains(raw, ":") && !strings.HasPrefix(raw, ".") && !strings.HasPrefix(raw, "/") {
-			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory: or postgres://...", raw)
+			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory: or postgres://...", redactDSN("x://" + raw)[len("x://"):])
 		}
 		return sqliteFile(raw, "")
 	}
