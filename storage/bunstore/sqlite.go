@@ -1,0 +1,183 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/sqlite/*.sql
+var sqliteMigrationFiles embed.FS
+
+// sqliteEngine is the SQLite engine: FTS5 trigram search.
+type sqliteEngine struct{}
+
+func (sqliteEngine) migrations() (*migrate.Migrations, error) {
+	sub, err := fs.Sub(sqliteMigrationFiles, "migrations/sqlite")
+	if err != nil {
+		return nil, err
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// openSQLite opens the write and read pools for path (":memory:", or a file
+// path). For :memory: both are the same single-connection pool.
+func openSQLite(ctx context.Context, path string, o *Options) (w, r *bun.DB, eng engine, err error) {
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	cache := o.CacheSizeKiB
+	if cache <= 0 {
+		cache = 16 << 10
+	}
+	sync := o.Synchronous
+	if sync == "" {
+		sync = SyncNormal
+	}
+	switch sync {
+	case SyncOff, SyncNormal, SyncFull, SyncExtra:
+	default:
+		return nil, nil, nil, fmt.Errorf("unknown synchronous setting %q", sync)
+	}
+	common := url.Values{}
+	common.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "cache_size(-"+strconv.Itoa(cache)+")")
+	common.Add("_pragma", "temp_store(memory)")
+
+	if path == ":memory:" {
+		// One connection: the connection is the database.
+		q := cloneValues(common)
+		q.Set("_txlock", "immediate")
+		db, err := openPool(ctx, ":memory:?"+q.Encode(), 1)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return db, db, sqliteEngine{}, nil
+	}
+
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	name := "file:" + (&url.URL{Path: abs}).EscapedPath()
+
+	wq := cloneValues(common)
+	wq.Set("_txlock", "immediate")
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "synchronous("+string(sync)+")")
+	w, err = openPool(ctx, name+"?"+wq.Encode(), 1)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := o.ReadConns
+	if n <= 0 {
+		n = 4
+	}
+	rq := cloneValues(common)
+	rq.Add("_pragma", "query_only(1)")
+	r, err = openPool(ctx, name+"?"+rq.Encode(), n)
+	if err != nil {
+		w.Close()
+		return nil, nil, nil, err
+	}
+	return w, r, sqliteEngine{}, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func openPool(ctx context.Context, dsn string, conns int) (*bun.DB, error) {
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqldb.SetMaxOpenConns(conns)
+	sqldb.SetMaxIdleConns(conns)
+	sqldb.SetConnMaxLifetime(0)
+	sqldb.SetConnMaxIdleTime(0)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked/busy" after the
+// busy timeout ran out.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
+// The searchable fields, in the column order of parts_search.
+const searchColumns = "part_id, name, notes, subsystem, assigned, material"
+
+func (sqliteEngine) indexPart(ctx context.Context, db bun.IDB, r *partRow) error {
+	if _, err := db.ExecContext(ctx, "DELETE FROM parts_search WHERE rowid = ?", r.ID); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, "INSERT INTO parts_search (rowid, "+searchColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		r.ID, fold(r.PartID), fold(r.Name), fold(r.Notes), fold(r.Subsystem), fold(r.Assigned), fold(r.Material))
+	return err
+}
+
+func (sqliteEngine) unindexPart(ctx context.Context, db bun.IDB, id int64) error {
+	_, err := db.ExecContext(ctx, "DELETE FROM parts_search WHERE rowid = ?", id)
+	return err
+}
+
+// searchIDs matches q against the folded copies in parts_search. Queries of
+// three or more characters use the trigram index (a quoted FTS5 phrase is a
+// substring match; inside quotes every character but '"' is literal, and '"'
+// is doubled). Shorter queries cannot use trigrams and scan the folded
+// copies with instr, which treats every character literally.
+func (sqliteEngine) searchIDs(q string) (string, []any, bool) {
+	if strings.ContainsRune(q, 0) {
+		return "", nil, true // stored text never holds NUL
+	}
+	f := fold(q)
+	if len([]rune(f)) >= 3 {
+		return "SELECT rowid FROM parts_search WHERE parts_search MATCH ?",
+			[]any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`}, false
+	}
+	var b strings.Builder
+	b.WriteString("SELECT rowid FROM parts_search WHERE ")
+	args := make([]any, 0, 6)
+	for i, c := range strings.Split(searchColumns, ", ") {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("instr(" + c + ", ?) > 0")
+		args = append(args, f)
+	}
+	return b.String(), args, false
+}

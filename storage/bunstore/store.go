@@ -1,0 +1,415 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage"
+)
+
+func init() {
+	storage.Register("sqlite", func(ctx context.Context, url string, o *storage.Options) (parts.Store, error) {
+		opts := &Options{}
+		if o != nil {
+			opts.Now, opts.Logger = o.Now, o.Logger
+		}
+		return Open(ctx, url, opts)
+	})
+}
+
+// Synchronous is SQLite's synchronous setting: how hard a commit pushes data
+// to stable storage.
+type Synchronous string
+
+// The synchronous settings. See https://sqlite.org/pragma.html#pragma_synchronous.
+const (
+	// SyncNormal (the default) under WAL: a commit is durable once the
+	// transaction returns as far as the application or the process crashing
+	// is concerned; a power loss or OS crash may roll back the last
+	// transactions before a checkpoint, but never corrupts the database.
+	SyncNormal Synchronous = "NORMAL"
+	// SyncFull syncs the WAL on every commit: durable across power loss,
+	// at the cost of one fsync per write (typically 1-10 ms on disks).
+	SyncFull Synchronous = "FULL"
+	// SyncExtra is SyncFull plus a directory sync on journal changes.
+	SyncExtra Synchronous = "EXTRA"
+	// SyncOff never syncs: fastest; a power loss can corrupt the database.
+	// Only for throwaway data.
+	SyncOff Synchronous = "OFF"
+)
+
+// Options configure a Store. A nil *Options gives the defaults.
+type Options struct {
+	// Now is the clock for the times the store sets itself (job state
+	// changes, jobs enqueued without CreatedAt); default time.Now.
+	Now func() time.Time
+	// Logger receives the store's logs (migrations run); default discards.
+	Logger *slog.Logger
+	// Synchronous is the durability setting of a file database; default
+	// SyncNormal. It has no effect on :memory: databases.
+	Synchronous Synchronous
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process before failing with ErrConflict; default 5s.
+	BusyTimeout time.Duration
+	// ReadConns is the number of connections for reads of a file
+	// database; default 4. Writes always use one connection.
+	ReadConns int
+	// CacheSizeKiB is SQLite's page cache per connection; default 16384
+	// (16 MiB).
+	CacheSizeKiB int
+}
+
+// Store is a parts.Store on bun over SQLite. It is safe for concurrent use.
+//
+// A file database has one write connection (every write transaction starts
+// with BEGIN IMMEDIATE, so writers queue for the lock instead of failing
+// midway) and a pool of read-only connections; WAL lets reads proceed while a
+// write is in progress. A :memory: database is private to its Store and uses a
+// single connection for everything, so it stays one database for the Store's
+// lifetime; its reads and writes take turns.
+type Store struct {
+	w, r   *bun.DB
+	eng    engine
+	now    func() time.Time
+	log    *slog.Logger
+	memory bool
+}
+
+var _ parts.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at url and runs any pending
+// migrations. Accepted URLs:
+//
+//	sqlite:///abs/path/parts.db   an absolute path
+//	sqlite://rel/path/parts.db    a path relative to the working directory
+//	sqlite://:memory:             a new, private in-memory database
+//
+// The directory of a file database must exist. The path is taken literally
+// (no query parameters; '?' and '%' are part of the name).
+func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Store{now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	path, ok := strings.CutPrefix(url, "sqlite://")
+	if !ok {
+		return nil, fmt.Errorf("bunstore: open %q: want a sqlite:// URL", url)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("bunstore: open %q: empty database path", url)
+	}
+	var err error
+	s.w, s.r, s.eng, err = openSQLite(ctx, path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
+	}
+	s.memory = s.w == s.r
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
+	}
+	return s, nil
+}
+
+// Close releases the store's connections. A :memory: database is gone after Close.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bunstore: close: %w", err)
+	}
+	return nil
+}
+
+// Migrate runs the embedded migrations that have not run yet and returns their
+// names ("20260601000001_schema", ...) in the order they ran; none gives an
+// empty list. Open calls it, so it is only needed to report what ran (the
+// `partflow migrate` command).
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	ms, err := s.eng.migrations()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	m := migrate.NewMigrator(s.w, ms, migrate.WithTableName("bun_migrations"),
+		migrate.WithLocksTableName("bun_migration_locks"), migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: init: %w", mapErr(ctx, err))
+	}
+	g, err := m.Migrate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", mapErr(ctx, err))
+	}
+	var ran []string
+	for _, mig := range g.Migrations {
+		ran = append(ran, mig.Name+"_"+mig.Comment)
+	}
+	if len(ran) > 0 {
+		s.log.Info("database migrated", "migrations", ran)
+	}
+	return ran, nil
+}
+
+// mapErr turns driver errors into the parts sentinels: no rows is
+// ErrNotFound, a lock that stayed busy is ErrConflict, and any error on a
+// cancelled or expired context wraps the context's error.
+func mapErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return parts.ErrNotFound
+	}
+	if isBusy(err) {
+		return fmt.Errorf("%w: database is busy: %v", parts.ErrConflict, err)
+	}
+	return err
+}
+
+// FindPartByID returns the part, or an error wrapping parts.ErrNotFound.
+func (s *Store) FindPartByID(ctx context.Context, id int64) (*parts.Part, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return findPart(ctx, s.r, id)
+}
+
+func findPart(ctx context.Context, db bun.IDB, id int64) (*parts.Part, error) {
+	var r partRow
+	if err := db.NewSelect().Model(&r).Where("p.id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("part %d: %w", id, mapErr(ctx, err))
+	}
+	return r.toPart()
+}
+
+// sortColumns maps sort fields to columns; it doubles as the whitelist.
+var sortColumns = map[parts.SortField]string{
+	parts.SortCreatedAt: "created_at", parts.SortUpdatedAt: "updated_at", parts.SortID: "id",
+	parts.SortPartID: "part_id", parts.SortName: "name", parts.SortType: "type",
+	parts.SortMaterial: "material", parts.SortSubsystem: "subsystem", parts.SortAssigned: "assigned",
+	parts.SortStatus: "status", parts.SortCategory: "category", parts.SortAmount: "amount",
+	parts.SortClaimedDate: "claimed_date",
+}
+
+// FindParts returns one page of the parts matching f and the number of all
+// matches. Ties are broken by id in the sort direction.
+func (s *Store) FindParts(ctx context.Context, f parts.Filter) ([]*parts.Part, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	if f.SortBy == "" {
+		f.SortBy = parts.SortCreatedAt
+	}
+	col, ok := sortColumns[f.SortBy]
+	if !ok {
+		return nil, 0, &parts.ValidationError{Field: "sort_by", Reason: fmt.Sprintf("unknown sort field %q", f.SortBy)}
+	}
+	if f.Limit < 0 || f.Offset < 0 {
+		return nil, 0, &parts.ValidationError{Field: "limit", Reason: "limit and offset must not be negative"}
+	}
+	var out []*parts.Part
+	total := 0
+	err := s.read(ctx, func(ctx context.Context, db bun.IDB) error {
+		var err error
+		out, total, err = s.findParts(ctx, db, f, col)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("find parts: %w", err)
+	}
+	return out, total, nil
+}
+
+// read runs fn in a read transaction, so that a page and its total come from
+// one snapshot.
+func (s *Store) read(ctx context.Context, fn func(ctx context.Context, db bun.IDB) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(ctx, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a read-only transaction has nothing to lose
+	if err := fn(ctx, tx); err != nil {
+		return mapErr(ctx, err)
+	}
+	return mapErr(ctx, tx.Commit())
+}
+
+// Stats returns counts over all parts from the counts table the database keeps
+// up to date on every write; it does not scan parts.
+func (s *Store) Stats(ctx context.Context) (*parts.Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Kind string `bun:"kind"`
+		Key  string `bun:"key"`
+		N    int    `bun:"n"`
+	}
+	if err := s.r.NewRaw("SELECT kind, key, n FROM part_counts").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("stats: %w", mapErr(ctx, err))
+	}
+	st := &parts.Stats{ByCategory: map[parts.Category]int{}, ByStatus: map[parts.Status]int{}}
+	for _, c := range parts.Categories {
+		st.ByCategory[c] = 0
+	}
+	for _, x := range parts.Statuses {
+		st.ByStatus[x] = 0
+	}
+	for _, r := range rows {
+		switch r.Kind {
+		case "total":
+			st.Total = r.N
+		case "category":
+			if r.N != 0 || parts.Category(r.Key).Valid() {
+				st.ByCategory[parts.Category(r.Key)] = r.N
+			}
+		case "status":
+			if r.N != 0 || parts.Status(r.Key).Valid() {
+				st.ByStatus[parts.Status(r.Key)] = r.N
+			}
+		case "assigned":
+			if r.Key == "yes" {
+				st.Assigned = r.N
+			} else {
+				st.Unassigned = r.N
+			}
+		}
+	}
+	return st, nil
+}
+
+// FindEvents returns a part's history, oldest first; an unknown id gives an
+// empty list.
+func (s *Store) FindEvents(ctx context.Context, partID int64) ([]*parts.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rows []eventRow
+	if err := s.r.NewSelect().Model(&rows).Where("e.part_id = ?", partID).OrderExpr("e.id ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("events of part %d: %w", partID, mapErr(ctx, err))
+	}
+	out := make([]*parts.Event, 0, len(rows))
+	for i := range rows {
+		e, err := rows[i].toEvent()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE: it waits for the
+// write lock up front). An error from fn rolls back and is returned unchanged.
+func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx parts.Tx) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	btx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapErr(ctx, err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = btx.Rollback()
+		}
+	}()
+	if err := fn(ctx, &txn{db: btx, s: s}); err != nil {
+		done = true
+		_ = btx.Rollback()
+		return err
+	}
+	done = true
+	if err := btx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(ctx, err))
+	}
+	return nil
+}
+
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// NextJob claims the oldest queued job: it marks it running and increments
+// Attempts in one statement, so two callers never get the same job.
+func (s *Store) NextJob(ctx context.Context) (*parts.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var r jobRow
+	err := s.w.NewRaw(`UPDATE jobs SET state = ?, attempts = attempts + 1, updated_at = ?
+WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY created_at, id LIMIT 1)
+RETURNING id, part_id, source, state, attempts, error, created_at, updated_at`,
+		string(parts.JobRunning), micros(s.clock()), string(parts.JobQueued)).Scan(ctx, &r)
+	if err != nil {
+		return nil, fmt.Errorf("next job: %w", mapErr(ctx, err))
+	}
+	return r.toJob(), nil
+}
+
+// FinishJob records the outcome of a running job. It returns ErrNotFound for
+// an unknown job, ErrConflict for a job that is not running (finished already,
+// or requeued), and ErrInvalid for a state other than JobDone or JobFailed.
+func (s *Store) FinishJob(ctx context.Context, id int64, state parts.JobState, message string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if state != parts.JobDone && state != parts.JobFailed {
+		return fmt.Errorf("finish job %d: %w", id, &parts.ValidationError{Field: "state",
+			Reason: fmt.Sprintf("a job finishes as %s or %s, not %q", parts.JobDone, parts.JobFailed, state)})
+	}
+	res, err := s.w.NewUpdate().Model((*jobRow)(nil)).
+		Set("state = ?", string(state)).Set("error = ?", message).Set("updated_at = ?", micros(s.clock())).
+		Where("id = ?", id).Where("state = ?", string(parts.JobRunning)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("finish job %d: %w", id, mapErr(ctx, err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var cur string
+	err = s.w.NewSelect().Model((*jobRow)(nil)).Column("state").Where("id = ?", id).Scan(ctx, &cur)
+	if err != nil {
+		return fmt.Errorf("finish job %d: %w", id, mapErr(ctx, err))
+	}
+	return fmt.Errorf("finish job %d: job is %s, not running: %w", id, cur, parts.ErrConflict)
+}
+
+// RequeueRunningJobs puts every running job back in the queue and returns
+// how many it requeued.
+func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	res, err := s.w.NewUpdate().Model((*jobRow)(nil)).
+		Set("state = ?", string(parts.JobQueued)).Set("updated_at = ?", micros(s.clock())).
+		Where("state = ?", string(parts.JobRunning)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("requeue jobs: %w", mapErr(ctx, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("requeue jobs: %w", err)
+	}
+	return int(n), nil
+}

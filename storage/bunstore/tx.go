@@ -1,0 +1,138 @@
+package bunstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// txn is the parts.Tx of one Store.Update call. Its helpers take bun.IDB, so
+// the same code serves reads inside and outside transactions.
+type txn struct {
+	db bun.IDB
+	s  *Store
+}
+
+var _ parts.Tx = (*txn)(nil)
+
+func (t *txn) FindPartByID(ctx context.Context, id int64) (*parts.Part, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return findPart(ctx, t.db, id)
+}
+
+func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := toPartRow(p)
+	if err != nil {
+		return fmt.Errorf("create part: %w", err)
+	}
+	r.ID = 0
+	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("create part: %w", mapErr(ctx, err))
+	}
+	if err := t.s.eng.indexPart(ctx, t.db, r); err != nil {
+		return fmt.Errorf("create part %d: index: %w", r.ID, mapErr(ctx, err))
+	}
+	p.ID = r.ID
+	return nil
+}
+
+func (t *txn) UpdatePart(ctx context.Context, p *parts.Part, prevVersion int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := toPartRow(p)
+	if err != nil {
+		return fmt.Errorf("update part %d: %w", p.ID, err)
+	}
+	res, err := t.db.NewUpdate().Model(r).ExcludeColumn("id").
+		Where("id = ?", r.ID).Where("version = ?", prevVersion).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update part %d: %w", p.ID, mapErr(ctx, err))
+	}
+	if err := checkVersion(ctx, t.db, res, p.ID, prevVersion); err != nil {
+		return fmt.Errorf("update part %d: %w", p.ID, err)
+	}
+	if err := t.s.eng.indexPart(ctx, t.db, r); err != nil {
+		return fmt.Errorf("update part %d: index: %w", p.ID, mapErr(ctx, err))
+	}
+	return nil
+}
+
+func (t *txn) DeletePart(ctx context.Context, id int64, prevVersion int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := t.db.NewDelete().Model((*partRow)(nil)).Where("id = ?", id).Where("version = ?", prevVersion).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete part %d: %w", id, mapErr(ctx, err))
+	}
+	if err := checkVersion(ctx, t.db, res, id, prevVersion); err != nil {
+		return fmt.Errorf("delete part %d: %w", id, err)
+	}
+	if err := t.s.eng.unindexPart(ctx, t.db, id); err != nil {
+		return fmt.Errorf("delete part %d: index: %w", id, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// checkVersion explains a write guarded by "version = prev" that touched no
+// row: the part is gone (ErrNotFound) or has moved on (ErrConflict).
+func checkVersion(ctx context.Context, db bun.IDB, res interface{ RowsAffected() (int64, error) }, id, prev int64) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	var cur int64
+	if err := db.NewSelect().Model((*partRow)(nil)).Column("version").Where("id = ?", id).Scan(ctx, &cur); err != nil {
+		return mapErr(ctx, err)
+	}
+	return fmt.Errorf("%w: stored version is %d, expected %d", parts.ErrConflict, cur, prev)
+}
+
+func (t *txn) AddEvent(ctx context.Context, e *parts.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := toEventRow(e)
+	if err != nil {
+		return fmt.Errorf("add event: %w", err)
+	}
+	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("add event: %w", mapErr(ctx, err))
+	}
+	e.ID = r.ID
+	return nil
+}
+
+func (t *txn) EnqueueJob(ctx context.Context, j *parts.Job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := t.s.clock()
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = now
+	}
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = j.CreatedAt
+	}
+	j.State = parts.JobQueued
+	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	r := &jobRow{PartID: j.PartID, Source: j.Source, State: string(j.State), Attempts: int64(j.Attempts),
+		Error: j.Error, CreatedAt: micros(j.CreatedAt), UpdatedAt: micros(j.UpdatedAt)}
+	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("enqueue job: %w", mapErr(ctx, err))
+	}
+	j.ID = r.ID
+	return nil
+}
