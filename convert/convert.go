@@ -246,7 +246,8 @@ type Converter interface {
 	Info(ctx context.Context) (Info, error)
 	// Convert converts req.InputPath (format req.From) to req.OutputPath
 	// (format req.To). It returns ErrUnsupportedFormat for a pair Info
-	// does not list, ErrInvalidInput for a malformed input file, and
+	// does not list, ErrInvalidInput for a malformed input file, an error
+	// matching fs.ErrNotExist when the input file does not exist, and
 	// ErrTimeout, ErrCrashed or ErrUnavailable from out-of-process
 	// converters.
 	Convert(ctx context.Context, req Request) (*Stats, error)
