@@ -1,0 +1,298 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The OpenAPI document is generated from the route table: every route added
+// with rt.add appears in it with its Doc. Shared schemas live in components
+// below; route authors may use them with ref("Name") or write schemas inline
+// with the helpers.
+
+// props are the properties of an object schema.
+type props = map[string]schema
+
+// obj is an object schema with the given properties and required names.
+func obj(p props, required ...string) schema {
+	s := schema{"type": "object"}
+	if p != nil {
+		s["properties"] = p
+	}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+func str() schema             { return schema{"type": "string"} }
+func integer() schema         { return schema{"type": "integer", "format": "int64"} }
+func number() schema          { return schema{"type": "number"} }
+func boolean() schema         { return schema{"type": "boolean"} }
+func arr(items schema) schema { return schema{"type": "array", "items": items} }
+func ref(name string) schema  { return schema{"$ref": "#/components/schemas/" + name} }
+func binary() schema          { return schema{"type": "string", "format": "binary"} }
+
+// orNull marks s as accepting null.
+func orNull(s schema) schema {
+	out := schema{"nullable": true}
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
+func enum(values ...string) schema { return schema{"type": "string", "enum": values} }
+
+// components are the shared schemas of the document.
+func components() map[string]schema {
+	misc := schema{"type": "object", "nullable": true, "additionalProperties": true,
+		"description": "String keys; values strings, numbers, lists or objects; nulls are dropped. Known keys: reviewer, handWorkers, views."}
+	return map[string]schema{
+		"Error": obj(props{
+			"error":       str(),
+			"details":     schema{"description": "More about the error (a string or an object)"},
+			"field":       schema{"type": "string", "description": "The invalid field or parameter (400)"},
+			"request_id":  schema{"type": "string", "description": "Quote it when reporting a 500"},
+			"retry_after": schema{"type": "integer", "description": "Seconds to wait (429)"},
+		}, "error"),
+		"Message": obj(props{"message": str()}, "message"),
+		"File": obj(props{"name": str(), "kind": enum("cad", "drawing", "model", "view"), "size": integer(),
+			"sha256": str(), "contentType": str(), "uploadedAt": schema{"type": "string", "format": "date-time"}}),
+		"Model": obj(props{"state": enum("none", "pending", "ready", "failed"), "error": str()}, "state"),
+		"Part": obj(props{
+			"id":          integer(),
+			"partId":      str(),
+			"name":        str(),
+			"type":        orNull(enum("cnc", "hand")),
+			"material":    str(),
+			"subsystem":   str(),
+			"assigned":    orNull(str()),
+			"status":      enum("Pending", "Reviewed", "In Progress", "Already Started", "Completed"),
+			"category":    enum("review", "cnc", "hand", "completed"),
+			"amount":      schema{"type": "integer", "minimum": 1},
+			"notes":       str(),
+			"file":        orNull(str()),
+			"onshapeUrl":  str(),
+			"miscInfo":    misc,
+			"claimedDate": schema{"type": "string", "format": "date-time", "nullable": true},
+			"createdAt":   schema{"type": "string", "format": "date-time", "description": "RFC 3339, UTC, microseconds"},
+			"updatedAt":   schema{"type": "string", "format": "date-time"},
+			"version":     schema{"type": "integer", "description": "Bumped by every change; the ETag is \"v<version>\""},
+			"files":       arr(ref("File")),
+			"model":       ref("Model"),
+		}, "id", "partId", "material", "subsystem", "status", "category", "amount", "version"),
+		"PartInput": schema{
+			"type":        "object",
+			"description": "camelCase or snake_case (part_id, onshape_url, misc_info, claimed_date); unknown fields are ignored; api_key may be sent here too.",
+			"properties": props{
+				"partId": str(), "part_id": str(), "name": str(), "type": orNull(enum("cnc", "hand", "")),
+				"material": str(), "subsystem": str(), "assigned": orNull(str()), "status": str(),
+				"category": enum("review", "cnc", "hand", "completed"),
+				"amount": schema{"description": "A whole number 1..1000000, as a JSON integer or a string such as \"3\"",
+					"oneOf": []schema{{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "pattern": "^[0-9]+$"}}},
+				"notes": str(), "file": schema{"type": "string", "nullable": true, "description": "A file name only, never a path"},
+				"onshapeUrl": str(), "onshape_url": str(), "miscInfo": misc, "misc_info": misc,
+				"claimedDate": schema{"type": "string", "nullable": true, "description": "Set by the server on assignment; ignored"},
+				"api_key":     str(),
+			},
+		},
+		"PartList": obj(props{
+			"parts":  arr(ref("Part")),
+			"total":  schema{"type": "integer", "description": "All matches before paging"},
+			"limit":  schema{"type": "integer", "nullable": true},
+			"offset": integer(),
+		}, "parts", "total", "limit", "offset"),
+		"Stats": obj(props{
+			"by_category": obj(props{"review": integer(), "cnc": integer(), "hand": integer(), "completed": integer()}),
+			"by_status": obj(props{"pending": integer(), "reviewed": integer(), "in_progress": integer(),
+				"already_started": integer(), "completed": integer()}),
+			"assignment": obj(props{"assigned": integer(), "unassigned": integer()}),
+			"total":      integer(),
+		}),
+		"Leaderboard": obj(props{"leaderboard": arr(obj(props{"name": str(), "score": number()}))}),
+		"History": obj(props{"id": integer(), "events": arr(obj(props{
+			"id": integer(), "action": str(), "actor": str(), "at": schema{"type": "string", "format": "date-time"},
+			"changes": arr(obj(props{"field": str(), "before": schema{}, "after": schema{}})),
+		}))}),
+		"AuthCheck": obj(props{"status": str(), "message": str(), "timestamp": schema{"type": "string", "format": "date-time"}}),
+	}
+}
+
+const apiDescription = `Partflow's REST API, a drop-in backend for the parts-workflow web client.
+
+Authentication: an API key in the X-API-Key header, else the api_key query parameter (only when the server enables it), else "api_key" in the JSON body of a POST or PUT. A missing key is 401 "API key required", a wrong one 401 "Invalid API key"; read-only keys get 403 on writes. More than the configured number of wrong keys per minute from one client address makes that address's authenticated requests answer 429 with Retry-After until the minute ends.
+
+Errors are JSON: {"error", "details"?, "field"?, "request_id"?}. Unknown /api routes answer 404 JSON, wrong methods 405 JSON with Allow. Bad ids (not a positive integer that fits 64 bits) are 404. JSON bodies are capped (1 MiB by default; 413 above).
+
+Concurrency: GET of a part sets ETag; PUT, DELETE and the workflow actions honour If-Match ("*" or a list of ETags) and answer 412 with the current ETag when it is stale. Responses to writes carry the new ETag.`
+
+// openAPI renders the OpenAPI 3.0 document of the route table.
+func (rt *routeTable) openAPI() ([]byte, error) {
+	paths := map[string]map[string]any{}
+	for _, r := range rt.routes {
+		p, params := openAPIPath(r.Path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		paths[p][strings.ToLower(r.Method)] = operation(r, params)
+	}
+	server := rt.h.opts.BasePath
+	if server == "" {
+		server = "/"
+	}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{
+			"title":       "Partflow API",
+			"version":     "1.0.0",
+			"description": apiDescription,
+		},
+		"servers": []any{map[string]any{"url": server}},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas": components(),
+			"securitySchemes": map[string]any{
+				"ApiKeyHeader": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+				"ApiKeyQuery": map[string]any{"type": "apiKey", "in": "query", "name": "api_key",
+					"description": "Only when the server allows keys in URLs"},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: encode OpenAPI document: %w", err)
+	}
+	return b, nil
+}
+
+// openAPIPath turns "/api/parts/:id/views/:i" into "/api/parts/{id}/views/{i}"
+// and returns the parameter names.
+func openAPIPath(p string) (string, []string) {
+	segs := strings.Split(p, "/")
+	var names []string
+	for i, s := range segs {
+		if len(s) > 1 && (s[0] == ':' || s[0] == '*') {
+			names = append(names, s[1:])
+			segs[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(segs, "/"), names
+}
+
+func operationID(r route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(r.Method))
+	for _, s := range strings.Split(r.Path, "/") {
+		s = strings.TrimLeft(s, ":*")
+		if s == "" {
+			continue
+		}
+		b.WriteByte('_')
+		b.WriteString(strings.ReplaceAll(s, ".", "_"))
+	}
+	return b.String()
+}
+
+func jsonContent(s schema) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": s}}
+}
+
+func operation(r route, pathParams []string) map[string]any {
+	o := map[string]any{
+		"operationId": operationID(r),
+		"summary":     r.Doc.Summary,
+	}
+	if r.Doc.Description != "" {
+		o["description"] = r.Doc.Description
+	}
+	var params []any
+	for _, n := range pathParams {
+		s := str()
+		desc := n
+		if n == "id" {
+			s, desc = schema{"type": "integer", "format": "int64", "minimum": 1}, "The part's numeric id (anything else is 404)"
+		}
+		params = append(params, map[string]any{"name": n, "in": "path", "required": true, "schema": s, "description": desc})
+	}
+	for _, q := range r.Doc.Query {
+		params = append(params, map[string]any{"name": q.Name, "in": "query", "required": q.Required,
+			"schema": q.Schema, "description": q.Description})
+	}
+	if len(params) > 0 {
+		o["parameters"] = params
+	}
+	if b := r.Doc.Body; b != nil {
+		o["requestBody"] = map[string]any{"required": b.Required,
+			"content": map[string]any{b.ContentType: map[string]any{"schema": b.Schema}}}
+	}
+	resps := map[string]any{}
+	errResp := func(code int, desc string) {
+		if _, ok := resps[strconv.Itoa(code)]; !ok {
+			resps[strconv.Itoa(code)] = map[string]any{"description": desc, "content": jsonContent(ref("Error"))}
+		}
+	}
+	for code, rs := range r.Doc.Responses {
+		m := map[string]any{"description": rs.Description}
+		if rs.Schema != nil {
+			ct := rs.ContentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			m["content"] = map[string]any{ct: map[string]any{"schema": rs.Schema}}
+		}
+		if len(rs.Headers) > 0 {
+			hs := map[string]any{}
+			for name, desc := range rs.Headers {
+				hs[name] = map[string]any{"description": desc, "schema": str()}
+			}
+			m["headers"] = hs
+		}
+		resps[strconv.Itoa(code)] = m
+	}
+	if r.Doc.Body != nil || len(r.Doc.Query) > 0 {
+		errResp(http.StatusBadRequest, "Invalid input (field names it)")
+	}
+	if r.Doc.Body != nil && r.Doc.Body.ContentType == "application/json" {
+		errResp(http.StatusRequestEntityTooLarge, "Body larger than the limit")
+		errResp(http.StatusUnsupportedMediaType, "Body is not JSON")
+	}
+	if r.Access != accessPublic {
+		o["security"] = []any{map[string]any{"ApiKeyHeader": []any{}}, map[string]any{"ApiKeyQuery": []any{}}}
+		errResp(http.StatusUnauthorized, "API key required, or invalid")
+		errResp(http.StatusTooManyRequests, "Too many failed keys from this address (Retry-After)")
+	}
+	if r.Access == accessWrite {
+		errResp(http.StatusForbidden, "The key is read-only")
+	}
+	for _, n := range pathParams {
+		if n == "id" {
+			errResp(http.StatusNotFound, "No such part")
+		}
+	}
+	if r.Doc.IfMatch {
+		errResp(http.StatusPreconditionFailed, "If-Match did not match the current ETag (sent back in ETag)")
+	}
+	resps["default"] = map[string]any{"description": "Unexpected error (500 carries request_id only)", "content": jsonContent(ref("Error"))}
+	o["responses"] = resps
+	tag := "parts"
+	if !strings.HasPrefix(r.Path, "/api/parts") {
+		tag = "service"
+	}
+	o["tags"] = []string{tag}
+	return o
+}
+
+// sortedRoutes returns "METHOD path" for every route, sorted (for tests and logs).
+func (rt *routeTable) sortedRoutes() []string {
+	out := make([]string, 0, len(rt.routes))
+	for _, r := range rt.routes {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// timeFormat is RFC 3339 in UTC with exactly six fractional digits.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// partJSON is the wire form of a part.
+type partJSON struct {
+	ID          int64          `json:"id"`
+	PartID      string         `json:"partId"`
+	Name        string         `json:"name"`
+	Type        *string        `json:"type"`
+	Material    string         `json:"material"`
+	Subsystem   string         `json:"subsystem"`
+	Assigned    *string        `json:"assigned"`
+	Status      string         `json:"status"`
+	Category    string         `json:"category"`
+	Amount      int            `json:"amount"`
+	Notes       string         `json:"notes"`
+	File        *string        `json:"file"`
+	OnshapeURL  string         `json:"onshapeUrl"`
+	MiscInfo    map[string]any `json:"miscInfo"`
+	ClaimedDate *string        `json:"claimedDate"`
+	CreatedAt   string         `json:"createdAt"`
+	UpdatedAt   string         `json:"updatedAt"`
+	Version     int64          `json:"version"`
+	Files       []fileJSON     `json:"files"`
+	Model       modelJSON      `json:"model"`
+}
+
+// fileJSON describes a stored file; the storage key is never exposed.
+type fileJSON struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"contentType"`
+	UploadedAt  string `json:"uploadedAt"`
+}
+
+type modelJSON struct {
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// toPartJSON converts a part to its wire form.
+func toPartJSON(p *parts.Part) partJSON {
+	out := partJSON{
+		ID: p.ID, PartID: p.PartID, Name: p.Name, Type: nullable(string(p.Type)), Material: p.Material,
+		Subsystem: p.Subsystem, Assigned: nullable(p.Assigned), Status: string(p.Status),
+		Category: string(p.Category), Amount: p.Amount, Notes: p.Notes, File: nullable(p.File),
+		OnshapeURL: p.OnshapeURL, CreatedAt: formatTime(p.CreatedAt), UpdatedAt: formatTime(p.UpdatedAt),
+		Version: p.Version, Files: make([]fileJSON, 0, len(p.Files)),
+		Model: modelJSON{State: string(p.Model.State), Error: p.Model.Error},
+	}
+	if len(p.MiscInfo) > 0 {
+		out.MiscInfo = p.MiscInfo
+	}
+	if p.ClaimedDate != nil {
+		s := formatTime(*p.ClaimedDate)
+		out.ClaimedDate = &s
+	}
+	if out.Model.State == "" {
+		out.Model.State = string(parts.ModelNone)
+	}
+	for _, f := range p.Files {
+		out.Files = append(out.Files, fileJSON{Name: f.Name, Kind: string(f.Kind), Size: f.Size,
+			SHA256: f.SHA256, ContentType: f.ContentType, UploadedAt: formatTime(f.UploadedAt)})
+	}
+	return out
+}
+
+// partInput is a decoded create or edit body: nil fields were absent.
+type partInput struct {
+	PartID, Name, Material, Subsystem, Assigned, Notes, File, OnshapeURL *string
+
+	Type     *parts.Type
+	Status   *parts.Status
+	Category *parts.Category
+	Amount   *int
+	// MiscInfo is the new object when MiscInfoSet; nil then means "clear".
+	MiscInfo    map[string]any
+	MiscInfoSet bool
+}
+
+// decodePart parses a create or edit body. It accepts camelCase and the
+// snake_case spellings (camelCase wins when both are present), ignores
+// unknown fields, and rejects wrong types with a *parts.ValidationError
+// naming the field. Business rules (required fields, lengths, known
+// statuses) are left to parts.Validate, so create and edit share them.
+func decodePart(b []byte) (*partInput, error) {
+	o, err := decodeObject(b)
+	if err != nil {
+		return nil, err
+	}
+	in := &partInput{}
+	strs := []struct {
+		dst   **string
+		names []string
+	}{
+		{&in.PartID, []string{"partId", "part_id"}},
+		{&in.Name, []string{"name"}},
+		{&in.Material, []string{"material"}},
+		{&in.Subsystem, []string{"subsystem"}},
+		{&in.Assigned, []string{"assigned"}},
+		{&in.Notes, []string{"notes"}},
+		{&in.File, []string{"file"}},
+		{&in.OnshapeURL, []string{"onshapeUrl", "onshape_url"}},
+	}
+	for _, f := range strs {
+		s, ok, err := o.str(f.names...)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			*f.dst = &s
+		}
+	}
+	if s, ok, err := o.str("type"); err != nil {
+		return nil, err
+	} else if ok {
+		t := parts.Type(strings.ToLower(strings.TrimSpace(s)))
+		if !t.Valid() {
+			return nil, &parts.ValidationError{Field: "type", Reason: fmt.Sprintf("type must be cnc, hand or empty, not %q", s)}
+		}
+		in.Type = &t
+	}
+	if s, ok, err := o.str("status"); err != nil {
+		return nil, err
+	} else if ok {
+		st := parts.Status(strings.TrimSpace(s))
+		in.Status = &st
+	}
+	if s, ok, err := o.str("category"); err != nil {
+		return nil, err
+	} else if ok && strings.TrimSpace(s) != "" {
+		c := parts.Category(strings.ToLower(strings.TrimSpace(s)))
+		in.Category = &c
+	}
+	if v, _, ok := o.lookup("amount"); ok && !isNull(v) {
+		n, err := parseAmount(v)
+		if err != nil {
+			return nil, err
+		}
+		in.Amount = &n
+	}
+	if m, ok, err := o.miscInfo("miscInfo", "misc_info"); err != nil {
+		return nil, err
+	} else if ok {
+		in.MiscInfo, in.MiscInfoSet = m, true
+	}
+	// claimedDate is set by the server when a part is assigned; a client
+	// echoing it back is fine, but it must be a string or null.
+	if _, _, err := o.str("claimedDate", "claimed_date"); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// parseAmount accepts a JSON integer or a string holding one ("3"): the
+// client's form sends strings. 0, negatives, fractions, exponents, other
+// text and values above parts.MaxAmount are errors.
+func parseAmount(v json.RawMessage) (int, error) {
+	bad := &parts.ValidationError{Field: "amount",
+		Reason: fmt.Sprintf("Amount must be a whole number from 1 to %d", parts.MaxAmount)}
+	t := bytes.TrimSpace(v)
+	var text string
+	switch {
+	case len(t) > 0 && t[0] == '"':
+		if err := json.Unmarshal(t, &text); err != nil {
+			return 0, bad
+		}
+		text = strings.TrimSpace(text)
+	case len(t) > 0 && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9')):
+		text = string(t)
+	default:
+		return 0, bad
+	}
+	text = strings.TrimPrefix(text, "+")
+	if text == "" || strings.TrimLeft(text, "0123456789") != "" {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || n < 1 || n > parts.MaxAmount {
+		return 0, bad
+	}
+	return int(n), nil
+}
+
+// part returns the input as a new part for Service.CreatePart.
+func (in *partInput) part() *parts.Part {
+	p := &parts.Part{}
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	p.PartID, p.Name, p.Material, p.Subsystem = deref(in.PartID), deref(in.Name), deref(in.Material), deref(in.Subsystem)
+	p.Assigned, p.Notes, p.File, p.OnshapeURL = deref(in.Assigned), deref(in.Notes), deref(in.File), deref(in.OnshapeURL)
+	if in.Type != nil {
+		p.Type = *in.Type
+	}
+	if in.Status != nil {
+		p.Status = *in.Status
+	}
+	if in.Category != nil {
+		p.Category = *in.Category
+	}
+	if in.Amount != nil {
+		p.Amount = *in.Amount
+	}
+	p.MiscInfo = in.MiscInfo
+	return p
+}
+
+// update returns the input as a partial edit for Service.UpdatePart.
+func (in *partInput) update() parts.Update {
+	u := parts.Update{
+		PartID: in.PartID, Name: in.Name, Material: in.Material, Subsystem: in.Subsystem,
+		Notes: in.Notes, OnshapeURL: in.OnshapeURL, File: in.File, Type: in.Type,
+		Status: in.Status, Category: in.Category, Amount: in.Amount, Assigned: in.Assigned,
+	}
+	if in.MiscInfoSet {
+		if in.MiscInfo == nil {
+			u.ClearMiscInfo = true
+		} else {
+			u.MiscInfo = in.MiscInfo
+		}
+	}
+	return u
+}

@@ -1,0 +1,408 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// partID parses the ":id" path parameter: a positive decimal integer that
+// fits in int64. Anything else is not a part: ErrNotFound (404).
+func (h *handler) partID(req bunrouter.Request) (int64, error) {
+	s := req.Param("id")
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, parts.ErrNotFound
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, parts.ErrNotFound
+	}
+	return id, nil
+}
+
+// actor names the caller for the history: the API key's name.
+func (h *handler) actor(req bunrouter.Request) string { return stateFrom(req.Context()).keyName }
+
+// ifMatch turns the If-Match header into the version a write must find: 0
+// without the header or for "*"; the current version when one of the listed
+// ETags is current; otherwise a *parts.StaleError (412 with the current ETag).
+func (h *handler) ifMatch(ctx context.Context, req bunrouter.Request, id int64) (int64, error) {
+	header := strings.TrimSpace(strings.Join(req.Header.Values("If-Match"), ","))
+	if header == "" {
+		return 0, nil
+	}
+	var tags []string
+	for t := range strings.SplitSeq(header, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	for _, t := range tags {
+		if t == "*" {
+			return 0, nil
+		}
+	}
+	cur, err := h.svc.FindPartByID(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tags {
+		if t == cur.ETag() { // strong comparison: W/ tags never match
+			return cur.Version, nil
+		}
+	}
+	return 0, &parts.StaleError{Actual: cur.Version}
+}
+
+// writePart writes p with its ETag.
+func (h *handler) writePart(w http.ResponseWriter, status int, p *parts.Part) {
+	w.Header().Set("ETag", p.ETag())
+	writeJSON(w, status, toPartJSON(p))
+}
+
+type listJSON struct {
+	Parts  []partJSON `json:"parts"`
+	Total  int        `json:"total"`
+	Limit  *int       `json:"limit"`
+	Offset int        `json:"offset"`
+}
+
+func (h *handler) listParts(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.list(w, req, "")
+}
+
+func (h *handler) listCategory(w http.ResponseWriter, req bunrouter.Request) error {
+	c := req.Param("category")
+	if c == "" || !parts.Category(strings.ToLower(c)).Valid() {
+		return &parts.ValidationError{Field: "category", Reason: "Unknown category (want review, cnc, hand or completed)"}
+	}
+	return h.list(w, req, c)
+}
+
+func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category string) error {
+	q, err := parseListQuery(req.URL.RawQuery, category)
+	if err != nil {
+		return err
+	}
+	ps, total, err := h.svc.FindParts(req.Context(), q.Filter)
+	if err != nil {
+		return err
+	}
+	out := listJSON{Parts: make([]partJSON, 0, len(ps)), Total: total, Offset: q.Filter.Offset}
+	if q.LimitSet {
+		out.Limit = &q.Filter.Limit
+	}
+	for _, p := range ps {
+		out.Parts = append(out.Parts, toPartJSON(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) getPart(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := h.partID(req)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.FindPartByID(req.Context(), id)
+	if err != nil {
+		return err
+	}
+	h.writePart(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *handler) createPart(w http.ResponseWriter, req bunrouter.Request) error {
+	b, err := h.readJSON(req.Request)
+	if err != nil {
+		return err
+	}
+	in, err := decodePart(b)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.CreatePart(req.Context(), in.part(), h.actor(req))
+	if err != nil {
+		return err
+	}
+	h.writePart(w, http.StatusCreated, p)
+	return nil
+}
+
+func (h *handler) updatePart(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := h.partID(req)
+	if err != nil {
+		return err
+	}
+	b, err := h.readJSON(req.Request)
+	if err != nil {
+		return err
+	}
+	in, err := decodePart(b)
+	if err != nil {
+		return err
+	}
+	u := in.update()
+	if u.IfVersion, err = h.ifMatch(req.Context(), req, id); err != nil {
+		return err
+	}
+	u.Actor = h.actor(req)
+	p, err := h.svc.UpdatePart(req.Context(), id, u)
+	if err != nil {
+		return err
+	}
+	h.writePart(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *handler) deletePart(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := h.partID(req)
+	if err != nil {
+		return err
+	}
+	ver, err := h.ifMatch(req.Context(), req, id)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeletePart(req.Context(), id, ver, h.actor(req)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": "Part deleted successfully"})
+	return nil
+}
+
+// act runs a workflow action: it parses the id and the body (a JSON object,
+// possibly empty), lets fill read the action's fields, applies If-Match and
+// writes the resulting part.
+func (h *handler) act(w http.ResponseWriter, req bunrouter.Request, a parts.Action, fill func(o object, in *parts.ActionInput) error) error {
+	id, err := h.partID(req)
+	if err != nil {
+		return err
+	}
+	b, err := h.readJSON(req.Request)
+	if err != nil {
+		return err
+	}
+	o, err := decodeObject(b)
+	if err != nil {
+		return err
+	}
+	in := parts.ActionInput{Actor: h.actor(req)}
+	if fill != nil {
+		if err := fill(o, &in); err != nil {
+			return err
+		}
+	}
+	if in.IfVersion, err = h.ifMatch(req.Context(), req, id); err != nil {
+		return err
+	}
+	p, err := h.svc.Act(req.Context(), id, a, in)
+	if err != nil {
+		return err
+	}
+	h.writePart(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *handler) approve(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.act(w, req, parts.ActionApprove, func(o object, in *parts.ActionInput) error {
+		r, _, err := o.str("reviewer")
+		if err != nil {
+			return err
+		}
+		in.Reviewer = r
+		in.MiscInfo, _, err = o.miscInfo("miscInfo", "misc_info")
+		return err
+	})
+}
+
+func (h *handler) assign(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.act(w, req, parts.ActionAssign, func(o object, in *parts.ActionInput) error {
+		who, ok, err := o.str("assigned")
+		if err != nil {
+			return err
+		}
+		if !ok || strings.TrimSpace(who) == "" {
+			return &parts.ValidationError{Field: "assigned", Reason: "assigned is required"}
+		}
+		in.Assignee = who
+		notes, ok, err := o.str("notes")
+		if ok {
+			in.Notes = &notes
+		}
+		return err
+	})
+}
+
+func (h *handler) unclaim(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.act(w, req, parts.ActionUnclaim, nil)
+}
+
+func (h *handler) complete(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.act(w, req, parts.ActionComplete, func(o object, in *parts.ActionInput) error {
+		var err error
+		in.MiscInfo, _, err = o.miscInfo("miscInfo", "misc_info")
+		return err
+	})
+}
+
+// revert answers 400 (not 409) for a part that is not completed, as the
+// original API did and the client expects.
+func (h *handler) revert(w http.ResponseWriter, req bunrouter.Request) error {
+	err := h.act(w, req, parts.ActionRevert, nil)
+	if _, ok := as[*parts.TransitionError](err); ok {
+		return &parts.ValidationError{Field: "category", Reason: "Only completed parts can be reverted"}
+	}
+	return err
+}
+
+func (h *handler) setStatus(w http.ResponseWriter, req bunrouter.Request) error {
+	return h.act(w, req, parts.ActionSetStatus, func(o object, in *parts.ActionInput) error {
+		s, ok, err := o.str("status")
+		if err != nil {
+			return err
+		}
+		if !ok || strings.TrimSpace(s) == "" {
+			return &parts.ValidationError{Field: "status", Reason: "status is required"}
+		}
+		in.Status = parts.Status(strings.TrimSpace(s))
+		notes, ok, err := o.str("notes")
+		if ok {
+			in.Notes = &notes
+		}
+		return err
+	})
+}
+
+type statsJSON struct {
+	ByCategory map[string]int `json:"by_category"`
+	ByStatus   map[string]int `json:"by_status"`
+	Assignment map[string]int `json:"assignment"`
+	Total      int            `json:"total"`
+}
+
+// statusKeys are the by_status names of the statuses.
+var statusKeys = map[parts.Status]string{
+	parts.StatusPending:        "pending",
+	parts.StatusReviewed:       "reviewed",
+	parts.StatusInProgress:     "in_progress",
+	parts.StatusAlreadyStarted: "already_started",
+	parts.StatusCompleted:      "completed",
+}
+
+func (h *handler) stats(w http.ResponseWriter, req bunrouter.Request) error {
+	st, err := h.svc.Stats(req.Context())
+	if err != nil {
+		return err
+	}
+	out := statsJSON{ByCategory: map[string]int{}, ByStatus: map[string]int{}, Total: st.Total,
+		Assignment: map[string]int{"assigned": st.Assigned, "unassigned": st.Unassigned}}
+	for _, c := range parts.Categories {
+		out.ByCategory[string(c)] = st.ByCategory[c]
+	}
+	for s, key := range statusKeys {
+		out.ByStatus[key] = st.ByStatus[s]
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type scoreJSON struct {
+	Name  string  `json:"name"`
+	Score float64 `json:"score"`
+}
+
+func (h *handler) leaderboard(w http.ResponseWriter, req bunrouter.Request) error {
+	scores, err := h.svc.Leaderboard(req.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]scoreJSON, 0, len(scores))
+	for _, s := range scores {
+		out = append(out, scoreJSON{Name: s.Name, Score: s.Score})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"leaderboard": out})
+	return nil
+}
+
+type eventJSON struct {
+	ID      int64        `json:"id"`
+	Action  string       `json:"action"`
+	Actor   string       `json:"actor"`
+	At      string       `json:"at"`
+	Changes []changeJSON `json:"changes"`
+}
+
+type changeJSON struct {
+	Field  string `json:"field"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+}
+
+func (h *handler) history(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := h.partID(req)
+	if err != nil {
+		return err
+	}
+	evs, err := h.svc.History(req.Context(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]eventJSON, 0, len(evs))
+	for _, e := range evs {
+		ej := eventJSON{ID: e.ID, Action: e.Action, Actor: e.Actor, At: formatTime(e.At), Changes: make([]changeJSON, 0, len(e.Changes))}
+		for _, c := range e.Changes {
+			ej.Changes = append(ej.Changes, changeJSON{Field: c.Field, Before: c.Before, After: c.After})
+		}
+		out = append(out, ej)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "events": out})
+	return nil
+}
+
+func (h *handler) health(w http.ResponseWriter, req bunrouter.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
+	return nil
+}
+
+// pinger is the optional capability of a store that can check its
+// connection cheaply.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// readyTimeout bounds the readiness check.
+const readyTimeout = 3 * time.Second
+
+func (h *handler) ready(w http.ResponseWriter, req bunrouter.Request) error {
+	ctx, cancel := context.WithTimeout(req.Context(), readyTimeout)
+	defer cancel()
+	var err error
+	if p, ok := h.svc.Store().(pinger); ok {
+		err = p.Ping(ctx)
+	} else {
+		_, err = h.svc.Stats(ctx)
+	}
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			h.log.WarnContext(req.Context(), "not ready", "request_id", requestIDFrom(req.Context()), "error", err.Error())
+		}
+		return httpError(http.StatusServiceUnavailable, "database unreachable")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (h *handler) openAPIDoc(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(h.openapi)
+	return nil
+}

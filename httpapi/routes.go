@@ -1,0 +1,240 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/uptrace/bunrouter"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	// accessPublic routes need no key (health, readiness, the OpenAPI document).
+	accessPublic access = iota
+	// accessRead routes need any valid key.
+	accessRead
+	// accessWrite routes need an editor or admin key.
+	accessWrite
+)
+
+// route is one row of the route table: what the router serves and what the
+// OpenAPI document describes.
+type route struct {
+	// Method is the HTTP method ("GET", "POST", ...).
+	Method string
+	// Path is relative to the base path, in bunrouter syntax:
+	// "/api/parts/:id/approve".
+	Path string
+	// Access says who may call it.
+	Access access
+	// Handler serves it; errors go to the error table.
+	Handler bunrouter.HandlerFunc
+	// Doc describes it in the OpenAPI document.
+	Doc op
+}
+
+// op documents one operation. Schemas are OpenAPI schema objects written as
+// Go maps (obj, arr, str, ... below help), or refs to components (ref).
+type op struct {
+	// Summary is required: one line.
+	Summary string
+	// Description is optional, longer text (choices the contract left open).
+	Description string
+	// Query lists the query parameters.
+	Query []param
+	// Body is the request body; nil means none.
+	Body *body
+	// IfMatch says the route honours If-Match (documents 412).
+	IfMatch bool
+	// Responses maps status codes to their description and schema. Error
+	// responses of the access level and path parameters are added
+	// automatically (400 for bodies, 401/403/429 for keys, 404 for ":id").
+	Responses map[int]response
+}
+
+// param is a query parameter.
+type param struct {
+	Name        string
+	Description string
+	Schema      schema
+	Required    bool
+}
+
+// body is a request body.
+type body struct {
+	// ContentType is "application/json" or "multipart/form-data".
+	ContentType string
+	Schema      schema
+	Required    bool
+}
+
+// response is one documented response.
+type response struct {
+	Description string
+	// ContentType defaults to application/json when Schema is set.
+	ContentType string
+	Schema      schema
+	// Headers names response headers set, with descriptions.
+	Headers map[string]string
+}
+
+// schema is an OpenAPI schema object.
+type schema = map[string]any
+
+// routeTable registers routes on the router and remembers them for the
+// OpenAPI document and the 405 Allow header.
+type routeTable struct {
+	h      *handler
+	group  *bunrouter.Group
+	routes []route
+}
+
+// add registers r. It panics on a route without a handler or summary, or a
+// duplicate: those are programming errors found by the first test.
+func (rt *routeTable) add(r route) {
+	if r.Handler == nil || r.Doc.Summary == "" || !strings.HasPrefix(r.Path, "/") {
+		panic(fmt.Sprintf("httpapi: route %s %s needs a handler, a summary and an absolute path", r.Method, r.Path))
+	}
+	for _, o := range rt.routes {
+		if o.Method == r.Method && o.Path == r.Path {
+			panic(fmt.Sprintf("httpapi: route %s %s added twice", r.Method, r.Path))
+		}
+	}
+	rt.routes = append(rt.routes, r)
+	rt.group.Handle(r.Method, r.Path, rt.h.withAccess(r.Access, r.Handler))
+}
+
+// allowed returns the methods registered for a full router path pattern
+// (base path included), sorted.
+func (rt *routeTable) allowed(pattern string) []string {
+	var out []string
+	for _, r := range rt.routes {
+		if rt.h.opts.BasePath+r.Path == pattern {
+			out = append(out, r.Method)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// registerRoutes adds every route outside the files feature.
+func (h *handler) registerRoutes(rt *routeTable) {
+	idParam := "/api/parts/:id"
+	rt.add(route{Method: http.MethodGet, Path: "/health", Access: accessPublic, Handler: h.health, Doc: op{
+		Summary:   "Liveness probe",
+		Responses: map[int]response{200: {Description: "The server is up", Schema: obj(props{"status": str()})}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/ready", Access: accessPublic, Handler: h.ready, Doc: op{
+		Summary: "Readiness probe: the database is reachable",
+		Responses: map[int]response{
+			200: {Description: "Ready", Schema: obj(props{"status": str()})},
+			503: {Description: "The database is unreachable", Schema: ref("Error")},
+		},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/openapi.json", Access: accessPublic, Handler: h.openAPIDoc, Doc: op{
+		Summary:   "This OpenAPI document",
+		Responses: map[int]response{200: {Description: "OpenAPI 3.0 document", Schema: obj(nil)}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/parts/auth/check", Access: accessRead, Handler: h.authCheck, Doc: op{
+		Summary: "Check an API key",
+		Description: "Answers 200 for a valid key. The same client (key and address) may check once per " +
+			"AuthCheckInterval (2 s by default); earlier checks get 429 with retry_after and Retry-After.",
+		Responses: map[int]response{200: {Description: "Authenticated", Schema: ref("AuthCheck")}},
+	}})
+	listQuery := []param{
+		{Name: "search", Description: "Case-insensitive substring over name, notes, subsystem, assigned, material and partId (at most 200 characters)", Schema: str()},
+		{Name: "sort_by", Description: "Sort field, snake_case or camelCase: created_at (default), updated_at, id, part_id, name, type, material, subsystem, assigned, status, category, amount, claimed_date", Schema: str()},
+		{Name: "sort_order", Description: "asc or desc (default desc)", Schema: enum("asc", "desc")},
+		{Name: "limit", Description: "Page size 1..10000; absent means all", Schema: integer()},
+		{Name: "offset", Description: "Matches to skip (default 0)", Schema: integer()},
+	}
+	rt.add(route{Method: http.MethodGet, Path: "/api/parts/", Access: accessRead, Handler: h.listParts, Doc: op{
+		Summary: "List parts",
+		Query: append([]param{{Name: "category", Description: "review, cnc, hand or completed; empty means all",
+			Schema: enum("review", "cnc", "hand", "completed")}}, listQuery...),
+		Responses: map[int]response{200: {Description: "One page of parts; total counts all matches", Schema: ref("PartList")}},
+	}})
+	rt.add(route{Method: http.MethodPost, Path: "/api/parts/", Access: accessWrite, Handler: h.createPart, Doc: op{
+		Summary: "Create a part",
+		Description: "partId, material and subsystem are required; status defaults to Pending, category to " +
+			"review, amount to 1. snake_case spellings (part_id, onshape_url, misc_info, claimed_date) are " +
+			"accepted; camelCase wins when both are sent. claimedDate is set by the server (on assignment) and " +
+			"ignored here. Unknown fields are ignored.",
+		Body:      &body{ContentType: "application/json", Schema: ref("PartInput"), Required: true},
+		Responses: map[int]response{201: {Description: "Created", Schema: ref("Part"), Headers: map[string]string{"ETag": "The part's entity tag"}}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/parts/stats", Access: accessRead, Handler: h.stats, Doc: op{
+		Summary:   "Counts by category, status and assignment",
+		Responses: map[int]response{200: {Description: "Counts", Schema: ref("Stats")}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/parts/leaderboard", Access: accessRead, Handler: h.leaderboard, Doc: op{
+		Summary:   "Leaderboard over completed parts",
+		Responses: map[int]response{200: {Description: "Highest score first", Schema: ref("Leaderboard")}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/parts/categories/:category", Access: accessRead, Handler: h.listCategory, Doc: op{
+		Summary:   "List the parts of one category",
+		Query:     listQuery,
+		Responses: map[int]response{200: {Description: "One page of parts", Schema: ref("PartList")}},
+	}})
+	etag := map[string]string{"ETag": "The part's entity tag (changes on every write)"}
+	rt.add(route{Method: http.MethodGet, Path: idParam, Access: accessRead, Handler: h.getPart, Doc: op{
+		Summary:   "Get a part",
+		Responses: map[int]response{200: {Description: "The part", Schema: ref("Part"), Headers: etag}},
+	}})
+	rt.add(route{Method: http.MethodPut, Path: idParam, Access: accessWrite, Handler: h.updatePart, Doc: op{
+		Summary: "Edit a part (partial update)", IfMatch: true,
+		Description: "Fields present are validated as on create and set; absent fields are kept. An empty " +
+			"status keeps the current one; file is a name only. A new assignee of a hand part is appended to " +
+			"miscInfo.handWorkers; miscInfo (when present) replaces the object. Honours If-Match.",
+		Body:      &body{ContentType: "application/json", Schema: ref("PartInput"), Required: true},
+		Responses: map[int]response{200: {Description: "The updated part", Schema: ref("Part"), Headers: etag}},
+	}})
+	rt.add(route{Method: http.MethodDelete, Path: idParam, Access: accessWrite, Handler: h.deletePart, Doc: op{
+		Summary: "Delete a part and its files", IfMatch: true,
+		Responses: map[int]response{200: {Description: "Deleted", Schema: ref("Message")}},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: idParam + "/history", Access: accessRead, Handler: h.history, Doc: op{
+		Summary:   "The part's history, oldest first",
+		Responses: map[int]response{200: {Description: "Events", Schema: ref("History")}},
+	}})
+	actionDoc := func(summary, desc string, b schema, extra map[int]response) op {
+		o := op{Summary: summary, Description: desc + " Honours If-Match.", IfMatch: true, Responses: map[int]response{
+			200: {Description: "The updated part", Schema: ref("Part"), Headers: etag},
+			409: {Description: "The workflow does not allow this action from the part's state", Schema: ref("Error")},
+		}}
+		if b != nil {
+			o.Body = &body{ContentType: "application/json", Schema: b}
+		}
+		for k, v := range extra {
+			o.Responses[k] = v
+		}
+		return o
+	}
+	misc := schema{"type": "object", "nullable": true, "additionalProperties": true}
+	rt.add(route{Method: http.MethodPost, Path: idParam + "/approve", Access: accessWrite, Handler: h.approve, Doc: actionDoc(
+		"Approve a part in review",
+		"Status Reviewed; category cnc for cnc parts, else hand. reviewer is recorded as miscInfo.reviewer; miscInfo is merged.",
+		obj(props{"reviewer": str(), "miscInfo": misc}), nil)})
+	assignBody := obj(props{"assigned": str(), "notes": str()}, "assigned")
+	claimed := map[int]response{409: {Description: "Someone else holds the part (details.assigned), or the workflow does not allow it", Schema: ref("Error")}}
+	for _, m := range []string{http.MethodPost, http.MethodPut} {
+		rt.add(route{Method: m, Path: idParam + "/assign", Access: accessWrite, Handler: h.assign, Doc: actionDoc(
+			"Claim a part", "Sets assigned, claimedDate=now and status In Progress; notes, when given, replace the notes.", assignBody, claimed)})
+		rt.add(route{Method: m, Path: idParam + "/unclaim", Access: accessWrite, Handler: h.unclaim, Doc: actionDoc(
+			"Unclaim a part", "Clears assigned and claimedDate; In Progress becomes Already Started, anything else Pending.", nil, nil)})
+	}
+	rt.add(route{Method: http.MethodPost, Path: idParam + "/complete", Access: accessWrite, Handler: h.complete, Doc: actionDoc(
+		"Complete a part", "Status Completed, category completed; miscInfo is merged.", obj(props{"miscInfo": misc}), nil)})
+	rt.add(route{Method: http.MethodPost, Path: idParam + "/revert", Access: accessWrite, Handler: h.revert, Doc: actionDoc(
+		"Revert a completed part",
+		"Back to cnc or hand by type, status In Progress. A part that is not completed gives 400 (as the original API did).",
+		nil, map[int]response{400: {Description: "The part is not completed", Schema: ref("Error")}})})
+	rt.add(route{Method: http.MethodPut, Path: idParam + "/status", Access: accessWrite, Handler: h.setStatus, Doc: actionDoc(
+		"Set the status through the workflow rules",
+		"Reviewed approves, Completed completes, Pending/In Progress/Already Started keep the category.",
+		obj(props{"status": enum("Pending", "Reviewed", "In Progress", "Already Started", "Completed"), "notes": str()}, "status"), nil)})
+}
