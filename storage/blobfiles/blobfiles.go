@@ -1,0 +1,422 @@
+package blobfiles
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage"
+)
+
+func init() {
+	for _, scheme := range []string{"file", "mem", "s3"} {
+		storage.RegisterFiles(scheme, func(ctx context.Context, url string) (parts.FileStore, error) {
+			return Open(ctx, url, nil)
+		})
+	}
+}
+
+// Options configure a Store. A nil *Options gives the defaults.
+type Options struct {
+	// SpoolDir is where Put spools uploads while computing their checksum,
+	// for mem:// and s3:// stores. Default: the system's temporary directory.
+	// file:// stores always spool inside their root.
+	SpoolDir string
+	// S3Credentials, when set, sign s3:// requests with this static key
+	// instead of the AWS SDK's default credential chain, and no AWS
+	// environment variable or shared config file is read.
+	S3Credentials *S3Credentials
+	// S3HTTPClient, when set, is the HTTP client for s3:// requests.
+	S3HTTPClient *http.Client
+}
+
+// metaSHA256 is the blob metadata key holding the object's hex SHA-256.
+const metaSHA256 = "sha256"
+
+// spoolName is the hidden directory of a file:// store's root used for spooling.
+const spoolName = ".spool"
+
+// staleSpool is the age after which Open removes a leftover spool file.
+const staleSpool = time.Hour
+
+// copyBufSize is the buffer size for streaming copies.
+const copyBufSize = 256 << 10
+
+// Store is a parts.FileStore on a gocloud.dev/blob bucket.
+type Store struct {
+	bucket   *blob.Bucket
+	spoolDir string
+}
+
+var _ parts.FileStore = (*Store)(nil)
+
+// Open opens the file store for a file://, mem:// or s3:// URL (see the
+// package documentation). opts may be nil.
+func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("blobfiles: parse URL: %w", err)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "file":
+		return openDir(u)
+	case "mem":
+		if u.Host != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, fmt.Errorf("blobfiles: mem URL takes no host, path or parameters: %q", rawURL)
+		}
+		return &Store{bucket: memblob.OpenBucket(nil), spoolDir: opts.SpoolDir}, nil
+	case "s3":
+		b, err := openS3(ctx, u, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{bucket: b, spoolDir: opts.SpoolDir}, nil
+	}
+	return nil, fmt.Errorf("blobfiles: unsupported URL scheme %q (want file, mem or s3)", u.Scheme)
+}
+
+// OpenBucket returns a Store over an already opened bucket, spooling uploads
+// in spoolDir ("" = the system's temporary directory). The Store takes
+// ownership of the bucket and closes it in Close.
+func OpenBucket(bucket *blob.Bucket, spoolDir string) *Store {
+	return &Store{bucket: bucket, spoolDir: spoolDir}
+}
+
+// dirFromURL returns the directory of a file:// URL: file:///abs/path,
+// file://localhost/abs/path, or file://./relative/path.
+func dirFromURL(u *url.URL) (string, error) {
+	if u.RawQuery != "" {
+		return "", fmt.Errorf("blobfiles: file URL takes no parameters")
+	}
+	if u.Opaque != "" {
+		return "", fmt.Errorf("blobfiles: file URL must be file:///path or file://./path")
+	}
+	p := u.Path
+	switch u.Host {
+	case "", "localhost":
+	case ".", "..":
+		p = u.Host + p
+	default:
+		return "", fmt.Errorf("blobfiles: file URL host %q is not supported (want file:///path or file://./path)", u.Host)
+	}
+	if p == "" {
+		return "", fmt.Errorf("blobfiles: file URL has no path")
+	}
+	return filepath.Clean(filepath.FromSlash(p)), nil
+}
+
+func openDir(u *url.URL) (*Store, error) {
+	dir, err := dirFromURL(u)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, DirFileMode: 0o750, NoTempDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("blobfiles: open %s: %w", dir, err)
+	}
+	spool := filepath.Join(dir, spoolName)
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("blobfiles: create spool directory: %w", err)
+	}
+	removeStaleSpool(spool, time.Now().Add(-staleSpool))
+	return &Store{bucket: b, spoolDir: spool}, nil
+}
+
+// removeStaleSpool deletes spool files last written before cutoff: leftovers
+// of a process that died mid-upload. Younger files may belong to another
+// process sharing the directory.
+func removeStaleSpool(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "put-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Close releases the bucket.
+func (s *Store) Close() error {
+	if err := s.bucket.Close(); err != nil {
+		return fmt.Errorf("blobfiles: close: %w", err)
+	}
+	return nil
+}
+
+// fileblobTemp matches the names fileblob gives its temporary files when
+// they are written next to the final file: "<name>.<hex nanoseconds>.tmp".
+var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
+
+// checkKey reports whether key is a clean relative slash-separated path the
+// store accepts.
+func checkKey(key string) error {
+	bad := func(reason string) error {
+		return fmt.Errorf("%w: file key %q %s", parts.ErrInvalid, key, reason)
+	}
+	switch {
+	case key == "":
+		return bad("is empty")
+	case len(key) > 1024:
+		return bad("is longer than 1024 bytes")
+	case !utf8.ValidString(key):
+		return bad("is not valid UTF-8")
+	case strings.HasPrefix(key, "/"):
+		return bad("is absolute")
+	case strings.ContainsRune(key, '\\'):
+		return bad("contains a backslash")
+	case strings.HasSuffix(key, ".attrs") || fileblobTemp.MatchString(key):
+		return bad("uses a reserved suffix")
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return bad("contains a control character")
+		}
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch {
+		case seg == "":
+			return bad("has an empty segment")
+		case seg == "." || seg == "..":
+			return bad("has a dot segment")
+		case strings.HasPrefix(seg, "."):
+			return bad("has a segment starting with a dot (reserved)")
+		}
+	}
+	return nil
+}
+
+// checkPrefix accepts "" or a prefix that would be a clean key once
+// completed: no unclean segment before its last slash.
+func checkPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	probe := prefix
+	if strings.HasSuffix(probe, "/") {
+		probe += "x"
+	}
+	if err := checkKey(probe); err != nil {
+		return fmt.Errorf("%w: list prefix %q is not a clean path prefix", parts.ErrInvalid, prefix)
+	}
+	return nil
+}
+
+// hidden reports whether a listed key is the store's own bookkeeping (spool
+// files, fileblob temporaries) rather than an object.
+func hidden(key string) bool {
+	if fileblobTemp.MatchString(key) {
+		return true
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// mapErr maps gocloud errors to the parts sentinels, with context.
+func mapErr(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("blobfiles: %s %q: %w", op, key, err)
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return fmt.Errorf("blobfiles: %s %q: %w", op, key, parts.ErrNotFound)
+	case gcerrors.Canceled:
+		return fmt.Errorf("blobfiles: %s %q: %w: %w", op, key, context.Canceled, err)
+	case gcerrors.DeadlineExceeded:
+		return fmt.Errorf("blobfiles: %s %q: %w: %w", op, key, context.DeadlineExceeded, err)
+	}
+	return fmt.Errorf("blobfiles: %s %q: %w", op, key, err)
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// onlyWriter hides optional interfaces (ReaderFrom) so io.CopyBuffer uses its buffer.
+type onlyWriter struct{ io.Writer }
+
+// onlyReader hides optional interfaces (WriterTo) so io.CopyBuffer uses its buffer.
+type onlyReader struct{ io.Reader }
+
+// Put streams r to key: first into a spool file while hashing, then into the
+// bucket with the SHA-256 in the blob's metadata. See the package doc for
+// the atomicity guarantees.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType string) (_ parts.FileObject, err error) {
+	if err := checkKey(key); err != nil {
+		return parts.FileObject{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: %w", key, err)
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	spool, err := os.CreateTemp(s.spoolDir, "put-*")
+	if err != nil {
+		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: create spool file: %w", key, err)
+	}
+	defer func() {
+		_ = spool.Close()
+		_ = os.Remove(spool.Name())
+	}()
+	buf := make([]byte, copyBufSize)
+	h := sha256.New()
+	size, err := io.CopyBuffer(onlyWriter{io.MultiWriter(spool, h)}, ctxReader{ctx, r}, buf)
+	if err != nil {
+		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: read upload: %w", key, err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: rewind spool: %w", key, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+		ContentType: contentType,
+		Metadata:    map[string]string{metaSHA256: sum},
+	})
+	if err != nil {
+		return parts.FileObject{}, mapErr("put", key, err)
+	}
+	if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{ctxReader{ctx, spool}}, buf); err != nil {
+		cancel() // before Close, so the write is discarded, never committed
+		_ = w.Close()
+		return parts.FileObject{}, mapErr("put", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return parts.FileObject{}, mapErr("put", key, err)
+	}
+	obj := parts.FileObject{Key: key, Size: size, SHA256: sum, ContentType: contentType, ModTime: time.Now().UTC()}
+	if a, err := s.bucket.Attributes(ctx, key); err == nil {
+		obj.ModTime = a.ModTime.UTC()
+	}
+	return obj, nil
+}
+
+// Open returns a seekable reader of the object at key and its description.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, parts.FileObject, error) {
+	obj, err := s.Stat(ctx, key)
+	if err != nil {
+		return nil, parts.FileObject{}, err
+	}
+	r, err := s.bucket.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, parts.FileObject{}, mapErr("open", key, err)
+	}
+	obj.Size = r.Size()
+	return r, obj, nil
+}
+
+// Stat describes the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (parts.FileObject, error) {
+	if err := checkKey(key); err != nil {
+		return parts.FileObject{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return parts.FileObject{}, fmt.Errorf("blobfiles: stat %q: %w", key, err)
+	}
+	a, err := s.bucket.Attributes(ctx, key)
+	if err != nil {
+		return parts.FileObject{}, mapErr("stat", key, err)
+	}
+	return parts.FileObject{
+		Key:         key,
+		Size:        a.Size,
+		SHA256:      a.Metadata[metaSHA256],
+		ContentType: a.ContentType,
+		ModTime:     a.ModTime.UTC(),
+	}, nil
+}
+
+// Delete removes the object at key.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("blobfiles: delete %q: %w", key, err)
+	}
+	// S3 deletes are idempotent, so look first to report a missing key.
+	if _, err := s.bucket.Attributes(ctx, key); err != nil {
+		return mapErr("delete", key, err)
+	}
+	return mapErr("delete", key, s.bucket.Delete(ctx, key))
+}
+
+// List returns every object whose key starts with prefix, sorted by key.
+// It stats each object for its checksum.
+func (s *Store) List(ctx context.Context, prefix string) ([]parts.FileObject, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("blobfiles: list %q: %w", prefix, err)
+	}
+	var out []parts.FileObject
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, mapErr("list", prefix, err)
+		}
+		if o.IsDir || hidden(o.Key) {
+			continue
+		}
+		obj, err := s.Stat(ctx, o.Key)
+		if errors.Is(err, parts.ErrNotFound) {
+			continue // deleted while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	slices.SortFunc(out, func(a, b parts.FileObject) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
