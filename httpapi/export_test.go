@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// DecodePartFields decodes a create/edit body and returns the fields it set
+// by camelCase name (strings, "amount" as int, "miscInfo" as a map or nil).
+func DecodePartFields(b []byte) (map[string]any, error) {
+	in, err := decodePart(b)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for name, v := range map[string]*string{"partId": in.PartID, "name": in.Name, "material": in.Material,
+		"subsystem": in.Subsystem, "assigned": in.Assigned, "notes": in.Notes, "file": in.File, "onshapeUrl": in.OnshapeURL} {
+		if v != nil {
+			out[name] = *v
+		}
+	}
+	if in.Type != nil {
+		out["type"] = string(*in.Type)
+	}
+	if in.Status != nil {
+		out["status"] = string(*in.Status)
+	}
+	if in.Category != nil {
+		out["category"] = string(*in.Category)
+	}
+	if in.Amount != nil {
+		out["amount"] = *in.Amount
+	}
+	if in.MiscInfoSet {
+		out["miscInfo"] = in.MiscInfo
+	}
+	return out, nil
+}
+
+// ParseListQuery exposes the list query parser.
+func ParseListQuery(raw, category string) (parts.Filter, bool, error) {
+	q, err := parseListQuery(raw, category)
+	return q.Filter, q.LimitSet, err
+}
+
+// AddTestRoute makes NewHandler also register a public route (tests only:
+// e.g. one that panics).
+func AddTestRoute(o *Options, method, path string, fn func(w http.ResponseWriter, r *http.Request) error) {
+	o.extraRoutes = append(o.extraRoutes, route{Method: method, Path: path, Access: accessPublic,
+		Handler: func(w http.ResponseWriter, req bunrouter.Request) error { return fn(w, req.Request) },
+		Doc:     op{Summary: "test route"}})
+}
+
+// Routes returns "METHOD path" of every route the handler registered.
+func Routes(h http.Handler) []string { return h.(*handler).routes.sortedRoutes() }
+
+// LimiterSizes returns the number of entries in the auth-check and
+// failed-key limiters.
+func LimiterSizes(h http.Handler) (authChecks, failures int) {
+	hh := h.(*handler)
+	return hh.authChecks.len(), hh.failures.len()
+}
+
+// MaxLimiterEntries is the bound on each limiter.
+const MaxLimiterEntries = maxLimiterEntries
