@@ -113,6 +113,11 @@ class Converter:
         self._log = logger or logging.getLogger("cascadio")
         self._cascadio = None
 
+    def load(self) -> None:
+        """Import cascadio now (the server does this before its handshake,
+        so a broken install fails at start-up, not on the first call)."""
+        self._module()
+
     def _module(self):
         if self._cascadio is None:
             import cascadio  # noqa: PLC0415 - heavy import, done once on first use

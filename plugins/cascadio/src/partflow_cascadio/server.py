@@ -188,10 +188,17 @@ def main(env: Mapping[str, str] | None = None) -> int:
     os.dup2(2, 1)
 
     logger = configure()
+    converter = Converter(logger)
+    try:
+        converter.load()
+    except ImportError as err:
+        logger.error("cannot import cascadio", extra={"fields": {"error": str(err)}})
+        os.close(handshake_fd)
+        return 1
     stop = threading.Event()
     socket_dir, owns_dir = make_socket_dir(env)
     hs = Handshake(app_version=app_version, socket_dir=socket_dir, owns_socket_dir=owns_dir)
-    server, health_servicer = build_server(stop, logger)
+    server, health_servicer = build_server(stop, logger, converter)
     try:
         try:
             server.add_insecure_port("unix:" + hs.socket_path)
