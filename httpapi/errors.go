@@ -161,13 +161,19 @@ func (h *handler) errorMiddleware(next bunrouter.HandlerFunc) bunrouter.HandlerF
 }
 
 func (h *handler) notFound(w http.ResponseWriter, req bunrouter.Request) error {
+	if allow := h.routes.allowedForPath(req.URL.Path); len(allow) > 0 {
+		return notAllowed(req.Method, allow)
+	}
 	return errRouteNotFound
 }
 
 func (h *handler) methodNotAllowed(w http.ResponseWriter, req bunrouter.Request) error {
-	allow := h.routes.allowed(req.Route())
+	return notAllowed(req.Method, h.routes.allowed(req.Route()))
+}
+
+func notAllowed(method string, allow []string) error {
 	return &statusError{status: http.StatusMethodNotAllowed, allow: allow,
-		message: fmt.Sprintf("Method %s not allowed (allowed: %s)", req.Method, strings.Join(allow, ", "))}
+		message: fmt.Sprintf("Method %s not allowed (allowed: %s)", method, strings.Join(allow, ", "))}
 }
 
 func stack() string { return string(debug.Stack()) }

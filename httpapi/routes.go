@@ -121,6 +121,67 @@ func (rt *routeTable) allowed(pattern string) []string {
 	return out
 }
 
+// allowedForPath returns the methods of the most specific route pattern
+// matching a request path (base path included), or nil when no route
+// matches it with any method. bunrouter does not report a method mismatch
+// for a parameter followed by more segments ("/api/parts/:id/approve"), so
+// the not-found handler asks this instead.
+func (rt *routeTable) allowedForPath(path string) []string {
+	segs := strings.Split(path, "/")
+	best := ""
+	for _, r := range rt.routes {
+		pattern := rt.h.opts.BasePath + r.Path
+		if !matchPattern(strings.Split(pattern, "/"), segs) {
+			continue
+		}
+		if best == "" || moreSpecific(pattern, best) {
+			best = pattern
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return rt.allowed(best)
+}
+
+// matchPattern matches path segments against pattern segments, where
+// ":name" matches one non-empty segment and "*name" the rest.
+func matchPattern(pattern, path []string) bool {
+	for i, p := range pattern {
+		if strings.HasPrefix(p, "*") {
+			return true
+		}
+		if i >= len(path) {
+			return false
+		}
+		if strings.HasPrefix(p, ":") {
+			if path[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != path[i] {
+			return false
+		}
+	}
+	return len(pattern) == len(path)
+}
+
+// moreSpecific reports whether pattern a beats b: at the first segment where
+// they differ, a static segment beats a parameter.
+func moreSpecific(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] == bs[i] {
+			continue
+		}
+		aParam := strings.HasPrefix(as[i], ":") || strings.HasPrefix(as[i], "*")
+		bParam := strings.HasPrefix(bs[i], ":") || strings.HasPrefix(bs[i], "*")
+		return !aParam && bParam
+	}
+	return false
+}
+
 // registerRoutes adds every route outside the files feature.
 func (h *handler) registerRoutes(rt *routeTable) {
 	idParam := "/api/parts/:id"
