@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/uptrace/bun"
 
@@ -47,7 +48,7 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 	if f.Limit > 0 {
 		q = q.Limit(int64(f.Limit))
 	} else if f.Offset > 0 {
-		q = q.Limit(-1)
+		q = q.Limit(math.MaxInt64) // SQLite needs a LIMIT before OFFSET
 	}
 	if f.Offset > 0 {
 		q = q.Offset(int64(f.Offset))

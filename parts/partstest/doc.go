@@ -1,0 +1,23 @@
+// Package partstest holds the conformance suites every Partflow storage
+// driver must pass, in the style of go-cloud's drivertest and
+// testing/fstest.TestFS.
+//
+// A driver's test calls the suite with a constructor for fresh, empty stores:
+//
+//	func TestConformance(t *testing.T) {
+//		partstest.RunStore(t, func(t *testing.T) parts.Store {
+//			s, err := mydriver.Open(context.Background(), "...", nil)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
+//		})
+//	}
+//
+// RunStore exercises a parts.Store directly and through a parts.Service on top
+// of it: CRUD, not-found and stale-version errors, id reuse, racing claims and
+// concurrent updates, filters, search, sorting and stable paging, totals,
+// stats, history, jobs, UTC times, cancelled contexts and aliasing of returned
+// data. Subtests are named for the behaviour they expect, so a failure reads
+// as the broken rule.
+package partstest

@@ -1,0 +1,28 @@
+package bunstore_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/parts/partstest"
+	"github.com/partflow/partflow/storage/bunstore"
+)
+
+func TestConformance(t *testing.T) {
+	urls := map[string]func(t *testing.T) string{
+		"file":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
+		"memory": func(*testing.T) string { return "sqlite://:memory:" },
+	}
+	for name, url := range urls {
+		t.Run(name, func(t *testing.T) {
+			partstest.RunStore(t, func(t *testing.T) parts.Store {
+				s, err := bunstore.Open(t.Context(), url(t), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+		})
+	}
+}
