@@ -959,9 +959,18 @@ func testStats(t *testing.T, e *env) {
 func testHistory(t *testing.T, e *env) {
 	p := e.create(t, &parts.Part{PartID: "H-1", Name: "Pulley", Type: parts.TypeHand, Material: "Nylon", Subsystem: "Lift", Notes: "a"})
 	steps := []func() error{
-		func() error { _, err := e.svc.UpdatePart(e.ctx, p.ID, parts.Update{Notes: ptr("b"), Actor: "ed"}); return err },
-		func() error { _, err := e.svc.Approve(e.ctx, p.ID, parts.ActionInput{Reviewer: "rev", Actor: "rev"}); return err },
-		func() error { _, err := e.svc.Assign(e.ctx, p.ID, parts.ActionInput{Assignee: "ann", Actor: "ann"}); return err },
+		func() error {
+			_, err := e.svc.UpdatePart(e.ctx, p.ID, parts.Update{Notes: ptr("b"), Actor: "ed"})
+			return err
+		},
+		func() error {
+			_, err := e.svc.Approve(e.ctx, p.ID, parts.ActionInput{Reviewer: "rev", Actor: "rev"})
+			return err
+		},
+		func() error {
+			_, err := e.svc.Assign(e.ctx, p.ID, parts.ActionInput{Assignee: "ann", Actor: "ann"})
+			return err
+		},
 		func() error { _, err := e.svc.Complete(e.ctx, p.ID, parts.ActionInput{Actor: "ann"}); return err },
 	}
 	for i, step := range steps {
