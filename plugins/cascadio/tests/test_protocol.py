@@ -105,10 +105,15 @@ class Plugin:
         return self.proc.wait(timeout=DEADLINE)
 
     def close(self) -> None:
-        self.channel.close()
+        """Stop the plugin the way the host's Kill does: Shutdown, then SIGKILL if needed."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            try:
+                self.controller.Shutdown(grpc_controller_pb2.Empty(), timeout=5)
+                self.proc.wait(timeout=DEADLINE)
+            except (grpc.RpcError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.channel.close()
         self.proc.stdout.close()
         self.stderr_file.close()
 
