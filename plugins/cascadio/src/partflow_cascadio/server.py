@@ -40,7 +40,7 @@ from .pb import converter_pb2_grpc, grpc_controller_pb2, grpc_controller_pb2_grp
 #: Environment variable carrying the magic cookie (the host's HandshakeConfig).
 MAGIC_COOKIE_KEY = "PARTFLOW_CONVERTER_PLUGIN"
 #: The cookie value the host sets; anything else means "not started by a host".
-MAGIC_COOKIE_VALUE = "d7c3f1e2-partflow-converter-v1"
+MAGIC_COOKIE_VALUE = "4b1f0c8e-partflow-converter-v1"
 #: go-plugin's core protocol version (always 1).
 CORE_PROTOCOL_VERSION = 1
 #: The application protocol versions this plugin speaks.
