@@ -65,6 +65,9 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", (*cli).migrate},
 		{"config", "print the effective configuration and where each value came from", (*cli).config},
 		{"init", "write a commented config file with a fresh random API key", (*cli).init},
+		{"seed", "fill the database with realistic sample parts (not in production)", (*cli).seed},
+		{"import-flask", "copy an existing Flask deployment's parts and files into Partflow", (*cli).importFlask},
+		{"bench", "load-test a running server through its API", (*cli).bench},
 		{"version", "print the version", (*cli).version},
 		{"help", "show this help", (*cli).help},
 	}

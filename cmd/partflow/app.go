@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage"
+
+	_ "github.com/partflow/partflow/storage/blobfiles" // file://, mem://, s3:// file stores
+	_ "github.com/partflow/partflow/storage/bunstore"  // sqlite:// part store
+)
+
+// app is the library wired to the configured drivers: what serve and the
+// data commands (seed, import-flask, gc, migrate) work on.
+type app struct {
+	store parts.Store
+	files parts.FileStore
+	svc   *parts.Service
+	log   *slog.Logger
+}
+
+// migrator is the optional capability of stores with schema migrations.
+type migrator interface {
+	Migrate(ctx context.Context) ([]string, error)
+}
+
+// openApp opens the configured store and file store and builds the Service.
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+	if dir := cfg.DataDir(); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	store, err := storage.Open(ctx, cfg.DatabaseDSN(), &storage.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	files, err := storage.OpenFiles(ctx, cfg.FilesDSN())
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open file store: %w", err), store.Close())
+	}
+	svc := parts.NewService(store, &parts.Options{Logger: log})
+	return &app{store: store, files: files, svc: svc, log: log}, nil
+}
+
+// Close closes the stores.
+func (a *app) Close() error {
+	var errs []error
+	if c, ok := a.files.(interface{ Close() error }); ok {
+		errs = append(errs, c.Close())
+	}
+	errs = append(errs, a.store.Close())
+	return errors.Join(errs...)
+}

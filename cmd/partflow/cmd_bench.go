@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/partflow/partflow/internal/sample"
+)
+
+// bench is the load tool: it seeds a running server through its API and
+// measures throughput and latency of the client's typical requests.
+func (c *cli) bench(ctx context.Context, args []string) int {
+	fs := c.flagSet("bench")
+	base := fs.String("url", "http://127.0.0.1:5000", "the server's base URL (including BASE_PATH)")
+	count := fs.Int("parts", 10000, "seed the server up to this many parts before measuring")
+	dur := fs.Duration("duration", 5*time.Second, "how long each scenario runs at each concurrency")
+	conc := fs.String("concurrency", "1,8,64", "comma-separated concurrency levels")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (default: all)")
+	pid := fs.Int("server-pid", 0, "the server's process id, to report its memory (VmRSS, VmHWM)")
+	if code := c.parse(fs, args); code >= 0 {
+		return code
+	}
+	key := ""
+	for _, kv := range c.environ {
+		if v, ok := strings.CutPrefix(kv, "PARTFLOW_BENCH_KEY="); ok {
+			key = v
+		}
+	}
+	if key == "" {
+		c.errorf("bench: set PARTFLOW_BENCH_KEY to the server's API key")
+		return exitUsage
+	}
+	var levels []int
+	for _, s := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 1024 {
+			c.errorf("bench: --concurrency: %q is not a number from 1 to 1024", s)
+			return exitUsage
+		}
+		levels = append(levels, n)
+	}
+	if *dur <= 0 || *dur > 10*time.Minute {
+		c.errorf("bench: --duration must be between 0 and 10m")
+		return exitUsage
+	}
+	b := &loadRun{base: strings.TrimRight(*base, "/"), key: key, out: c.stdout,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
+	if err := b.seed(ctx, *count); err != nil {
+		c.errorf("bench: seed: %v", err)
+		return exitError
+	}
+	scen := b.scenarios()
+	if *only != "" {
+		keep := strings.Split(*only, ",")
+		scen = slices.DeleteFunc(scen, func(s scenario) bool { return !slices.Contains(keep, s.name) })
+	}
+	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health |\n|---|---|---|---|---|---|---|\n")
+	for _, n := range levels {
+		var health float64
+		for _, s := range scen {
+			r := b.measure(ctx, s, n, *dur)
+			if s.name == "health" {
+				health = r.rps
+			}
+			share := ""
+			if health > 0 {
+				share = fmt.Sprintf("%.1f%%", 100*r.rps/health)
+			}
+			fmt.Fprintf(c.stdout, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", s.name, n, r.rps,
+				ms(r.p50), ms(r.p99), r.errors, share)
+			if ctx.Err() != nil {
+				return exitError
+			}
+		}
+	}
+	if *pid > 0 {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid)); err == nil {
+			for _, line := range strings.Split(string(st), "\n") {
+				if strings.HasPrefix(line, "VmRSS") || strings.HasPrefix(line, "VmHWM") {
+					fmt.Fprintf(c.stdout, "server %s\n", strings.Join(strings.Fields(line), " "))
+				}
+			}
+		}
+	}
+	return exitOK
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// loadRun holds one bench run's target and the ids it learned while seeding.
+type loadRun struct {
+	base, key string
+	client    *http.Client
+	out       io.Writer
+	ids       []int64
+
+	mu  sync.Mutex // guards gen
+	gen *sample.Generator
+}
+
+// scenario is one kind of request; do sends one and reports whether the
+// answer was the expected one.
+type scenario struct {
+	name string
+	do   func(ctx context.Context, r *rand.Rand, worker int) error
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+}
+
+func (b *loadRun) request(ctx context.Context, method, path string, body any, want ...int) error {
+	var rd io.Reader
+	if body != nil {
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-API-Key", b.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if len(want) == 0 {
+		want = []int{http.StatusOK}
+	}
+	if !slices.Contains(want, resp.StatusCode) {
+		return fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
+	}
+	return nil
+}
+
+// seed creates parts until the server holds count, walking them through the
+// workflow like real use, and remembers their ids.
+func (b *loadRun) seed(ctx context.Context, count int) error {
+	var list struct {
+		Parts []struct {
+			ID int64 `json:"id"`
+		} `json:"parts"`
+		Total int `json:"total"`
+	}
+	get := func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/api/parts/?sort_by=id&sort_order=asc", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("X-API-Key", b.key)
+		resp, err := b.client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("list parts: status %d", resp.StatusCode)
+		}
+		return json.NewDecoder(resp.Body).Decode(&list)
+	}
+	if err := get(); err != nil {
+		return err
+	}
+	missing := count - list.Total
+	if missing > 0 {
+		fmt.Fprintf(b.out, "seeding %d parts through the API...\n", missing)
+		b.gen = sample.New(42)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		next := make(chan int)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range next {
+					if err := b.seedOne(ctx); err != nil {
+						select {
+						case errs <- err:
+						default:
+						}
+						return
+					}
+				}
+			}()
+		}
+	feed:
+		for i := range missing {
+			select {
+			case next <- i:
+			case err := <-errs:
+				close(next)
+				wg.Wait()
+				return err
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(next)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			return err
+		default:
+		}
+		if err := get(); err != nil {
+			return err
+		}
+	}
+	for _, p := range list.Parts {
+		b.ids = append(b.ids, p.ID)
+	}
+	if len(b.ids) == 0 {
+		return errors.New("the server holds no parts")
+	}
+	fmt.Fprintf(b.out, "server holds %d parts\n", len(b.ids))
+	return nil
+}
+
+func (b *loadRun) seedOne(ctx context.Context) error {
+	b.mu.Lock()
+	p, plan := b.gen.Part(), b.gen.Plan()
+	b.mu.Unlock()
+	body := map[string]any{"partId": p.PartID, "name": p.Name, "type": string(p.Type), "material": p.Material,
+		"subsystem": p.Subsystem, "amount": p.Amount, "notes": p.Notes}
+	buf, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/api/parts/", bytes.NewReader(buf))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-API-Key", b.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create: status %d %v", resp.StatusCode, err)
+	}
+	for _, st := range plan {
+		path := fmt.Sprintf("/api/parts/%d/%s", created.ID, st.Action)
+		body := map[string]any{"reviewer": st.Input.Reviewer, "assigned": st.Input.Assignee}
+		if err := b.request(ctx, http.MethodPost, path, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var searchTerms = []string{"bearing", "Spacer", "anodize", "Delrin", "offcuts", "Turret", "fillet", "Hex Adapter"}
+
+func (b *loadRun) scenarios() []scenario {
+	id := func(r *rand.Rand) int64 { return b.ids[r.IntN(len(b.ids))] }
+	create := func(ctx context.Context, r *rand.Rand, w int) error {
+		return b.request(ctx, http.MethodPost, "/api/parts/", map[string]any{"partId": fmt.Sprintf("LOAD-%d", r.Int64()),
+			"name": "Load test bracket", "material": "6061 Aluminium", "subsystem": "Drivetrain", "type": "cnc",
+			"notes": "Created by partflow bench."}, http.StatusCreated)
+	}
+	get := func(ctx context.Context, r *rand.Rand, w int) error {
+		return b.request(ctx, http.MethodGet, fmt.Sprintf("/api/parts/%d", id(r)), nil)
+	}
+	page := func(ctx context.Context, r *rand.Rand, w int) error {
+		return b.request(ctx, http.MethodGet, "/api/parts/?limit=50&sort_by=created_at&sort_order=desc", nil)
+	}
+	search := func(ctx context.Context, r *rand.Rand, w int) error {
+		return b.request(ctx, http.MethodGet, "/api/parts/?limit=50&search="+
+			strings.ReplaceAll(searchTerms[r.IntN(len(searchTerms))], " ", "%20"), nil)
+	}
+	// claim churn: claim a random working part and give it back; a part
+	// someone else holds (409) or one in review/completed (409/400) is an
+	// expected answer under contention, not an error.
+	claim := func(ctx context.Context, r *rand.Rand, w int) error {
+		pid := id(r)
+		who := fmt.Sprintf("worker-%d", w)
+		if err := b.request(ctx, http.MethodPost, fmt.Sprintf("/api/parts/%d/assign", pid),
+			map[string]any{"assigned": who}, http.StatusOK, http.StatusConflict, http.StatusBadRequest); err != nil {
+			return err
+		}
+		return b.request(ctx, http.MethodPost, fmt.Sprintf("/api/parts/%d/unclaim", pid), map[string]any{},
+			http.StatusOK, http.StatusConflict, http.StatusBadRequest)
+	}
+	return []scenario{
+		{"health", func(ctx context.Context, r *rand.Rand, w int) error {
+			return b.request(ctx, http.MethodGet, "/health", nil)
+		}},
+		{"get", get},
+		{"list-page", page},
+		{"list-category", func(ctx context.Context, r *rand.Rand, w int) error {
+			return b.request(ctx, http.MethodGet, "/api/parts/categories/"+[]string{"review", "cnc", "hand", "completed"}[r.IntN(4)], nil)
+		}},
+		{"search", search},
+		{"category-sort", func(ctx context.Context, r *rand.Rand, w int) error {
+			return b.request(ctx, http.MethodGet, "/api/parts/?category=hand&sort_by=name&sort_order=asc&limit=50", nil)
+		}},
+		{"create", create},
+		{"claim", claim},
+		{"mix-80-20", func(ctx context.Context, r *rand.Rand, w int) error {
+			switch x := r.IntN(100); {
+			case x < 50:
+				return get(ctx, r, w)
+			case x < 70:
+				return page(ctx, r, w)
+			case x < 80:
+				return search(ctx, r, w)
+			case x < 90:
+				return create(ctx, r, w)
+			default:
+				return claim(ctx, r, w)
+			}
+		}},
+	}
+}
+
+// measure runs s with n workers for d and returns the throughput and the
+// latency percentiles of the requests that completed.
+func (b *loadRun) measure(ctx context.Context, s scenario, n int, d time.Duration) result {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	lat := make([][]time.Duration, n)
+	errs := make([]int, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for ctx.Err() == nil {
+				t := time.Now()
+				err := s.do(ctx, r, w)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					errs[w]++
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res := result{}
+	for _, e := range errs {
+		res.errors += e
+	}
+	if len(all) > 0 {
+		res.rps = float64(len(all)) / elapsed.Seconds()
+		res.p50 = all[len(all)/2]
+		res.p99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	return res
+}
