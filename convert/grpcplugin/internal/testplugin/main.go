@@ -1,0 +1,122 @@
+// Command testplugin is a converter plugin for grpcplugin's tests. It
+// converts stl or step to glb by writing a one-triangle GLB, and misbehaves
+// on request: the first word of the input file selects what it does.
+//
+//	crash        exit with status 3 after a line on stderr
+//	panic        panic
+//	hang         block forever
+//	hog          allocate and touch memory until the allocation fails
+//	stdout       write garbage to the real stdout, then convert
+//	invalid      fail with convert.ErrInvalidInput
+//	unsupported  fail with convert.ErrUnsupportedFormat
+//	unavailable  fail with convert.ErrUnavailable
+//	other        fail with a plain error
+//	anything else: convert
+//
+// With the argument "garbage" it prints a line to stdout before the
+// handshake, which must make the host's Open fail.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/partflow/partflow/convert"
+	"github.com/partflow/partflow/convert/glb"
+	"github.com/partflow/partflow/convert/grpcplugin"
+)
+
+type fake struct{}
+
+func (fake) Info(context.Context) (convert.Info, error) {
+	return convert.Info{Name: "testplugin", Version: "1", Conversions: []convert.Conversion{
+		{From: convert.FormatSTL, To: convert.FormatGLB},
+		{From: convert.FormatSTEP, To: convert.FormatGLB},
+	}}, nil
+}
+
+func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, error) {
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The host must hand over a private job directory holding both files.
+	dir := filepath.Dir(req.InputPath)
+	if filepath.Dir(req.OutputPath) != dir {
+		return nil, fmt.Errorf("input %s and output %s are not in one job directory", req.InputPath, req.OutputPath)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		return nil, fmt.Errorf("job directory %s is not private: %v %v", dir, fi.Mode(), err)
+	}
+	data, err := os.ReadFile(req.InputPath)
+	if err != nil {
+		return nil, err
+	}
+	word, _, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+	// hclog JSON on os.Stderr (which go-plugin forwards over gRPC): the
+	// host routes it into its slog logger.
+	fmt.Fprintf(os.Stderr, `{"@level":"warn","@message":"converting","@timestamp":"2026-01-02T15:04:05.000000Z","word":%q}`+"\n", word)
+	switch word {
+	case "crash":
+		// Like native code, write straight to file descriptor 2.
+		_, _ = os.NewFile(2, "stderr").WriteString("testplugin: crashing on purpose\n")
+		os.Exit(3)
+	case "panic":
+		panic("boom")
+	case "hang":
+		<-make(chan struct{})
+	case "hog":
+		var keep [][]byte
+		for range 64 { // up to 4 GiB
+			b := make([]byte, 64<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			keep = append(keep, b)
+		}
+		return nil, fmt.Errorf("allocated %d chunks without hitting a limit", len(keep))
+	case "stdout":
+		_, _ = os.NewFile(1, "stdout").WriteString("garbage on stdout after the handshake\n")
+	case "invalid":
+		return nil, fmt.Errorf("bad input: %w", convert.ErrInvalidInput)
+	case "unsupported":
+		return nil, fmt.Errorf("cannot: %w", convert.ErrUnsupportedFormat)
+	case "unavailable":
+		return nil, fmt.Errorf("license server down: %w", convert.ErrUnavailable)
+	case "other":
+		return nil, errors.New("something odd happened")
+	}
+	size := float32(len(data))
+	model := &glb.Model{
+		Meshes:    []glb.Mesh{{Primitives: []glb.Primitive{{Positions: [][3]float32{{0, 0, 0}, {size, 0, 0}, {0, 1, 0}}, Material: 0}}}},
+		Materials: []glb.Material{{BaseColor: [4]float32{1, 0, 0, 1}}},
+	}
+	f, err := os.Create(req.OutputPath)
+	if err != nil {
+		return nil, err
+	}
+	n, err := glb.Write(f, model)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &convert.Stats{
+		Triangles: 1, Meshes: 1, Materials: 1,
+		BBoxMax:     [3]float64{float64(size), 1, 0},
+		OutputBytes: n, Duration: time.Since(start),
+	}, nil
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "garbage" {
+		fmt.Println("hello from a plugin that talks too early")
+	}
+	grpcplugin.Serve(fake{})
+}

@@ -1,0 +1,189 @@
+package grpcplugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/partflow/partflow/convert"
+	convertpb "github.com/partflow/partflow/convert/proto"
+)
+
+// Handshake is the go-plugin handshake every Partflow converter plugin, in
+// any language, must answer: protocol version 1 and the environment variable
+// PARTFLOW_CONVERTER_PLUGIN set to the value below. It is a guard against
+// running a random binary as a plugin, not a security measure.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  1,
+	MagicCookieKey:   "PARTFLOW_CONVERTER_PLUGIN",
+	MagicCookieValue: "4b1f0c8e-partflow-converter-v1",
+}
+
+// PluginName is the name under which the converter service is dispensed.
+const PluginName = "converter"
+
+// grpcPlugin adapts the converter service to go-plugin.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl convert.Converter // set on the plugin side only
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	convertpb.RegisterConverterServer(s, &server{conv: p.impl})
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return convertpb.NewConverterClient(c), nil
+}
+
+func pluginSet(impl convert.Converter) plugin.PluginSet {
+	return plugin.PluginSet{PluginName: &grpcPlugin{impl: impl}}
+}
+
+// Serve runs conv as a go-plugin converter plugin and returns when the host
+// closes it. Call it from a plugin program's main. Run by hand (without the
+// handshake environment) it prints a notice and exits with status 1.
+// The plugin's own logs belong on stderr; stdout is reserved for go-plugin.
+func Serve(conv convert.Converter) {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         pluginSet(conv),
+		GRPCServer:      plugin.DefaultGRPCServer,
+	})
+}
+
+// server is the plugin-side gRPC service.
+type server struct {
+	convertpb.UnimplementedConverterServer
+	conv convert.Converter
+}
+
+func (s *server) Info(ctx context.Context, _ *convertpb.InfoRequest) (*convertpb.InfoResponse, error) {
+	info, err := s.conv.Info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &convertpb.InfoResponse{Name: info.Name, Version: info.Version}
+	for _, c := range info.Conversions {
+		resp.Conversions = append(resp.Conversions, &convertpb.Conversion{From: string(c.From), To: string(c.To)})
+	}
+	return resp, nil
+}
+
+func (s *server) Convert(ctx context.Context, req *convertpb.ConvertRequest) (*convertpb.ConvertResponse, error) {
+	stats, err := s.conv.Convert(ctx, requestFromPB(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &convertpb.ConvertResponse{Stats: statsToPB(stats)}, nil
+}
+
+func requestFromPB(r *convertpb.ConvertRequest) convert.Request {
+	req := convert.Request{
+		InputPath:  r.GetInputPath(),
+		OutputPath: r.GetOutputPath(),
+		From:       convert.Format(r.GetInputFormat()),
+		To:         convert.Format(r.GetOutputFormat()),
+	}
+	if o := r.GetOptions(); o != nil {
+		req.Options = convert.Options{
+			LinearTolerance:   o.LinearTolerance,
+			AngularTolerance:  o.AngularTolerance,
+			RelativeTolerance: o.RelativeTolerance,
+			MergePrimitives:   o.MergePrimitives,
+		}
+	}
+	return req
+}
+
+func optionsToPB(o convert.Options) *convertpb.ConvertOptions {
+	return &convertpb.ConvertOptions{
+		LinearTolerance:   o.LinearTolerance,
+		AngularTolerance:  o.AngularTolerance,
+		RelativeTolerance: o.RelativeTolerance,
+		MergePrimitives:   o.MergePrimitives,
+	}
+}
+
+func statsToPB(s *convert.Stats) *convertpb.Stats {
+	if s == nil {
+		return nil
+	}
+	return &convertpb.Stats{
+		Triangles:   s.Triangles,
+		Meshes:      s.Meshes,
+		Materials:   s.Materials,
+		BboxMin:     s.BBoxMin[:],
+		BboxMax:     s.BBoxMax[:],
+		OutputBytes: s.OutputBytes,
+		DurationMs:  float64(s.Duration) / float64(time.Millisecond),
+	}
+}
+
+func statsFromPB(s *convertpb.Stats) *convert.Stats {
+	out := &convert.Stats{
+		Triangles:   s.GetTriangles(),
+		Meshes:      s.GetMeshes(),
+		Materials:   s.GetMaterials(),
+		OutputBytes: s.GetOutputBytes(),
+		Duration:    time.Duration(s.GetDurationMs() * float64(time.Millisecond)),
+	}
+	copy(out.BBoxMin[:], s.GetBboxMin())
+	copy(out.BBoxMax[:], s.GetBboxMax())
+	return out
+}
+
+// toStatus maps a converter error to the gRPC status the host maps back.
+func toStatus(err error) error {
+	code := codes.Unknown
+	switch {
+	case errors.Is(err, convert.ErrUnsupportedFormat):
+		code = codes.Unimplemented
+	case errors.Is(err, convert.ErrInvalidInput):
+		code = codes.InvalidArgument
+	case errors.Is(err, convert.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, convert.ErrUnavailable):
+		code = codes.Unavailable
+	case errors.Is(err, fs.ErrNotExist):
+		code = codes.NotFound
+	}
+	return status.Error(code, err.Error())
+}
+
+// fromStatus maps a plugin's gRPC error (other than crashes and timeouts,
+// which the host handles first) to the convert sentinels.
+func fromStatus(name string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("plugin %s: %w", name, err)
+	}
+	var sentinel error
+	switch st.Code() {
+	case codes.Unimplemented:
+		sentinel = convert.ErrUnsupportedFormat
+	case codes.InvalidArgument:
+		sentinel = convert.ErrInvalidInput
+	case codes.DeadlineExceeded:
+		sentinel = convert.ErrTimeout
+	case codes.Unavailable:
+		sentinel = convert.ErrUnavailable
+	case codes.NotFound:
+		sentinel = fs.ErrNotExist
+	case codes.Canceled:
+		sentinel = context.Canceled
+	default:
+		return fmt.Errorf("plugin %s: conversion failed (%s): %s", name, st.Code(), st.Message())
+	}
+	return fmt.Errorf("plugin %s: %s: %w", name, st.Message(), sentinel)
+}
