@@ -43,7 +43,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open file store: %w", err), store.Close())
 	}
-	svc := parts.NewService(store, &parts.Options{Logger: log})
+	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: cfg.AllowedExtensions}
+	if err := uploads.Validate(); err != nil {
+		return nil, errors.Join(fmt.Errorf("allowed_extensions / max_file_size: %w", err), store.Close())
+	}
+	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 

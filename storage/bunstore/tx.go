@@ -33,7 +33,16 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	if err != nil {
 		return fmt.Errorf("create part: %w", err)
 	}
-	r.ID = 0
+	if r.ID != 0 {
+		// An import keeps its id; SQLite's AUTOINCREMENT then continues above it.
+		taken, err := t.db.NewSelect().Table("parts").Where("id = ?", r.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("create part %d: %w", r.ID, mapErr(ctx, err))
+		}
+		if taken {
+			return fmt.Errorf("create part %d: id is taken: %w", r.ID, parts.ErrConflict)
+		}
+	}
 	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
 	}
