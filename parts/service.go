@@ -20,15 +20,22 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the service's logs; default discards them.
 	Logger *slog.Logger
+	// Files holds the bytes of part files. Without it the file methods
+	// (UploadFile, OpenFile, GC, ...) return an error.
+	Files FileStore
+	// Uploads configures file uploads and GC; zero fields get defaults.
+	Uploads UploadOptions
 }
 
 // Service is the one type callers use. It validates input, applies the
 // workflow table, owns the clock, versions and history, and runs each
 // operation in one store transaction.
 type Service struct {
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	files   FileStore
+	uploads UploadOptions
 }
 
 // NewService returns a Service over store.
@@ -36,13 +43,14 @@ func NewService(store Store, opts *Options) *Service {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Service{store: store, now: opts.Now, log: opts.Logger}
+	s := &Service{store: store, now: opts.Now, log: opts.Logger, files: opts.Files}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.uploads = s.normalizeUploads(opts.Uploads)
 	return s
 }
 
@@ -245,10 +253,17 @@ func (s *Service) DeletePart(ctx context.Context, id int64, ifVersion int64, act
 }
 
 // afterDelete runs once a delete has committed: it removes the part's files.
+// A failure is logged and GC removes what is left; since downloads serve only
+// files a part lists, a leftover is never served to anyone.
 func (s *Service) afterDelete(ctx context.Context, p *Part) {
-	_ = ctx
-	_ = p
+	if p == nil || s.files == nil || len(p.Files) == 0 {
+		return
+	}
+	s.deleteObjects(ctx, "delete part files", p.Files)
 }
+
+// Files returns the file store the service keeps part files in, or nil.
+func (s *Service) Files() FileStore { return s.files }
 
 // Act runs a workflow action on a part. See Apply for the rules and errors;
 // a no-op action returns the part unchanged without a new version.
