@@ -918,7 +918,9 @@ func TestDrawingFetchesOnceForHandParts(t *testing.T) {
 	if _, _, err := e.svc.Drawing(t.Context(), hand.ID, true, fetch([]byte("<html>login</html>")), "t"); !errors.Is(err, parts.ErrUnsupportedType) {
 		t.Errorf("non-PDF answer: %v, want ErrUnsupportedType", err)
 	}
-	b, _ = e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenFileOfKind(t.Context(), hand.ID, parts.FileDrawing) })
+	b, _ = e.read(t, func() (io.ReadSeekCloser, parts.File, error) {
+		return e.svc.OpenFileOfKind(t.Context(), hand.ID, parts.FileDrawing)
+	})
 	if !bytes.Equal(b, v2) {
 		t.Errorf("a failed refresh replaced the cached drawing")
 	}
