@@ -20,10 +20,6 @@ const (
 	exitUsage = 2 // bad flags or an invalid configuration
 )
 
-// errNotWired is returned by commands whose implementation is not
-// assembled yet.
-var errNotWired = errors.New("not wired yet")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)

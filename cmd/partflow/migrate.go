@@ -4,13 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 )
 
-// migrate opens cfg's database and applies pending migrations, reporting
-// them to stdout. cfg is validated and passed the profile's startup rules
+// migrate opens cfg's database, which applies pending migrations (the
+// driver logs what ran to stdout), and reports the result. cfg is validated and passed the profile's startup rules
 // (without the API key ones).
-//
-// Not wired yet: it will call the storage driver's migrations.
 func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
-	return fmt.Errorf("migrate %s: %w", redactDSN(cfg.DatabaseDSN()), errNotWired)
+	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(stdout, nil)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	m, ok := a.store.(migrator)
+	if !ok {
+		fmt.Fprintf(stdout, "%s has no migrations\n", redactDSN(cfg.DatabaseDSN()))
+		return nil
+	}
+	ran, err := m.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ran) == 0 {
+		fmt.Fprintf(stdout, "database %s is up to date\n", redactDSN(cfg.DatabaseDSN()))
+		return nil
+	}
+	for _, name := range ran {
+		fmt.Fprintf(stdout, "applied migration %s\n", name)
+	}
+	return nil
 }

@@ -2,16 +2,101 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/partflow/partflow/httpapi"
 )
 
-// serve runs the HTTP server with cfg until ctx is cancelled, then shuts
-// down gracefully. cfg is validated, passed the profile's startup rules,
-// and has an API key (ensureAPIKey ran). Logs go to stderr.
-//
-// Not wired yet: the storage, file store, converter and httpapi packages
-// are assembled here by the wiring change.
+// shutdownTimeout bounds how long serve waits for in-flight requests after
+// SIGINT/SIGTERM before it closes their connections.
+const shutdownTimeout = 30 * time.Second
+
+// serve runs the HTTP server with cfg until ctx is cancelled (SIGINT or
+// SIGTERM), then shuts down gracefully: it stops accepting, lets in-flight
+// requests finish, stops the converters and closes the database. cfg is
+// validated, passed the profile's startup rules, and has an API key
+// (ensureAPIKey ran). Logs go to stderr, one line per event; under systemd
+// journald collects them, so there is no log file to reopen and SIGHUP is
+// ignored rather than ending the server.
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
-	return fmt.Errorf("serve on %s: %w", cfg.Addr, errNotWired)
+	signal.Ignore(syscall.SIGHUP)
+	log := cfg.NewLogger(stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			log.Error("close stores", "err", err)
+		}
+	}()
+	keys, err := apiKeys(cfg)
+	if err != nil {
+		return err
+	}
+	h, err := httpapi.NewHandler(a.svc, &httpapi.Options{
+		BasePath:       cfg.BasePath,
+		Keys:           keys,
+		AllowQueryKey:  cfg.AllowQueryAPIKey,
+		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
+		CORSOrigins:    cfg.CORSOrigins,
+		StaticDir:      cfg.StaticDir,
+		TrustedProxies: cfg.TrustedProxyPrefixes(),
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := httpapi.NewServer(cfg.Addr, h)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "partflow %s listening on http://%s%s/ (%s profile)\n", buildVersion(), ln.Addr(), cfg.BasePath, cfg.Env)
+	log.Info("listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "env", cfg.Env)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: closing connections still in flight", "err", err)
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// apiKeys turns the configured keys into httpapi's: the shared api_key as
+// an admin key named "default", then each named key with its role.
+func apiKeys(cfg *Config) ([]httpapi.Key, error) {
+	var keys []httpapi.Key
+	if cfg.APIKey != "" {
+		keys = append(keys, httpapi.Key{Name: "default", Key: cfg.APIKey, Role: httpapi.RoleAdmin})
+	}
+	for _, k := range cfg.APIKeys {
+		role, err := httpapi.ParseRole(k.Role)
+		if err != nil {
+			return nil, fmt.Errorf("api_keys: key %q: %w", k.Name, err)
+		}
+		keys = append(keys, httpapi.Key{Name: k.Name, Key: k.Key, Role: role})
+	}
+	return keys, nil
 }
