@@ -192,6 +192,7 @@ func (p *Plugin) start() (*proc, error) {
 		}
 	}
 	cmd.Env = append(cmd.Env, p.cfg.Env...)
+	isolate(cmd)
 	tail := newTailWriter(5)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
@@ -265,12 +266,15 @@ func (p *Plugin) ensure(s *slot) error {
 	return nil
 }
 
-// stop ends the process: hard kills it first unless graceful, then lets
-// go-plugin close the connection and reap it. Safe to call twice.
+// stop ends the process: unless graceful, it first sends SIGKILL to the
+// process group; then go-plugin closes the connection (asking the plugin to
+// shut down, then killing it after 2 s) and reaps it. Safe to call twice.
 func (pr *proc) stop(graceful bool) {
 	pr.kill.Do(func() {
-		if !graceful {
-			_ = pr.cmd.Process.Kill()
+		// Kill the whole group (helpers included) only while the leader
+		// is unreaped, so the group ID cannot have been reused.
+		if !graceful && !pr.client.Exited() {
+			killGroup(pr.pid)
 		}
 		pr.client.Kill() // waits for the process to be reaped
 	})
