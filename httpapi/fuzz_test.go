@@ -89,6 +89,7 @@ func FuzzListQuery(f *testing.F) {
 		f.Add(s, "")
 		f.Add(s, "hand")
 	}
+	f.Add("=%80", "0") // a nameless parameter with invalid UTF-8 (found by fuzzing)
 	f.Fuzz(func(t *testing.T, raw, category string) {
 		filter, limitSet, err := httpapi.ParseListQuery(raw, category)
 		if err != nil {

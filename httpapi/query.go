@@ -38,11 +38,9 @@ func parseListQuery(rawQuery string, category string) (listQuery, error) {
 		}
 		return ""
 	}
-	for name, vs := range vals {
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return q, &parts.ValidationError{Field: name, Reason: name + " is not valid UTF-8"}
-			}
+	for _, name := range []string{"category", "search", "sort_by", "sort_order", "limit", "offset"} {
+		if !utf8.ValidString(get(name)) {
+			return q, &parts.ValidationError{Field: name, Reason: name + " is not valid UTF-8"}
 		}
 	}
 	fromPath := category != ""
@@ -51,8 +49,7 @@ func parseListQuery(rawQuery string, category string) (listQuery, error) {
 	}
 	if c := parts.Category(strings.ToLower(strings.TrimSpace(category))); c != "" {
 		if !c.Valid() {
-			field := "category"
-			return q, &parts.ValidationError{Field: field,
+			return q, &parts.ValidationError{Field: "category",
 				Reason: fmt.Sprintf("Unknown category %q (want review, cnc, hand or completed)", category)}
 		}
 		q.Filter.Category = c
