@@ -133,7 +133,6 @@ var errorTable = []errorRule{
 // request ID.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := stateFrom(r.Context())
-	st.err = err
 	status, b := http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: st.id}
 	for _, rule := range errorTable {
 		if rule.match(err) {
@@ -153,9 +152,18 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // errorMiddleware is the one place handler errors become responses.
 func (h *handler) errorMiddleware(next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
-		if err := next(w, req); err != nil {
-			h.writeError(w, req.Request, err)
+		err := next(w, req)
+		if err == nil {
+			return nil
 		}
+		if rw, ok := w.(*responseWriter); ok && rw.wroteHeader {
+			// The response has started (a download failed midway): too late
+			// for an error body; the client sees a short response.
+			h.log.ErrorContext(req.Context(), "error after the response started",
+				"request_id", requestIDFrom(req.Context()), "error", err.Error())
+			return nil
+		}
+		h.writeError(w, req.Request, err)
 		return nil
 	}
 }

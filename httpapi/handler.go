@@ -8,10 +8,14 @@ package httpapi
 //     the base path and uses bunrouter syntax ("/api/parts/:id/upload").
 //     rt.add registers the route on the router AND documents it in
 //     /api/openapi.json (route.Doc: summary, query parameters, request body,
-//     responses); the OpenAPI test fails for a route without a Summary.
-//     Path parameters are documented automatically (":id" as an integer).
-//     Never register on a bunrouter group directly: the route table is what
-//     the 404/405 answers and the OpenAPI document are built from.
+//     responses; shared schemas in components() in openapi.go, inline ones
+//     with obj/str/arr/binary/ref); rt.add panics for a route without a
+//     Summary. Path parameters are documented automatically (":id" as an
+//     integer), and so are the error responses of the access level. Never
+//     register on a bunrouter group directly: the route table is what the
+//     404/405 answers and the OpenAPI document are built from. Add your
+//     routes to contractRoutes in openapi_test.go: that test checks every
+//     registered route is documented and every documented one is routed.
 //   - Access: accessPublic (no key), accessRead (any valid key) or
 //     accessWrite (an editor or admin key). Auth, the failed-key rate limit,
 //     CORS, request IDs, logging and panic recovery are done for you.
@@ -275,7 +279,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 // address, logging, panic recovery, CORS, then the API router or the static
 // client.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := h.opts.Now()
+	start := time.Now()
 	st := &requestState{
 		id:     requestID(r.Header.Get("X-Request-ID")),
 		client: h.clientAddr(r),
@@ -369,8 +373,6 @@ type requestState struct {
 	body     []byte
 	bodyErr  error
 	bodyRead bool
-	// err is the error the error middleware answered, for the log.
-	err error
 }
 
 type stateKey struct{}

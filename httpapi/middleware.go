@@ -90,7 +90,7 @@ func (h *handler) logRequest(r *http.Request, w *responseWriter, st *requestStat
 		"method", r.Method,
 		"path", r.URL.Path,
 		"status", status,
-		"duration", h.opts.Now().Sub(start),
+		"duration", time.Since(start),
 		"bytes", w.bytes,
 		"request_id", st.id,
 		"client", client,
