@@ -150,6 +150,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for rate limits and timestamps. Default time.Now.
 	Now func() time.Time
+	// Files configures the file routes (upload body slack, Onshape
+	// drawings); see FileOptions.
+	Files FileOptions
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
