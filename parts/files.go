@@ -357,6 +357,9 @@ func (s *Service) UploadFile(ctx context.Context, id int64, u Upload) (*UploadRe
 	if err != nil {
 		return nil, fmt.Errorf("upload to part %d: %w", id, err)
 	}
+	if res.Part.Model.State == ModelPending {
+		s.pipe.signal() // the job is committed: wake a conversion worker
+	}
 	return res, nil
 }
 

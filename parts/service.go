@@ -25,6 +25,9 @@ type Options struct {
 	Files FileStore
 	// Uploads configures file uploads and GC; zero fields get defaults.
 	Uploads UploadOptions
+	// Convert configures the CAD -> GLB conversion pipeline; without
+	// Convert.Converters there is no conversion.
+	Convert ConvertOptions
 }
 
 // Service is the one type callers use. It validates input, applies the
@@ -36,6 +39,7 @@ type Service struct {
 	log     *slog.Logger
 	files   FileStore
 	uploads UploadOptions
+	pipe    *pipeline
 }
 
 // NewService returns a Service over store.
@@ -51,6 +55,10 @@ func NewService(store Store, opts *Options) *Service {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.uploads = s.normalizeUploads(opts.Uploads)
+	s.pipe = newPipeline(opts.Convert)
+	if opts.Convert.Converters != nil && s.uploads.OnCADStored == nil {
+		s.uploads.OnCADStored = s.queueConversion
+	}
 	return s
 }
 
@@ -323,6 +331,15 @@ const maxRetries = 5
 // result, bumps the version and records the event.
 func (s *Service) mutate(ctx context.Context, id, ifVersion int64, actor, action string,
 	fn func(cur *Part, now time.Time) (*Part, bool, error)) (*Part, error) {
+	return s.mutateTx(ctx, id, ifVersion, actor, action, func(_ context.Context, _ Tx, cur *Part, now time.Time) (*Part, bool, error) {
+		return fn(cur, now)
+	})
+}
+
+// mutateTx is mutate for changes that also write other rows (jobs) in the
+// same transaction: fn gets the transaction.
+func (s *Service) mutateTx(ctx context.Context, id, ifVersion int64, actor, action string,
+	fn func(ctx context.Context, tx Tx, cur *Part, now time.Time) (*Part, bool, error)) (*Part, error) {
 	for attempt := 0; ; attempt++ {
 		var out *Part
 		err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
@@ -334,7 +351,7 @@ func (s *Service) mutate(ctx context.Context, id, ifVersion int64, actor, action
 				return &StaleError{Expected: ifVersion, Actual: cur.Version}
 			}
 			now := s.clock()
-			next, changed, err := fn(cur, now)
+			next, changed, err := fn(ctx, tx, cur, now)
 			if err != nil {
 				return err
 			}
