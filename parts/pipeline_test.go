@@ -160,7 +160,9 @@ func TestSameFileAgainIsACacheHit(t *testing.T) {
 	if err := e.svc.DeletePart(t.Context(), a.ID, 0, "test"); err != nil {
 		t.Fatal(err)
 	}
-	e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenFileOfKind(t.Context(), b.ID, parts.FileModel) })
+	e.read(t, func() (io.ReadSeekCloser, parts.File, error) {
+		return e.svc.OpenFileOfKind(t.Context(), b.ID, parts.FileModel)
+	})
 }
 
 func TestRejectedFileFailsClearlyAndTheNextOneWorks(t *testing.T) {
