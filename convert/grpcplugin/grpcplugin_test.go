@@ -1,3 +1,7 @@
+//go:build linux
+
+// These tests inspect /proc and use Linux-only RLIMIT_AS behaviour.
+
 package grpcplugin_test
 
 import (

@@ -49,9 +49,22 @@ func pluginSet(impl convert.Converter) plugin.PluginSet {
 }
 
 // Serve runs conv as a go-plugin converter plugin and returns when the host
-// closes it. Call it from a plugin program's main. Run by hand (without the
-// handshake environment) it prints a notice and exits with status 1.
-// The plugin's own logs belong on stderr; stdout is reserved for go-plugin.
+// closes it. Call it from a plugin program's main:
+//
+//	func main() { grpcplugin.Serve(stlconv.New()) }
+//
+// Run by hand (without the handshake environment) it prints a notice and
+// exits with status 1.
+//
+// Logging: write JSON lines to os.Stderr, for example with
+// slog.New(slog.NewJSONHandler(os.Stderr, nil)). go-plugin forwards the
+// plugin's os.Stdout and os.Stderr to the host, which logs each line with
+// its level and fields (it understands hclog's @level/@message keys and
+// slog's level/msg keys). Output written straight to file descriptor 2,
+// such as a Go panic, reaches the host too and is quoted in crash errors.
+//
+// conv's Convert receives paths inside the host's job directory and a
+// context that is cancelled when the host gives up on the call.
 func Serve(conv convert.Converter) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
