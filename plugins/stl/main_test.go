@@ -78,3 +78,28 @@ func TestPluginEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkPluginConvertFeaturetype measures a conversion through the plugin
+// process (job directory, copy, gRPC round trip, move); compare with
+// stlconv's BenchmarkConvertFeaturetype for the overhead.
+func BenchmarkPluginConvertFeaturetype(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "stl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	p, err := grpcplugin.Open(context.Background(), grpcplugin.Config{Command: []string{bin}, TempDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	req := convert.Request{
+		InputPath:  filepath.Join(cadDir, "featuretype_binary.stl"),
+		OutputPath: filepath.Join(b.TempDir(), "out.glb"),
+		From:       convert.FormatSTL, To: convert.FormatGLB,
+	}
+	for b.Loop() {
+		if _, err := p.Convert(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -308,3 +308,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkConvertFeaturetype(b *testing.B) {
+	in := fixture(b, "featuretype_binary.stl")
+	out := filepath.Join(b.TempDir(), "out.glb")
+	conv := stlconv.New()
+	for b.Loop() {
+		if _, err := conv.Convert(context.Background(), convert.Request{InputPath: in, OutputPath: out, From: convert.FormatSTL, To: convert.FormatGLB}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
