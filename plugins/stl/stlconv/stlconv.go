@@ -18,8 +18,8 @@ const (
 	Version = "0.1.0"
 )
 
-// Material is the one material every converted mesh uses.
-var Material = glb.Material{Name: "stl", BaseColor: [4]float32{0.8, 0.8, 0.8, 1}, DoubleSided: true}
+// material is the one material every converted mesh uses.
+var material = glb.Material{Name: "stl", BaseColor: [4]float32{0.8, 0.8, 0.8, 1}, DoubleSided: true}
 
 // Converter converts STL to GLB in process. The zero value is ready to use
 // and safe for concurrent use.
@@ -77,7 +77,7 @@ func (c Converter) Convert(ctx context.Context, req convert.Request) (*convert.S
 // build turns solids into a GLB model with one mesh per non-empty solid and
 // returns the matching stats (without size and duration).
 func build(solids []Solid) (*glb.Model, *convert.Stats) {
-	model := &glb.Model{Generator: "partflow stl " + Version, Materials: []glb.Material{Material}}
+	model := &glb.Model{Generator: "partflow stl " + Version, Materials: []glb.Material{material}}
 	st := &convert.Stats{Materials: 1}
 	for k := range 3 {
 		st.BBoxMin[k], st.BBoxMax[k] = math.Inf(1), math.Inf(-1)
