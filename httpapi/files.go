@@ -33,7 +33,7 @@ type FileOptions struct {
 const DefaultMultipartSlack = 1 << 20
 
 // registerFileRoutes adds the file routes: upload, downloads, views and
-// drawings. GET /model and POST /convert belong to the conversion pipeline.
+// drawings, and (convert.go) the model routes.
 func (h *handler) registerFileRoutes(rt *routeTable) {
 	id := "/api/parts/:id"
 	fileHeaders := map[string]string{
@@ -136,6 +136,7 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 		Query:     []param{{Name: "refresh", Description: "true refetches the drawing", Schema: boolean()}},
 		Responses: drawing,
 	}})
+	h.registerConvertRoutes(rt)
 }
 
 // uploadLimit is the cap on a whole upload request body.
@@ -251,29 +252,17 @@ func (h *handler) upload(w http.ResponseWriter, req bunrouter.Request) error {
 			"file":      toFileJSON(res.File),
 		}
 		if res.File.Kind == parts.FileCAD {
-			out["conversion"] = conversionStatus(res.Part)
+			part := res.Part
+			if part.Model.State == parts.ModelPending {
+				if waited, err := h.svc.WaitModel(req.Context(), id, h.opts.Convert.UploadWait); err == nil {
+					part = waited
+				}
+			}
+			out["conversion"] = conversionStatus(part)
 		}
 		writeJSON(w, http.StatusCreated, out)
 		return nil
 	}
-}
-
-// conversionStatus reports the conversion of a freshly uploaded CAD file in
-// the shape the client reads. The conversion pipeline hooks in through
-// parts.UploadOptions.OnCADStored; until it marks the model pending this
-// says, truthfully, that nothing converts the file.
-func conversionStatus(p *parts.Part) map[string]any {
-	switch p.Model.State {
-	case parts.ModelPending:
-		return map[string]any{"success": true, "pending": true, "error": nil, "gltf_path": nil}
-	case parts.ModelReady:
-		if m, ok := p.FileByKind(parts.FileModel); ok {
-			return map[string]any{"success": true, "error": nil, "gltf_path": m.Name}
-		}
-	case parts.ModelFailed:
-		return map[string]any{"success": false, "error": p.Model.Error, "gltf_path": nil}
-	}
-	return map[string]any{"success": false, "error": "no converter configured", "gltf_path": nil}
 }
 
 func toFileJSON(f parts.File) fileJSON {

@@ -211,7 +211,7 @@ func TestUploadAndDownloadEveryCADFile(t *testing.T) {
 			m := r.json(t)
 			conv, _ := json.Marshal(m["conversion"])
 			if m["filename"] != ent.Name() || m["file_path"] != p+"/download/"+ent.Name() ||
-				string(conv) != `{"error":"no converter configured","gltf_path":null,"success":false}` {
+				string(conv) != `{"error":"No converter is configured for this file","gltf_path":null,"status":"unavailable","success":false}` {
 				t.Errorf("upload answer = %s", r.body)
 			}
 			for _, tc := range []struct{ path, disposition string }{
@@ -721,18 +721,14 @@ func TestFileRoutesAreDocumented(t *testing.T) {
 		"POST /api/parts/:id/upload", "GET /api/parts/:id/download", "GET /api/parts/:id/file",
 		"GET /api/parts/:id/download/:filename", "POST /api/parts/:id/views", "GET /api/parts/:id/views",
 		"GET /api/parts/:id/views/:i", "GET /api/parts/:id/drawing",
+		"GET /api/parts/:id/model", "POST /api/parts/:id/convert",
 	} {
 		if !slices.Contains(routes, want) {
 			t.Errorf("route %s missing from %q", want, routes)
 		}
 	}
-	for _, notYet := range []string{"GET /api/parts/:id/model", "POST /api/parts/:id/convert"} {
-		if slices.Contains(routes, notYet) {
-			t.Errorf("%s is the conversion pipeline's route", notYet)
-		}
-	}
 	doc := e.do("GET", "/api/openapi.json", nil, nil)
-	for _, p := range []string{`"/api/parts/{id}/upload"`, `"/api/parts/{id}/download/{filename}"`, `"/api/parts/{id}/views/{i}"`, `"/api/parts/{id}/drawing"`} {
+	for _, p := range []string{`"/api/parts/{id}/model"`, `"/api/parts/{id}/convert"`, `"/api/parts/{id}/upload"`, `"/api/parts/{id}/download/{filename}"`, `"/api/parts/{id}/views/{i}"`, `"/api/parts/{id}/drawing"`} {
 		if !bytes.Contains(doc.body, []byte(p)) {
 			t.Errorf("OpenAPI document lacks %s", p)
 		}

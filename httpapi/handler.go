@@ -153,6 +153,9 @@ type Options struct {
 	// Files configures the file routes (upload body slack, Onshape
 	// drawings); see FileOptions.
 	Files FileOptions
+	// Convert configures the model routes (how long they wait for a
+	// conversion); see ConvertOptions.
+	Convert ConvertOptions
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
@@ -184,6 +187,7 @@ func (o *Options) normalize() (*Options, error) {
 	if out.MaxBodyBytes <= 0 {
 		out.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	out.Convert = out.Convert.withDefaults()
 	if out.AuthCheckInterval <= 0 {
 		out.AuthCheckInterval = DefaultAuthCheckInterval
 	}

@@ -69,7 +69,7 @@ func partFields(p *Part) []namedValue {
 		files = names
 	}
 	var model any
-	if p.Model.State != "" && p.Model.State != ModelNone {
+	if (p.Model.State != "" && p.Model.State != ModelNone) || p.Model.Error != "" {
 		m := map[string]any{"state": string(p.Model.State)}
 		if p.Model.Error != "" {
 			m["error"] = p.Model.Error
