@@ -23,4 +23,6 @@ type engine interface {
 	// whose searchable fields contain q ignoring case, and its arguments.
 	// none reports that no part can match q.
 	searchIDs(q string) (query string, args []any, none bool)
+	// optimize refreshes planner statistics and compacts the search index.
+	optimize(ctx context.Context, db bun.IDB) error
 }

@@ -181,3 +181,12 @@ func (sqliteEngine) searchIDs(q string) (string, []any, bool) {
 	}
 	return b.String(), args, false
 }
+
+func (sqliteEngine) optimize(ctx context.Context, db bun.IDB) error {
+	if _, err := db.ExecContext(ctx, "INSERT INTO parts_search (parts_search) VALUES ('optimize')"); err != nil {
+		return err
+	}
+	// 0x10002: analyze every table that might benefit, even on a new connection.
+	_, err := db.ExecContext(ctx, "PRAGMA optimize = 0x10002")
+	return err
+}

@@ -168,6 +168,16 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return ran, nil
 }
 
+// Optimize updates the query planner's statistics and merges the search
+// index's segments. Run it after bulk imports, and now and then (say daily) on
+// a busy database; it takes the write lock while it runs.
+func (s *Store) Optimize(ctx context.Context) error {
+	if err := s.eng.optimize(ctx, s.w); err != nil {
+		return fmt.Errorf("bunstore: optimize: %w", mapErr(ctx, err))
+	}
+	return nil
+}
+
 // mapErr turns driver errors into the parts sentinels: no rows is
 // ErrNotFound, a lock that stayed busy is ErrConflict, and any error on a
 // cancelled or expired context wraps the context's error.
