@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
+	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 
@@ -29,7 +31,10 @@ type migrator interface {
 }
 
 // openApp opens the configured store and file store and builds the Service.
-func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+// convs, when not nil, are the running converter plugins the Service
+// converts CAD files with; a format they convert (stl) becomes an allowed
+// upload type.
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converters) (*app, error) {
 	if dir := cfg.DataDir(); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
@@ -43,11 +48,19 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open file store: %w", err), store.Close())
 	}
-	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: cfg.AllowedExtensions}
+	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions)}
+	var conv parts.ConvertOptions
+	if convs != nil {
+		conv.Converters = convs.reg
+		conv.WorkDir = convs.tmp
+		if _, err := convs.reg.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil && !slices.Contains(uploads.Extensions, "stl") {
+			uploads.Extensions = append(uploads.Extensions, "stl")
+		}
+	}
 	if err := uploads.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("allowed_extensions / max_file_size: %w", err), store.Close())
 	}
-	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads})
+	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 

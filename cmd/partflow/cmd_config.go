@@ -70,6 +70,14 @@ func (c *Config) entries() []entry {
 	}
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
+	add("onshape.base_url", c.Onshape.BaseURL)
+	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
+		if k.v == "" {
+			add(k.key, "(none)")
+		} else {
+			add(k.key, maskSecret(k.v))
+		}
+	}
 	return es
 }
 

@@ -38,7 +38,7 @@ func (c *cli) importFlask(ctx context.Context, args []string) int {
 		c.errorf("import-flask: --db: want a SQLite database file (sqlite:////absolute/path.db): %v", err)
 		return exitUsage
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError

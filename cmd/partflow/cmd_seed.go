@@ -28,7 +28,7 @@ func (c *cli) seed(ctx context.Context, args []string) int {
 		c.errorf("seed: --count must be between 1 and 1000000")
 		return exitUsage
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError

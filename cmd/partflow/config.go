@@ -64,6 +64,8 @@ type Config struct {
 	Convert ConvertConfig `koanf:"convert"`
 	// ModelWait is how long GET /model waits for a conversion.
 	ModelWait time.Duration `koanf:"model_wait"`
+	// Onshape configures fetching hand parts' drawings (GET .../drawing).
+	Onshape OnshapeConfig `koanf:"onshape"`
 
 	sources  map[string]Source
 	dbDSN    string
@@ -104,6 +106,17 @@ type ConvertConfig struct {
 	Wait time.Duration `koanf:"wait"`
 }
 
+// OnshapeConfig holds the Onshape API settings for drawings. Without keys
+// the drawing route serves drawings fetched earlier and answers 503 for
+// new ones.
+type OnshapeConfig struct {
+	// BaseURL is the Onshape API origin (an Enterprise account has its own).
+	BaseURL string `koanf:"base_url"`
+	// AccessKey and SecretKey are an Onshape API key pair (secret).
+	AccessKey string `koanf:"access_key"`
+	SecretKey string `koanf:"secret_key"`
+}
+
 // PluginConfig describes one converter plugin process.
 type PluginConfig struct {
 	// Name identifies the plugin.
@@ -114,18 +127,21 @@ type PluginConfig struct {
 	Formats []string `koanf:"formats"`
 	// PoolSize is the number of plugin processes (default 1).
 	PoolSize int `koanf:"pool_size"`
-	// Timeout is the deadline for one conversion (default 60s).
+	// Timeout is the deadline for one conversion (default 120s).
 	Timeout time.Duration `koanf:"timeout"`
-	// MemoryLimit caps the plugin's memory; 0 means no limit.
+	// MemoryLimit caps each plugin process's address space (default, and
+	// when 0: 4 GiB).
 	MemoryLimit ByteSize `koanf:"memory_limit"`
-	// Options are passed to the plugin as they are.
+	// Options are conversion options for this plugin: linear_tolerance,
+	// angular_tolerance (numbers), relative_tolerance, merge_primitives
+	// (true/false).
 	Options map[string]string `koanf:"options"`
 }
 
 // Plugin defaults applied to entries that leave a field unset.
 const (
 	defaultPluginPoolSize = 1
-	defaultPluginTimeout  = 60 * time.Second
+	defaultPluginTimeout  = 120 * time.Second
 	maxPluginPoolSize     = 64
 )
 

@@ -63,6 +63,9 @@ func commands() []command {
 		{"init", "write a commented config file with a fresh random API key", (*cli).init},
 		{"seed", "fill the database with realistic sample parts (not in production)", (*cli).seed},
 		{"import-flask", "copy an existing Flask deployment's parts and files into Partflow", (*cli).importFlask},
+		{"convert", "convert a CAD file offline: partflow convert IN OUT [--plugin NAME]", (*cli).convertCmd},
+		{"plugins", "list the converter plugins with their formats, version and health", (*cli).pluginsCmd},
+		{"gc", "remove stored files that no part references", (*cli).gc},
 		{"bench", "load-test a running server through its API", (*cli).bench},
 		{"version", "print the version", (*cli).version},
 		{"help", "show this help", (*cli).help},
@@ -104,7 +107,7 @@ func (c *cli) help(_ context.Context, _ []string) int {
 	var b strings.Builder
 	b.WriteString("Partflow: a parts-tracking server.\n\nUsage:\n  partflow [command] [flags]\n\nCommands:\n")
 	for _, cmd := range commands() {
-		fmt.Fprintf(&b, "  %-8s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(&b, "  %-13s %s\n", cmd.name, cmd.summary)
 	}
 	b.WriteString("\nRun `partflow <command> -h` for a command's flags.\n" +
 		"Configuration: defaults < profile (--env) < config file (--config) < environment (PARTFLOW_*) < flags.\n")

@@ -11,7 +11,7 @@ import (
 // driver logs what ran to stdout), and reports the result. cfg is validated and passed the profile's startup rules
 // (without the API key ones).
 func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
-	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(stdout, nil)))
+	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(stdout, nil)), nil)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,9 @@ func baseDefaults() map[string]any {
 		"plugins":             []any{},
 		"convert.wait":        2 * time.Second,
 		"model_wait":          30 * time.Second,
+		"onshape.base_url":    "https://cad.onshape.com",
+		"onshape.access_key":  "",
+		"onshape.secret_key":  "",
 	}
 }
 

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,7 +31,20 @@ const shutdownTimeout = 30 * time.Second
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
 	log := cfg.NewLogger(stderr)
-	a, err := openApp(ctx, cfg, log)
+	tmp := ""
+	if dir := cfg.DataDir(); dir != "" {
+		tmp = filepath.Join(dir, "tmp")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return fmt.Errorf("create work directory: %w", err)
+		}
+	}
+	convs := openConverters(ctx, pluginConfigs(cfg, log), tmp, log)
+	defer func() {
+		if err := convs.Close(); err != nil {
+			log.Error("stop converter plugins", "err", err)
+		}
+	}()
+	a, err := openApp(ctx, cfg, log, convs)
 	if err != nil {
 		return err
 	}
@@ -37,6 +53,25 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Error("close stores", "err", err)
 		}
 	}()
+	// Conversion workers run until shutdown; a job they are running then is
+	// requeued at the next start.
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	defer func() { stopWorkers(); background.Wait() }()
+	background.Go(func() {
+		if err := a.svc.RunConversions(wctx, max(convs.workers, 1)); err != nil {
+			log.Error("conversion workers", "err", err)
+		}
+	})
+	background.Go(func() {
+		// Files a crash or a failed delete left behind are collected at start.
+		removed, err := a.svc.GC(wctx)
+		if err != nil && wctx.Err() == nil {
+			log.Warn("file gc", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("file gc removed unreferenced files", "count", len(removed))
+		}
+	})
 	keys, err := apiKeys(cfg)
 	if err != nil {
 		return err
@@ -50,6 +85,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		StaticDir:      cfg.StaticDir,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
+		Files:          httpapi.FileOptions{Onshape: onshape(cfg)},
+		Convert:        httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
 	})
 	if err != nil {
 		return err
@@ -82,6 +119,14 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// onshape returns the drawing fetcher's settings, or nil without keys.
+func onshape(cfg *Config) *httpapi.OnshapeOptions {
+	if cfg.Onshape.AccessKey == "" || cfg.Onshape.SecretKey == "" {
+		return nil
+	}
+	return &httpapi.OnshapeOptions{BaseURL: cfg.Onshape.BaseURL, AccessKey: cfg.Onshape.AccessKey, SecretKey: cfg.Onshape.SecretKey}
 }
 
 // apiKeys turns the configured keys into httpapi's: the shared api_key as

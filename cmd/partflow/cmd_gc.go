@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// gc removes stored files that no part references any more (left behind by
+// a delete whose file removal failed, or by an upload cut off by a crash).
+func (c *cli) gc(ctx context.Context, args []string) int {
+	fs := c.flagSet("gc")
+	addConfigFlags(fs)
+	cfg, code := c.loadChecked(fs, args)
+	if code >= 0 {
+		return code
+	}
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	defer a.Close()
+	removed, err := a.svc.GC(ctx)
+	for _, k := range removed {
+		fmt.Fprintf(c.stdout, "removed %s\n", k)
+	}
+	if err != nil {
+		c.errorf("gc: %v", err)
+		return exitError
+	}
+	fmt.Fprintf(c.stdout, "gc: removed %d unreferenced files\n", len(removed))
+	return exitOK
+}

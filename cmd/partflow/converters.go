@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/partflow/partflow/convert"
+	"github.com/partflow/partflow/convert/grpcplugin"
+)
+
+// converters are the configured converter plugins, running.
+type converters struct {
+	reg     *convert.Registry
+	plugins []*grpcplugin.Plugin
+	// workers is how many conversions can run at once (the pool sizes).
+	workers int
+	// tmp is where conversion job directories go ("" = the system's).
+	tmp string
+}
+
+// Close stops every plugin process.
+func (c *converters) Close() error {
+	var errs []error
+	for _, p := range c.plugins {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// cascadioPython finds the cascadio plugin's virtualenv that `make venv`
+// creates: under the working directory (make run) or beside the binary's
+// directory (bin/partflow in a checkout).
+func cascadioPython() (string, bool) {
+	rel := filepath.Join("plugins", "cascadio", ".venv", "bin", "python")
+	candidates := []string{rel}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", rel))
+	}
+	for _, c := range candidates {
+		if abs, err := filepath.Abs(c); err == nil {
+			if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+				return abs, true
+			}
+		}
+	}
+	return "", false
+}
+
+// pluginConfigs returns the configured plugins, or, when none are
+// configured, the cascadio plugin if `make venv` has set it up.
+func pluginConfigs(cfg *Config, log *slog.Logger) []PluginConfig {
+	if len(cfg.Plugins) > 0 {
+		return cfg.Plugins
+	}
+	py, ok := cascadioPython()
+	if !ok {
+		log.Warn("STEP to GLB conversion is off: the cascadio plugin is not set up. Run `make venv` " +
+			"(or configure plugins); until then the model routes answer 503")
+		return nil
+	}
+	return []PluginConfig{{Name: "cascadio", Command: []string{py, "-m", "partflow_cascadio"},
+		Formats: []string{"step", "iges"}, PoolSize: defaultPluginPoolSize, Timeout: defaultPluginTimeout}}
+}
+
+// openConverters starts the plugins and registers them. A plugin that
+// cannot start is logged and skipped: the server runs without it and its
+// formats answer 503.
+func openConverters(ctx context.Context, plugins []PluginConfig, tmp string, log *slog.Logger) *converters {
+	c := &converters{reg: convert.NewRegistry(), tmp: tmp}
+	for _, pc := range plugins {
+		opts, err := pluginOptions(pc.Options)
+		if err != nil {
+			log.Error("converter plugin not started", "plugin", pc.Name, "err", err)
+			continue
+		}
+		p, err := grpcplugin.Open(ctx, grpcplugin.Config{Name: pc.Name, Command: pc.Command, PoolSize: pc.PoolSize,
+			Timeout: pc.Timeout, MemoryLimit: int64(pc.MemoryLimit), TempDir: tmp, Logger: log})
+		if err != nil {
+			log.Error("converter plugin not started; its formats answer 503", "plugin", pc.Name, "err", err)
+			continue
+		}
+		conv := &configured{Converter: p, formats: pc.Formats, opts: opts}
+		if err := c.reg.Register(ctx, conv); err != nil {
+			log.Error("converter plugin not registered; its formats answer 503", "plugin", pc.Name, "err", err)
+			p.Close()
+			continue
+		}
+		c.plugins = append(c.plugins, p)
+		c.workers += max(pc.PoolSize, 1)
+		info, _ := conv.Info(ctx)
+		log.Info("converter plugin ready", "plugin", pc.Name, "version", info.Version, "conversions", fmt.Sprint(info.Conversions))
+	}
+	return c
+}
+
+// configured restricts a converter to the formats its configuration names
+// and fills in its configured options where a request leaves them unset.
+type configured struct {
+	convert.Converter
+	formats []string
+	opts    convert.Options
+}
+
+// Info lists only the configured formats; the options are part of the
+// version, so cached models made with other options are not reused.
+func (c *configured) Info(ctx context.Context) (convert.Info, error) {
+	info, err := c.Converter.Info(ctx)
+	if err != nil {
+		return info, err
+	}
+	var keep []convert.Conversion
+	for _, conv := range info.Conversions {
+		if slices.Contains(c.formats, string(conv.From)) {
+			keep = append(keep, conv)
+		}
+	}
+	info.Conversions = keep
+	if s := optionsString(c.opts); s != "" {
+		info.Version += "+" + s
+	}
+	return info, nil
+}
+
+// Convert applies the configured options under the request's own.
+func (c *configured) Convert(ctx context.Context, req convert.Request) (*convert.Stats, error) {
+	o := &req.Options
+	o.LinearTolerance = cmpOr(o.LinearTolerance, c.opts.LinearTolerance)
+	o.AngularTolerance = cmpOr(o.AngularTolerance, c.opts.AngularTolerance)
+	o.RelativeTolerance = cmpOr(o.RelativeTolerance, c.opts.RelativeTolerance)
+	o.MergePrimitives = cmpOr(o.MergePrimitives, c.opts.MergePrimitives)
+	return c.Converter.Convert(ctx, req)
+}
+
+func cmpOr[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// pluginOptions parses a plugin's options map.
+func pluginOptions(m map[string]string) (convert.Options, error) {
+	var o convert.Options
+	for k, v := range m {
+		switch k {
+		case "linear_tolerance", "angular_tolerance":
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return o, fmt.Errorf("option %s: %q is not a number", k, v)
+			}
+			if k == "linear_tolerance" {
+				o.LinearTolerance = &f
+			} else {
+				o.AngularTolerance = &f
+			}
+		case "relative_tolerance", "merge_primitives":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return o, fmt.Errorf("option %s: %q is not true or false", k, v)
+			}
+			if k == "relative_tolerance" {
+				o.RelativeTolerance = &b
+			} else {
+				o.MergePrimitives = &b
+			}
+		default:
+			return o, fmt.Errorf("unknown option %q (want linear_tolerance, angular_tolerance, relative_tolerance, merge_primitives)", k)
+		}
+	}
+	return o, o.Validate()
+}
+
+func optionsString(o convert.Options) string {
+	var parts []string
+	if o.LinearTolerance != nil {
+		parts = append(parts, "lin="+strconv.FormatFloat(*o.LinearTolerance, 'g', -1, 64))
+	}
+	if o.AngularTolerance != nil {
+		parts = append(parts, "ang="+strconv.FormatFloat(*o.AngularTolerance, 'g', -1, 64))
+	}
+	if o.RelativeTolerance != nil {
+		parts = append(parts, "rel="+strconv.FormatBool(*o.RelativeTolerance))
+	}
+	if o.MergePrimitives != nil {
+		parts = append(parts, "merge="+strconv.FormatBool(*o.MergePrimitives))
+	}
+	return strings.Join(parts, ",")
+}
+
+// convertCmd is `partflow convert IN OUT [--plugin NAME]`: an offline
+// conversion through the configured plugins, with a progress line.
+func (c *cli) convertCmd(ctx context.Context, args []string) int {
+	fs := c.flagSet("convert")
+	addConfigFlags(fs)
+	only := fs.String("plugin", "", "use this configured plugin (default: the one for the input's format)")
+	if err := fs.Parse(args); err != nil {
+		return c.parse(fs, args)
+	}
+	if fs.NArg() != 2 {
+		c.errorf("usage: partflow convert IN OUT [--plugin NAME]")
+		return exitUsage
+	}
+	in, out := fs.Arg(0), fs.Arg(1)
+	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitUsage
+	}
+	from, err := convert.FormatFromPath(in)
+	if err != nil {
+		c.errorf("convert: %v", err)
+		return exitUsage
+	}
+	to, err := convert.FormatFromPath(out)
+	if err != nil {
+		c.errorf("convert: %v", err)
+		return exitUsage
+	}
+	log := cfg.NewLogger(c.stderr)
+	plugins := pluginConfigs(cfg, log)
+	if *only != "" {
+		plugins = slices.DeleteFunc(slices.Clone(plugins), func(p PluginConfig) bool { return p.Name != *only })
+		if len(plugins) == 0 {
+			c.errorf("convert: no configured plugin is named %q", *only)
+			return exitUsage
+		}
+	}
+	fmt.Fprintf(c.stderr, "converting %s -> %s: starting converter...\n", in, out)
+	convs := openConverters(ctx, plugins, "", log)
+	defer convs.Close()
+	conv, err := convs.reg.Lookup(from, to)
+	if err != nil {
+		c.errorf("convert: %v", err)
+		return exitError
+	}
+	info, _ := conv.Info(ctx)
+	fmt.Fprintf(c.stderr, "converting %s -> %s with %s %s...\n", in, out, info.Name, info.Version)
+	absIn, _ := filepath.Abs(in)
+	absOut, _ := filepath.Abs(out)
+	st, err := conv.Convert(ctx, convert.Request{InputPath: absIn, OutputPath: absOut, From: from, To: to})
+	if err != nil {
+		c.errorf("convert: %v", err)
+		return exitError
+	}
+	fmt.Fprintf(c.stdout, "%s: %d meshes, %d triangles, %d materials, bbox %v..%v, %d bytes, %s\n", out,
+		st.Meshes, st.Triangles, st.Materials, st.BBoxMin, st.BBoxMax, st.OutputBytes, st.Duration.Round(1e6))
+	return exitOK
+}
+
+// pluginsCmd is `partflow plugins`: the configured plugins, their formats,
+// version and health.
+func (c *cli) pluginsCmd(ctx context.Context, args []string) int {
+	fs := c.flagSet("plugins")
+	addConfigFlags(fs)
+	cfg, code := c.loadChecked(fs, args)
+	if code >= 0 {
+		return code
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	plugins := pluginConfigs(cfg, log)
+	if len(plugins) == 0 {
+		fmt.Fprintln(c.stdout, "no converter plugins configured, and the cascadio plugin is not set up (run `make venv`)")
+		return exitOK
+	}
+	status := exitOK
+	for _, pc := range plugins {
+		fmt.Fprintf(c.stdout, "%s\n  command: %s\n  formats: %s\n  pool: %d, timeout: %s\n", pc.Name,
+			strings.Join(pc.Command, " "), strings.Join(pc.Formats, ", "), max(pc.PoolSize, 1), pc.Timeout)
+		convs := openConverters(ctx, []PluginConfig{pc}, "", log)
+		if len(convs.plugins) == 0 {
+			fmt.Fprintf(c.stdout, "  health: NOT RUNNING (it failed to start; run with --log-level debug for details)\n")
+			status = exitError
+			continue
+		}
+		p := convs.plugins[0]
+		info, _ := p.Info(ctx)
+		health := "ok"
+		if err := p.Ping(ctx); err != nil {
+			health = "FAILING: " + err.Error()
+			status = exitError
+		}
+		var conversions []string
+		for _, cv := range info.Conversions {
+			if slices.Contains(pc.Formats, string(cv.From)) {
+				conversions = append(conversions, cv.String())
+			}
+		}
+		fmt.Fprintf(c.stdout, "  version: %s %s\n  converts: %s\n  health: %s\n", info.Name, info.Version,
+			strings.Join(conversions, ", "), health)
+		convs.Close()
+	}
+	return status
+}
