@@ -34,12 +34,13 @@ const (
 var bench struct {
 	mu    sync.Mutex
 	dir   string
+	keep  bool // a developer's scratch setup may keep the seeded files
 	files map[int]string
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bench.dir != "" {
+	if bench.dir != "" && !bench.keep {
 		os.RemoveAll(bench.dir)
 	}
 	os.Exit(code)
@@ -62,6 +63,10 @@ func seeded(b *testing.B, n int) string {
 		bench.dir, bench.files = dir, map[int]string{}
 	}
 	path := filepath.Join(bench.dir, fmt.Sprintf("parts-%d.db", n))
+	if _, err := os.Stat(path); err == nil && bench.keep {
+		bench.files[n] = path
+		return path
+	}
 	start := time.Now()
 	ctx := context.Background()
 	s, err := bunstore.Open(ctx, "sqlite://"+path, &bunstore.Options{Synchronous: bunstore.SyncOff})

@@ -16,13 +16,25 @@ type engine interface {
 	migrations() (*migrate.Migrations, error)
 	// indexPart writes (or rewrites) the search entry of the part row r,
 	// inside the transaction that wrote r.
-	indexPart(ctx context.Context, db bun.IDB, r *partRow) error
+	indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow) error
 	// unindexPart removes the search entry of a deleted part.
-	unindexPart(ctx context.Context, db bun.IDB, id int64) error
-	// searchIDs returns a query selecting the ids (one column) of the parts
-	// whose searchable fields contain q ignoring case, and its arguments.
-	// none reports that no part can match q.
-	searchIDs(q string) (query string, args []any, none bool)
+	unindexPart(ctx context.Context, s *Store, db bun.IDB, id int64) error
+	// search returns the queries that find the parts whose searchable
+	// fields contain q ignoring case. none reports that no part can match.
+	search(q string) (sq searchQuery, none bool)
+	// writeStatements lists the engine's SQL used inside write
+	// transactions, to be prepared at Open.
+	writeStatements() []string
 	// optimize refreshes planner statistics and compacts the search index.
 	optimize(ctx context.Context, db bun.IDB) error
+}
+
+// searchQuery is a search translated to SQL.
+type searchQuery struct {
+	// ids selects the ids (one column) of the matching parts.
+	ids string
+	// count counts the matching parts.
+	count string
+	// args are the arguments of either query.
+	args []any
 }

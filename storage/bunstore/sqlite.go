@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -141,45 +142,58 @@ func isBusy(err error) bool {
 // The searchable fields, in the column order of parts_search.
 const searchColumns = "part_id, name, notes, subsystem, assigned, material"
 
-func (sqliteEngine) indexPart(ctx context.Context, db bun.IDB, r *partRow) error {
-	if _, err := db.ExecContext(ctx, "DELETE FROM parts_search WHERE rowid = ?", r.ID); err != nil {
+const (
+	qUnindex = "DELETE FROM parts_search WHERE rowid = ?"
+	qIndex   = "INSERT INTO parts_search (rowid, " + searchColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+func (sqliteEngine) writeStatements() []string { return []string{qUnindex, qIndex} }
+
+func (sqliteEngine) indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow) error {
+	if _, err := s.exec(ctx, db, qUnindex, r.ID); err != nil {
 		return err
 	}
-	_, err := db.ExecContext(ctx, "INSERT INTO parts_search (rowid, "+searchColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, db, qIndex,
 		r.ID, fold(r.PartID), fold(r.Name), fold(r.Notes), fold(r.Subsystem), fold(r.Assigned), fold(r.Material))
 	return err
 }
 
-func (sqliteEngine) unindexPart(ctx context.Context, db bun.IDB, id int64) error {
-	_, err := db.ExecContext(ctx, "DELETE FROM parts_search WHERE rowid = ?", id)
+func (sqliteEngine) unindexPart(ctx context.Context, s *Store, db bun.IDB, id int64) error {
+	_, err := s.exec(ctx, db, qUnindex, id)
 	return err
 }
 
-// searchIDs matches q against the folded copies in parts_search. Queries of
+// search matches q against the folded copies in parts_search. Queries of
 // three or more characters use the trigram index (a quoted FTS5 phrase is a
 // substring match; inside quotes every character but '"' is literal, and '"'
 // is doubled). Shorter queries cannot use trigrams and scan the folded
 // copies with instr, which treats every character literally.
-func (sqliteEngine) searchIDs(q string) (string, []any, bool) {
+func (sqliteEngine) search(q string) (searchQuery, bool) {
 	if strings.ContainsRune(q, 0) {
-		return "", nil, true // stored text never holds NUL
+		return searchQuery{}, true // stored text never holds NUL
 	}
 	f := fold(q)
-	if len([]rune(f)) >= 3 {
-		return "SELECT rowid FROM parts_search WHERE parts_search MATCH ?",
-			[]any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`}, false
+	if utf8.RuneCountInString(f) >= 3 {
+		return searchQuery{
+			ids:   "SELECT rowid FROM parts_search WHERE parts_search MATCH ?",
+			count: "SELECT count(*) FROM parts_search WHERE parts_search MATCH ?",
+			args:  []any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`},
+		}, false
 	}
-	var b strings.Builder
-	b.WriteString("SELECT rowid FROM parts_search WHERE ")
+	var cond strings.Builder
 	args := make([]any, 0, 6)
 	for i, c := range strings.Split(searchColumns, ", ") {
 		if i > 0 {
-			b.WriteString(" OR ")
+			cond.WriteString(" OR ")
 		}
-		b.WriteString("instr(" + c + ", ?) > 0")
+		cond.WriteString("instr(" + c + ", ?) > 0")
 		args = append(args, f)
 	}
-	return b.String(), args, false
+	return searchQuery{
+		ids:   "SELECT rowid FROM parts_search WHERE " + cond.String(),
+		count: "SELECT count(*) FROM parts_search WHERE " + cond.String(),
+		args:  args,
+	}, false
 }
 
 func (sqliteEngine) optimize(ctx context.Context, db bun.IDB) error {

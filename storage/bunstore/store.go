@@ -79,6 +79,8 @@ type Options struct {
 // lifetime; its reads and writes take turns.
 type Store struct {
 	w, r   *bun.DB
+	wstmts *stmtCache
+	rstmts *stmtCache
 	eng    engine
 	now    func() time.Time
 	log    *slog.Logger
@@ -120,7 +122,15 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
 	}
 	s.memory = s.w == s.r
+	s.wstmts, s.rstmts = newStmtCache(s.w), newStmtCache(s.r)
+	if s.memory {
+		s.rstmts = s.wstmts
+	}
 	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
+	}
+	if err := s.wstmts.prepare(ctx, append(writeStatements, s.eng.writeStatements()...)...); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
 	}
@@ -130,6 +140,8 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 // Close releases the store's connections. A :memory: database is gone after Close.
 func (s *Store) Close() error {
 	var errs []error
+	s.rstmts.close()
+	s.wstmts.close()
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}
@@ -202,12 +214,16 @@ func (s *Store) FindPartByID(ctx context.Context, id int64) (*parts.Part, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return findPart(ctx, s.r, id)
+	return s.findPart(ctx, s.r, id)
 }
 
-func findPart(ctx context.Context, db bun.IDB, id int64) (*parts.Part, error) {
+func (s *Store) findPart(ctx context.Context, db bun.IDB, id int64) (*parts.Part, error) {
 	var r partRow
-	if err := db.NewSelect().Model(&r).Where("p.id = ?", id).Scan(ctx); err != nil {
+	row, err := s.queryRow(ctx, db, qSelectPart, id)
+	if err == nil {
+		err = row.Scan(r.fields()...)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("part %d: %w", id, mapErr(ctx, err))
 	}
 	return r.toPart()
@@ -238,31 +254,11 @@ func (s *Store) FindParts(ctx context.Context, f parts.Filter) ([]*parts.Part, i
 	if f.Limit < 0 || f.Offset < 0 {
 		return nil, 0, &parts.ValidationError{Field: "limit", Reason: "limit and offset must not be negative"}
 	}
-	var out []*parts.Part
-	total := 0
-	err := s.read(ctx, func(ctx context.Context, db bun.IDB) error {
-		var err error
-		out, total, err = s.findParts(ctx, db, f, col)
-		return err
-	})
+	out, total, err := s.findParts(ctx, s.r, f, col)
 	if err != nil {
-		return nil, 0, fmt.Errorf("find parts: %w", err)
+		return nil, 0, fmt.Errorf("find parts: %w", mapErr(ctx, err))
 	}
 	return out, total, nil
-}
-
-// read runs fn in a read transaction, so that a page and its total come from
-// one snapshot.
-func (s *Store) read(ctx context.Context, fn func(ctx context.Context, db bun.IDB) error) error {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return mapErr(ctx, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a read-only transaction has nothing to lose
-	if err := fn(ctx, tx); err != nil {
-		return mapErr(ctx, err)
-	}
-	return mapErr(ctx, tx.Commit())
 }
 
 // Stats returns counts over all parts from the counts table the database keeps
@@ -271,12 +267,24 @@ func (s *Store) Stats(ctx context.Context) (*parts.Stats, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var rows []struct {
-		Kind string `bun:"kind"`
-		Key  string `bun:"key"`
-		N    int    `bun:"n"`
+	type count struct {
+		Kind, Key string
+		N         int
 	}
-	if err := s.r.NewRaw("SELECT kind, key, n FROM part_counts").Scan(ctx, &rows); err != nil {
+	var rows []count
+	rs, err := s.query(ctx, s.r, qCounts)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", mapErr(ctx, err))
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var c count
+		if err := rs.Scan(&c.Kind, &c.Key, &c.N); err != nil {
+			return nil, fmt.Errorf("stats: %w", mapErr(ctx, err))
+		}
+		rows = append(rows, c)
+	}
+	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("stats: %w", mapErr(ctx, err))
 	}
 	st := &parts.Stats{ByCategory: map[parts.Category]int{}, ByStatus: map[parts.Status]int{}}
@@ -315,17 +323,25 @@ func (s *Store) FindEvents(ctx context.Context, partID int64) ([]*parts.Event, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var rows []eventRow
-	if err := s.r.NewSelect().Model(&rows).Where("e.part_id = ?", partID).OrderExpr("e.id ASC").Scan(ctx); err != nil {
+	rs, err := s.query(ctx, s.r, qSelectEvents, partID)
+	if err != nil {
 		return nil, fmt.Errorf("events of part %d: %w", partID, mapErr(ctx, err))
 	}
-	out := make([]*parts.Event, 0, len(rows))
-	for i := range rows {
-		e, err := rows[i].toEvent()
+	defer rs.Close()
+	out := []*parts.Event{}
+	for rs.Next() {
+		var r eventRow
+		if err := rs.Scan(&r.ID, &r.PartID, &r.Action, &r.Actor, &r.At, &r.Changes); err != nil {
+			return nil, fmt.Errorf("events of part %d: %w", partID, mapErr(ctx, err))
+		}
+		e, err := r.toEvent()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("events of part %d: %w", partID, mapErr(ctx, err))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package bunstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -22,7 +23,7 @@ func (t *txn) FindPartByID(ctx context.Context, id int64) (*parts.Part, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return findPart(ctx, t.db, id)
+	return t.s.findPart(ctx, t.db, id)
 }
 
 func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
@@ -43,10 +44,14 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 			return fmt.Errorf("create part %d: id is taken: %w", r.ID, parts.ErrConflict)
 		}
 	}
-	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+	row, err := t.s.queryRow(ctx, t.db, qInsertPart, r.values()...)
+	if err == nil {
+		err = row.Scan(&r.ID)
+	}
+	if err != nil {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
 	}
-	if err := t.s.eng.indexPart(ctx, t.db, r); err != nil {
+	if err := t.s.eng.indexPart(ctx, t.s, t.db, r); err != nil {
 		return fmt.Errorf("create part %d: index: %w", r.ID, mapErr(ctx, err))
 	}
 	p.ID = r.ID
@@ -61,15 +66,14 @@ func (t *txn) UpdatePart(ctx context.Context, p *parts.Part, prevVersion int64) 
 	if err != nil {
 		return fmt.Errorf("update part %d: %w", p.ID, err)
 	}
-	res, err := t.db.NewUpdate().Model(r).ExcludeColumn("id").
-		Where("id = ?", r.ID).Where("version = ?", prevVersion).Exec(ctx)
+	res, err := t.s.exec(ctx, t.db, qUpdatePart, append(r.values(), r.ID, prevVersion)...)
 	if err != nil {
 		return fmt.Errorf("update part %d: %w", p.ID, mapErr(ctx, err))
 	}
-	if err := checkVersion(ctx, t.db, res, p.ID, prevVersion); err != nil {
+	if err := t.checkVersion(ctx, res, p.ID, prevVersion); err != nil {
 		return fmt.Errorf("update part %d: %w", p.ID, err)
 	}
-	if err := t.s.eng.indexPart(ctx, t.db, r); err != nil {
+	if err := t.s.eng.indexPart(ctx, t.s, t.db, r); err != nil {
 		return fmt.Errorf("update part %d: index: %w", p.ID, mapErr(ctx, err))
 	}
 	return nil
@@ -79,14 +83,14 @@ func (t *txn) DeletePart(ctx context.Context, id int64, prevVersion int64) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	res, err := t.db.NewDelete().Model((*partRow)(nil)).Where("id = ?", id).Where("version = ?", prevVersion).Exec(ctx)
+	res, err := t.s.exec(ctx, t.db, qDeletePart, id, prevVersion)
 	if err != nil {
 		return fmt.Errorf("delete part %d: %w", id, mapErr(ctx, err))
 	}
-	if err := checkVersion(ctx, t.db, res, id, prevVersion); err != nil {
+	if err := t.checkVersion(ctx, res, id, prevVersion); err != nil {
 		return fmt.Errorf("delete part %d: %w", id, err)
 	}
-	if err := t.s.eng.unindexPart(ctx, t.db, id); err != nil {
+	if err := t.s.eng.unindexPart(ctx, t.s, t.db, id); err != nil {
 		return fmt.Errorf("delete part %d: index: %w", id, mapErr(ctx, err))
 	}
 	return nil
@@ -94,7 +98,7 @@ func (t *txn) DeletePart(ctx context.Context, id int64, prevVersion int64) error
 
 // checkVersion explains a write guarded by "version = prev" that touched no
 // row: the part is gone (ErrNotFound) or has moved on (ErrConflict).
-func checkVersion(ctx context.Context, db bun.IDB, res interface{ RowsAffected() (int64, error) }, id, prev int64) error {
+func (t *txn) checkVersion(ctx context.Context, res sql.Result, id, prev int64) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
@@ -103,7 +107,11 @@ func checkVersion(ctx context.Context, db bun.IDB, res interface{ RowsAffected()
 		return nil
 	}
 	var cur int64
-	if err := db.NewSelect().Model((*partRow)(nil)).Column("version").Where("id = ?", id).Scan(ctx, &cur); err != nil {
+	row, err := t.s.queryRow(ctx, t.db, qPartVersion, id)
+	if err == nil {
+		err = row.Scan(&cur)
+	}
+	if err != nil {
 		return mapErr(ctx, err)
 	}
 	return fmt.Errorf("%w: stored version is %d, expected %d", parts.ErrConflict, cur, prev)
@@ -117,7 +125,11 @@ func (t *txn) AddEvent(ctx context.Context, e *parts.Event) error {
 	if err != nil {
 		return fmt.Errorf("add event: %w", err)
 	}
-	if _, err := t.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+	row, err := t.s.queryRow(ctx, t.db, qInsertEvent, r.PartID, r.Action, r.Actor, r.At, r.Changes)
+	if err == nil {
+		err = row.Scan(&r.ID)
+	}
+	if err != nil {
 		return fmt.Errorf("add event: %w", mapErr(ctx, err))
 	}
 	e.ID = r.ID
