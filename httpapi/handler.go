@@ -46,6 +46,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -237,9 +238,10 @@ type handler struct {
 	keys   *keyring
 	static *staticFiles // nil without StaticDir
 
-	authChecks *limiter // key name + address -> last successful auth check
-	failures   *limiter // address -> failed key attempts in the window
-	openapi    []byte   // the generated document
+	authChecks *limiter      // key name + address -> last successful auth check
+	failures   *limiter      // address -> failed key attempts in the window
+	openapi    []byte        // the generated document
+	bigLists   chan struct{} // slots for unpaged or very large list requests
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty
@@ -259,6 +261,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		keys:       newKeyring(o.Keys),
 		authChecks: newLimiter(maxLimiterEntries),
 		failures:   newLimiter(maxLimiterEntries),
+		bigLists:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {

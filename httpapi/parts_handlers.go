@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,13 +70,6 @@ func (h *handler) writePart(w http.ResponseWriter, status int, p *parts.Part) {
 	writeJSON(w, status, toPartJSON(p))
 }
 
-type listJSON struct {
-	Parts  []partJSON `json:"parts"`
-	Total  int        `json:"total"`
-	Limit  *int       `json:"limit"`
-	Offset int        `json:"offset"`
-}
-
 func (h *handler) listParts(w http.ResponseWriter, req bunrouter.Request) error {
 	return h.list(w, req, "")
 }
@@ -86,24 +82,62 @@ func (h *handler) listCategory(w http.ResponseWriter, req bunrouter.Request) err
 	return h.list(w, req, c)
 }
 
+// bigList is the page size from which a list request counts as big: big
+// lists (the client loads whole categories) take a slot of handler.bigLists,
+// so that many at once queue instead of holding every result in memory.
+const bigList = 500
+
 func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category string) error {
 	q, err := parseListQuery(req.URL.RawQuery, category)
 	if err != nil {
 		return err
 	}
+	if q.Filter.Limit == 0 || q.Filter.Limit >= bigList {
+		select {
+		case h.bigLists <- struct{}{}:
+			defer func() { <-h.bigLists }()
+		case <-req.Context().Done():
+			return req.Context().Err()
+		}
+	}
 	ps, total, err := h.svc.FindParts(req.Context(), q.Filter)
 	if err != nil {
 		return err
 	}
-	out := listJSON{Parts: make([]partJSON, 0, len(ps)), Total: total, Offset: q.Filter.Offset}
+	var limit *int
 	if q.LimitSet {
-		out.Limit = &q.Filter.Limit
+		limit = &q.Filter.Limit
 	}
-	for _, p := range ps {
-		out.Parts = append(out.Parts, toPartJSON(p))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, ps, total, limit, q.Filter.Offset)
 	return nil
+}
+
+// writeList streams the list answer {"parts":[...],"total":N,"limit":L,
+// "offset":O} part by part, so a whole category never sits in memory twice.
+func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, offset int) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"parts":[`)
+	for i, p := range ps {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(toPartJSON(p))
+		if err != nil {
+			return // the status is sent; the client sees a truncated body
+		}
+		bw.Write(b)
+		ps[i] = nil // let the part go once it is written
+	}
+	l := "null"
+	if limit != nil {
+		l = strconv.Itoa(*limit)
+	}
+	fmt.Fprintf(bw, `],"total":%d,"limit":%s,"offset":%d}`+"\n", total, l, offset)
+	bw.Flush()
 }
 
 func (h *handler) getPart(w http.ResponseWriter, req bunrouter.Request) error {
