@@ -42,6 +42,13 @@
 // microsecond round trip, numeric order), MiscInfo, Files and Model are JSON
 // text, ClaimedDate is nullable. Ids are AUTOINCREMENT, so never reused.
 //
+// The hot statements (get, insert, update and delete a part, add an event,
+// index it, list and count) are fixed SQL with placeholders run through
+// prepared statements cached per pool, so SQLite parses and plans them once;
+// the rest goes through bun's query builders. FindParts runs its count and
+// its page as two statements, not in one snapshot: a write that commits in
+// between can make the total differ from the page by that write.
+//
 // Counts for Stats and for unfiltered or category-only totals come from a
 // part_counts table kept up to date by triggers in the writing transaction,
 // so neither scans the parts table. Sorting uses indexes on created_at,
@@ -58,7 +65,10 @@
 // transaction as the part. Queries of three or more characters are an FTS5
 // phrase, which the trigram index answers without reading every row; shorter
 // queries (one or two characters) cannot use trigrams and scan the folded
-// copies with instr(). All characters, including % and _, are literal.
+// copies with instr(). All characters, including % and _, are literal, and a
+// match never spans two fields. When a search matches many parts (over
+// 2,000), the page walks the sort index and probes the match set instead of
+// sorting every match.
 //
 // # Adding PostgreSQL
 //
@@ -69,6 +79,7 @@
 // SKIP LOCKED in NextJob's subquery), migrations/postgres/*.sql with the same
 // tables, the part_counts triggers as plpgsql trigger functions, and a
 // pg_trgm GIN index over the folded search columns (or over lower() of the
-// fields), then accept postgres:// URLs in Open and register the scheme. The
+// fields), rebind the ? placeholders of the fixed statements (prepared.go) to
+// $n, then accept postgres:// URLs in Open and register the scheme. The
 // conformance suite (parts/partstest) then tells you whether it is right.
 package bunstore
