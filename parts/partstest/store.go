@@ -29,6 +29,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) parts.Store) {
 		{"stale version gives ErrConflict and writes nothing", testStaleVersion},
 		{"failed Update rolls back and returns fn's error", testRollback},
 		{"ids are not reused after delete", testNoIDReuse},
+		{"imported parts keep their ids and new ids go above them", testImportIDs},
 		{"racing claims have exactly one winner", testRacingClaims},
 		{"concurrent updates lose nothing", testConcurrentUpdates},
 		{"category filter returns only that category", testCategoryFilter},
@@ -410,6 +411,34 @@ func testNoIDReuse(t *testing.T, e *env) {
 	}
 	if len(hist) != 2 || hist[1].Action != "delete" {
 		t.Errorf("deleted part's history = %v, want create then delete", actions(hist))
+	}
+}
+
+func testImportIDs(t *testing.T, e *env) {
+	first := e.create(t, sample(1))
+	p := sample(2)
+	p.ID = first.ID + 40
+	p.CreatedAt = time.Date(2021, 3, 4, 5, 6, 7, 8000, time.UTC)
+	p.UpdatedAt = p.CreatedAt
+	created, err := e.svc.ImportPart(e.ctx, p, "importer")
+	if err != nil || !created {
+		t.Fatalf("ImportPart = %v, %v; want created", created, err)
+	}
+	got := e.get(t, p.ID)
+	if got.PartID != p.PartID || !got.CreatedAt.Equal(p.CreatedAt) {
+		t.Errorf("imported part = %+v, want id %d created %v", got, p.ID, p.CreatedAt)
+	}
+	if again, err := e.svc.ImportPart(e.ctx, p, "importer"); err != nil || again {
+		t.Errorf("second import = %v, %v; want skipped", again, err)
+	}
+	dup := sample(3)
+	dup.ID = first.ID
+	err = e.store.Update(e.ctx, func(ctx context.Context, tx parts.Tx) error { return tx.CreatePart(ctx, dup) })
+	if !errors.Is(err, parts.ErrConflict) {
+		t.Errorf("CreatePart with a taken id = %v, want ErrConflict", err)
+	}
+	if next := e.create(t, sample(4)); next.ID <= p.ID {
+		t.Errorf("new part got id %d, want above the imported id %d", next.ID, p.ID)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -26,6 +27,9 @@ func (t *txn) FindPartByID(ctx context.Context, id int64) (*parts.Part, error) {
 	return t.s.findPart(ctx, t.db, id)
 }
 
+// qInsertPartWithID inserts an imported part under its own id.
+var qInsertPartWithID = "INSERT INTO parts (" + partColumns + ") VALUES (?" + strings.Repeat(", ?", 19) + ") RETURNING id"
+
 func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -44,7 +48,11 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 			return fmt.Errorf("create part %d: id is taken: %w", r.ID, parts.ErrConflict)
 		}
 	}
-	row, err := t.s.queryRow(ctx, t.db, qInsertPart, r.values()...)
+	q, args := qInsertPart, r.values()
+	if r.ID != 0 {
+		q, args = qInsertPartWithID, append([]any{r.ID}, args...)
+	}
+	row, err := t.s.queryRow(ctx, t.db, q, args...)
 	if err == nil {
 		err = row.Scan(&r.ID)
 	}
