@@ -302,6 +302,24 @@ func TestFailuresDoNotDisturbOtherProcesses(t *testing.T) {
 		_, err := p.Convert(ctx, request(t, "hang"))
 		hung <- err
 	}()
+	// Wait until the hanging call holds a process (the plugin is an external
+	// process, so this polls with a deadline).
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.After(30 * time.Second)
+	for busy := false; !busy; {
+		for _, ph := range p.Health().Processes {
+			busy = busy || ph.Busy
+		}
+		if busy {
+			break
+		}
+		select {
+		case <-poll.C:
+		case <-deadline:
+			t.Fatal("the hanging call never got a process")
+		}
+	}
 	// While one process hangs, the other keeps converting, including
 	// after a crash on it.
 	for _, content := range []string{"ok", "crash", "ok", "ok"} {
