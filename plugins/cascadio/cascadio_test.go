@@ -395,17 +395,21 @@ func TestConformance(t *testing.T) {
 
 // directResult is bench_direct.py's JSON output.
 type directResult struct {
-	Cascadio string `json:"cascadio"`
-	Repeat   int    `json:"repeat"`
-	Files    map[string]struct {
-		OK       bool    `json:"ok"`
-		MedianMs float64 `json:"median_ms"`
-	} `json:"files"`
+	Cascadio string                `json:"cascadio"`
+	Repeat   int                   `json:"repeat"`
+	Files    map[string]directFile `json:"files"`
 }
 
-// directMedian runs bench_direct.py on one file n times and returns the
-// median wall time of cascadio.step_to_glb alone, in milliseconds.
-func directMedian(b *testing.B, py, in string, n int) (float64, string) {
+// directFile is bench_direct.py's result for one file.
+type directFile struct {
+	OK       bool    `json:"ok"`
+	MedianMs float64 `json:"median_ms"`
+	MinMs    float64 `json:"min_ms"`
+}
+
+// direct runs bench_direct.py on one file n times and returns the wall
+// times of cascadio.step_to_glb alone, and cascadio's version.
+func direct(b *testing.B, py, in string, n int) (directFile, string) {
 	b.Helper()
 	cmd := exec.Command(py, "bench_direct.py", "-n", strconv.Itoa(n), in)
 	var stdout, stderr bytes.Buffer
@@ -421,7 +425,7 @@ func directMedian(b *testing.B, py, in string, n int) (float64, string) {
 	if !ok || !r.OK || res.Repeat != n {
 		b.Fatalf("bench_direct.py result %+v: want %d successful runs of %s", res, n, filepath.Base(in))
 	}
-	return r.MedianMs, res.Cascadio
+	return r, res.Cascadio
 }
 
 func lastLines(s string, n int) string {
@@ -429,24 +433,26 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func medianMs(ds []time.Duration) float64 {
+// medianMinMs returns the median and the minimum of ds in milliseconds.
+func medianMinMs(ds []time.Duration) (median, least float64) {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	var m time.Duration
-	if len(s)%2 == 1 {
-		m = s[len(s)/2]
-	} else {
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
 		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
-	return float64(m) / float64(time.Millisecond)
+	return float64(m) / float64(time.Millisecond), float64(s[0]) / float64(time.Millisecond)
 }
 
 // BenchmarkCascadio times each valid STEP sample through a warm plugin
 // process (job directory, input copy, gRPC round trip, GLB statistics in
 // Python, output move) and, in the same run and with the same number of
 // repetitions, cascadio.step_to_glb called directly (bench_direct.py).
-// Both are medians; overhead-ms/op is their difference. The issue's target
-// is an overhead under 10% of the direct time or 50 ms, whichever is larger.
+// Both are medians; overhead-ms/op is their difference (overhead-min-ms/op
+// compares the fastest runs, which a busy machine disturbs less). The
+// issue's target is an overhead under 10% of the direct time or 50 ms,
+// whichever is larger; a miss is logged, not failed, since it depends on
+// the machine's load.
 //
 //	go test -run '^$' -bench Cascadio -benchtime 5x ./plugins/cascadio
 func BenchmarkCascadio(b *testing.B) {
@@ -473,16 +479,17 @@ func BenchmarkCascadio(b *testing.B) {
 				}
 				times = append(times, time.Since(start))
 			}
-			b.StopTimer()
-			plugin := medianMs(times)
-			direct, version := directMedian(b, py, in, len(times))
-			overhead := plugin - direct
+			plugin, pluginMin := medianMinMs(times)
+			d, version := direct(b, py, in, len(times))
+			overhead := plugin - d.MedianMs
 			b.ReportMetric(plugin, "plugin-ms/op")
-			b.ReportMetric(direct, "direct-ms/op")
+			b.ReportMetric(d.MedianMs, "direct-ms/op")
 			b.ReportMetric(overhead, "overhead-ms/op")
-			if target := max(0.1*direct, 50); overhead > target {
+			// Minimum-based overhead: less sensitive to a busy machine.
+			b.ReportMetric(pluginMin-d.MinMs, "overhead-min-ms/op")
+			if target := max(0.1*d.MedianMs, 50); overhead > target {
 				b.Logf("%s: overhead %.1f ms is over the target %.1f ms (plugin %.1f ms, direct %.1f ms, cascadio %s)",
-					s.file, overhead, target, plugin, direct, version)
+					s.file, overhead, target, plugin, d.MedianMs, version)
 			}
 		})
 	}
