@@ -31,10 +31,8 @@ type engine interface {
 
 // searchQuery is a search translated to SQL.
 type searchQuery struct {
-	// ids selects the ids (one column) of the matching parts.
+	// ids selects the ids (one column named id) of the matching parts.
 	ids string
-	// count counts the matching parts.
-	count string
-	// args are the arguments of either query.
+	// args are the arguments of ids.
 	args []any
 }

@@ -175,9 +175,8 @@ func (sqliteEngine) search(q string) (searchQuery, bool) {
 	f := fold(q)
 	if utf8.RuneCountInString(f) >= 3 {
 		return searchQuery{
-			ids:   "SELECT rowid FROM parts_search WHERE parts_search MATCH ?",
-			count: "SELECT count(*) FROM parts_search WHERE parts_search MATCH ?",
-			args:  []any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`},
+			ids:  "SELECT rowid AS id FROM parts_search WHERE parts_search MATCH ?",
+			args: []any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`},
 		}, false
 	}
 	var cond strings.Builder
@@ -190,9 +189,8 @@ func (sqliteEngine) search(q string) (searchQuery, bool) {
 		args = append(args, f)
 	}
 	return searchQuery{
-		ids:   "SELECT rowid FROM parts_search WHERE " + cond.String(),
-		count: "SELECT count(*) FROM parts_search WHERE " + cond.String(),
-		args:  args,
+		ids:  "SELECT rowid AS id FROM parts_search WHERE " + cond.String(),
+		args: args,
 	}, false
 }
 
