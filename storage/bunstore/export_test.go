@@ -8,3 +8,12 @@ func SetSortedScanThreshold(n int) (restore func()) {
 	sortedScanThreshold = n
 	return func() { sortedScanThreshold = old }
 }
+
+// SetMinWalkRows sets the least number of index entries a walk of the sort
+// index reads before it falls back to sorting the matches, and returns a
+// function that restores it.
+func SetMinWalkRows(n int) (restore func()) {
+	old := minWalkRows
+	minWalkRows = n
+	return func() { minWalkRows = old }
+}

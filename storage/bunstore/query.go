@@ -117,17 +117,17 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 		walk = walkCategoryIndexes[col]
 	}
 	if !walk || f.Limit <= 0 || total <= sortedScanThreshold {
-		// Sort only the matches' ids (narrow sorter rows), then read the
-		// page's rows.
-		inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
-		out, err := s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+
-			"SELECT m.id FROM parts AS m WHERE m.id IN (SELECT value FROM json_each(?))"+inner+" LIMIT ? OFFSET ?)"+order,
-			"["+list.String+"]", pageLimit(f), f.Offset)
+		out, err := s.sortMatches(ctx, db, f, col, dir, list.String)
 		return out, total, err
 	}
-	page, err := s.walkSortIndex(ctx, db, f, order, ids)
+	page, done, err := s.walkSortIndex(ctx, db, f, order, ids)
 	if err != nil {
 		return nil, 0, err
+	}
+	if !done {
+		// The matches lie far down the sort order: sort them instead.
+		out, err := s.sortMatches(ctx, db, f, col, dir, list.String)
+		return out, total, err
 	}
 	if len(page) == 0 {
 		return []*parts.Part{}, total, nil
@@ -137,25 +137,47 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 	return out, total, err
 }
 
+// sortMatches returns the page of f among the matches list (comma-separated
+// ids): SQLite sorts only the matches' ids (narrow sorter rows), then reads
+// the page's rows.
+func (s *Store) sortMatches(ctx context.Context, db bun.IDB, f parts.Filter, col, dir, list string) ([]*parts.Part, error) {
+	inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
+	order := " ORDER BY p." + col + " " + dir + ", p.id " + dir
+	return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+
+		"SELECT m.id FROM parts AS m WHERE m.id IN (SELECT value FROM json_each(?))"+inner+" LIMIT ? OFFSET ?)"+order,
+		"["+list+"]", pageLimit(f), f.Offset)
+}
+
+// minWalkRows is the least number of index entries walkSortIndex reads
+// before it gives up; it reads at least four per match. (A variable so that
+// tests can force the fallback.)
+var minWalkRows = 10_000
+
 // walkSortIndex walks the ids of parts (of f's category) in sort order and
 // returns the ids of the page: matches (ids, sorted ascending) number
-// f.Offset to f.Offset+f.Limit.
-func (s *Store) walkSortIndex(ctx context.Context, db bun.IDB, f parts.Filter, order string, ids []int64) ([]int64, error) {
+// f.Offset to f.Offset+f.Limit. done is false when it gave up because the
+// walk grew long (the matches lie far down the sort order), so that the
+// caller sorts the matches instead.
+func (s *Store) walkSortIndex(ctx context.Context, db bun.IDB, f parts.Filter, order string, ids []int64) (page []int64, done bool, err error) {
 	q, args := "SELECT p.id FROM parts AS p", []any(nil)
 	if f.Category != "" {
 		q, args = q+" WHERE p.category = ?", []any{string(f.Category)}
 	}
 	rows, err := s.query(ctx, db, q+order, args...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
+	budget := max(minWalkRows, 4*len(ids))
 	skip := f.Offset
-	page := make([]int64, 0, f.Limit)
+	page = make([]int64, 0, f.Limit)
 	for len(page) < f.Limit && rows.Next() {
+		if budget--; budget < 0 {
+			return nil, false, rows.Close()
+		}
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if _, ok := slices.BinarySearch(ids, id); !ok {
 			continue
@@ -167,9 +189,9 @@ func (s *Store) walkSortIndex(ctx context.Context, db bun.IDB, f parts.Filter, o
 		page = append(page, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return page, rows.Close()
+	return page, true, rows.Close()
 }
 
 // parseIDs parses the comma-separated ids of group_concat and returns them

@@ -101,12 +101,17 @@ func TestSearchPlansAgree(t *testing.T) {
 	}
 
 	plans := []struct {
-		name      string
-		threshold int
-	}{{"sorted matches", 1 << 30}, {"walked index", 0}}
+		name                string
+		threshold, minWalks int
+	}{
+		{"sorted matches", 1 << 30, 10_000},
+		{"walked index", 0, 1 << 30},
+		{"walked index falling back to sorting", 0, 0},
+	}
 	for _, plan := range plans {
 		t.Run(plan.name, func(t *testing.T) {
 			defer bunstore.SetSortedScanThreshold(plan.threshold)()
+			defer bunstore.SetMinWalkRows(plan.minWalks)()
 			for _, search := range []string{"alpha", "ZETA", "al", "nothing-like-this"} {
 				for sortBy := range key {
 					for _, cat := range []parts.Category{"", parts.CategoryCNC} {
