@@ -290,9 +290,14 @@ func (b *loadRun) scenarios() []scenario {
 	page := func(ctx context.Context, r *rand.Rand, w int) error {
 		return b.request(ctx, http.MethodGet, "/api/parts/?limit=50&sort_by=created_at&sort_order=desc", nil)
 	}
+	// search-common looks for words of the notes and names (each matches
+	// about 5-20% of the parts); search-rare for a part number (one part).
 	search := func(ctx context.Context, r *rand.Rand, w int) error {
 		return b.request(ctx, http.MethodGet, "/api/parts/?limit=50&search="+
 			strings.ReplaceAll(searchTerms[r.IntN(len(searchTerms))], " ", "%20"), nil)
+	}
+	searchRare := func(ctx context.Context, r *rand.Rand, w int) error {
+		return b.request(ctx, http.MethodGet, fmt.Sprintf("/api/parts/?limit=50&search=-%04d", 1+r.IntN(len(b.ids))), nil)
 	}
 	// claim churn: claim a random working part and give it back; a part
 	// someone else holds (409) or one in review/completed (409/400) is an
@@ -316,7 +321,8 @@ func (b *loadRun) scenarios() []scenario {
 		{"list-category", func(ctx context.Context, r *rand.Rand, w int) error {
 			return b.request(ctx, http.MethodGet, "/api/parts/categories/"+[]string{"review", "cnc", "hand", "completed"}[r.IntN(4)], nil)
 		}},
-		{"search", search},
+		{"search-rare", searchRare},
+		{"search-common", search},
 		{"category-sort", func(ctx context.Context, r *rand.Rand, w int) error {
 			return b.request(ctx, http.MethodGet, "/api/parts/?category=hand&sort_by=name&sort_order=asc&limit=50", nil)
 		}},
@@ -328,6 +334,8 @@ func (b *loadRun) scenarios() []scenario {
 				return get(ctx, r, w)
 			case x < 70:
 				return page(ctx, r, w)
+			case x < 75:
+				return searchRare(ctx, r, w)
 			case x < 80:
 				return search(ctx, r, w)
 			case x < 90:

@@ -264,6 +264,8 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 		{"duplicate api key names", nil, nil, "api_keys:\n  - {name: ci, key: aaaaaaaaaaaaaaaaaa, role: editor}\n  - {name: ci, key: bbbbbbbbbbbbbbbbbb, role: editor}\n", "api_keys[1].name", "duplicate"},
 		{"plugin without command", nil, nil, "plugins:\n  - {name: cascadio, formats: [step]}\n", "plugins[0].command", "missing"},
 		{"plugin pool too large", nil, nil, "plugins:\n  - {name: c, command: [x], formats: [step], pool_size: 1000}\n", "plugins[0].pool_size", "1-64"},
+		{"plugin with an unknown option", nil, nil, "plugins:\n  - {name: c, command: [x], formats: [step], options: {deflection: \"1\"}}\n", "plugins[0].options", "unknown option"},
+		{"plugin with a bad tolerance", nil, nil, "plugins:\n  - {name: c, command: [x], formats: [step], options: {linear_tolerance: \"-1\"}}\n", "plugins[0].options", "linear tolerance"},
 		{"unknown setting in file", nil, nil, "databse_url: x\n", "databse_url", "unknown setting"},
 		{"mistyped nested setting in file", nil, nil, "log_level: debug\n", "log_level", "did you mean log.level"},
 		{"bad boolean", []string{}, []string{"PARTFLOW_ALLOW_QUERY_API_KEY=maybe"}, "", "allow_query_api_key", "maybe"},
@@ -337,7 +339,7 @@ func TestLoadJSONFileAndParsedValues(t *testing.T) {
   "trusted_proxies": ["10.0.0.0/8", "::1", "192.168.1.7"],
   "max_body_bytes": 2048,
   "plugins": [{"name": "cascadio", "command": ["python3", "plugin.py"], "formats": [".STEP"],
-               "memory_limit": "1GiB", "options": {"linear_deflection": "0.1"}}],
+               "memory_limit": "1GiB", "options": {"linear_tolerance": "0.1"}}],
   "model_wait": "1m"
 }`)
 	cfg := mustLoad(t, []string{"--config", file}, nil)
@@ -351,7 +353,7 @@ func TestLoadJSONFileAndParsedValues(t *testing.T) {
 	wantPlugins := []PluginConfig{{
 		Name: "cascadio", Command: []string{"python3", "plugin.py"}, Formats: []string{"step"},
 		PoolSize: defaultPluginPoolSize, Timeout: defaultPluginTimeout, MemoryLimit: 1 << 30,
-		Options: map[string]string{"linear_deflection": "0.1"},
+		Options: map[string]string{"linear_tolerance": "0.1"},
 	}}
 	if diff := cmp.Diff(wantPlugins, cfg.Plugins); diff != "" {
 		t.Errorf("plugins (-want +got):\n%s", diff)

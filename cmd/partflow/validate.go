@@ -205,6 +205,9 @@ func (c *Config) normalize() error {
 		if p.MemoryLimit < 0 {
 			bad(key+".memory_limit", "must not be negative")
 		}
+		if _, err := pluginOptions(p.Options); err != nil {
+			bad(key+".options", "%v", err)
+		}
 	}
 	return errors.Join(errs...)
 }

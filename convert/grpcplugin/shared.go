@@ -195,6 +195,10 @@ func fromStatus(name string, err error) error {
 		sentinel = fs.ErrNotExist
 	case codes.Canceled:
 		sentinel = context.Canceled
+	case codes.ResourceExhausted:
+		// The plugin ran out of memory on this file (cascadio reports
+		// std::bad_alloc this way): like a crash, it is the file's doing.
+		sentinel = convert.ErrCrashed
 	default:
 		return fmt.Errorf("plugin %s: conversion failed (%s): %s", name, st.Code(), st.Message())
 	}
