@@ -77,8 +77,9 @@
 // order and probes each id against the sorted match set until the page is
 // full, then reads just the page's rows: at a 20% match rate a page of 50
 // looks at about 250 index entries. A walk that reads more than 10,000
-// entries and four per match without filling the page gives up and sorts the
-// matches instead.
+// entries and four per match without filling the page, and a search without
+// a limit, leave the walk to SQLite, which probes a temporary index of the
+// matches.
 //
 // # Adding PostgreSQL
 //

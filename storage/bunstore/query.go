@@ -116,8 +116,13 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 	if f.Category != "" {
 		walk = walkCategoryIndexes[col]
 	}
-	if !walk || f.Limit <= 0 || total <= sortedScanThreshold {
+	switch {
+	case !walk || total <= sortedScanThreshold:
 		out, err := s.sortMatches(ctx, db, f, col, dir, list.String)
+		return out, total, err
+	case f.Limit <= 0:
+		// Every match from the offset on: SQLite walks the index.
+		out, err := s.walkMatches(ctx, db, f, order, list.String)
 		return out, total, err
 	}
 	page, done, err := s.walkSortIndex(ctx, db, f, order, ids)
@@ -125,8 +130,8 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 		return nil, 0, err
 	}
 	if !done {
-		// The matches lie far down the sort order: sort them instead.
-		out, err := s.sortMatches(ctx, db, f, col, dir, list.String)
+		// The matches lie far down the sort order: let SQLite walk on.
+		out, err := s.walkMatches(ctx, db, f, order, list.String)
 		return out, total, err
 	}
 	if len(page) == 0 {
@@ -138,14 +143,31 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 }
 
 // sortMatches returns the page of f among the matches list (comma-separated
-// ids): SQLite sorts only the matches' ids (narrow sorter rows), then reads
-// the page's rows.
+// ids) by sorting the matches. For a page, SQLite sorts only the matches'
+// ids (narrow sorter rows) and then reads the page's rows; without a limit
+// it sorts the rows once.
 func (s *Store) sortMatches(ctx context.Context, db bun.IDB, f parts.Filter, col, dir, list string) ([]*parts.Part, error) {
-	inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
 	order := " ORDER BY p." + col + " " + dir + ", p.id " + dir
+	if f.Limit <= 0 {
+		return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))"+
+			order+" LIMIT -1 OFFSET ?", "["+list+"]", f.Offset)
+	}
+	inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
 	return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+
 		"SELECT m.id FROM parts AS m WHERE m.id IN (SELECT value FROM json_each(?))"+inner+" LIMIT ? OFFSET ?)"+order,
-		"["+list+"]", pageLimit(f), f.Offset)
+		"["+list+"]", f.Limit, f.Offset)
+}
+
+// walkMatches returns the page of f among the matches list (comma-separated
+// ids) by letting SQLite walk the sort index and probe a temporary index of
+// the matches (the unary + keeps the planner from driving the query by id).
+func (s *Store) walkMatches(ctx context.Context, db bun.IDB, f parts.Filter, order, list string) ([]*parts.Part, error) {
+	q, args := "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE ", []any(nil)
+	if f.Category != "" {
+		q, args = q+"p.category = ? AND ", []any{string(f.Category)}
+	}
+	return s.scanParts(ctx, db, q+"+p.id IN (SELECT value FROM json_each(?))"+order+" LIMIT ? OFFSET ?",
+		append(args, "["+list+"]", pageLimit(f), f.Offset)...)
 }
 
 // minWalkRows is the least number of index entries walkSortIndex reads
@@ -156,8 +178,8 @@ var minWalkRows = 10_000
 // walkSortIndex walks the ids of parts (of f's category) in sort order and
 // returns the ids of the page: matches (ids, sorted ascending) number
 // f.Offset to f.Offset+f.Limit. done is false when it gave up because the
-// walk grew long (the matches lie far down the sort order), so that the
-// caller sorts the matches instead.
+// walk grew long (the matches lie far down the sort order): each entry costs
+// a round trip to Go, so the caller lets SQLite walk on instead.
 func (s *Store) walkSortIndex(ctx context.Context, db bun.IDB, f parts.Filter, order string, ids []int64) (page []int64, done bool, err error) {
 	q, args := "SELECT p.id FROM parts AS p", []any(nil)
 	if f.Category != "" {

@@ -106,7 +106,7 @@ func TestSearchPlansAgree(t *testing.T) {
 	}{
 		{"sorted matches", 1 << 30, 10_000},
 		{"walked index", 0, 1 << 30},
-		{"walked index falling back to sorting", 0, 0},
+		{"walked index falling back to SQLite", 0, 0},
 	}
 	for _, plan := range plans {
 		t.Run(plan.name, func(t *testing.T) {
