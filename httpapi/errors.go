@@ -118,6 +118,19 @@ var errorTable = []errorRule{
 		e, _ := as[*http.MaxBytesError](err)
 		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("Request body too large (at most %d bytes)", e.Limit)}
 	}},
+	{asType[*parts.TooLargeError](), func(err error, _ http.ResponseWriter) (int, errorBody) {
+		e, _ := as[*parts.TooLargeError](err)
+		return http.StatusRequestEntityTooLarge, errorBody{Error: e.Reason}
+	}},
+	// A refused extension is 400 as in the original API ("wrong type"); a
+	// file whose content does not match its extension is 415.
+	{asType[*parts.FileTypeError](), func(err error, _ http.ResponseWriter) (int, errorBody) {
+		e, _ := as[*parts.FileTypeError](err)
+		if e.Extension {
+			return http.StatusBadRequest, errorBody{Error: e.Reason, Field: "file"}
+		}
+		return http.StatusUnsupportedMediaType, errorBody{Error: e.Reason}
+	}},
 	{is(parts.ErrTooLarge), func(err error, _ http.ResponseWriter) (int, errorBody) {
 		return http.StatusRequestEntityTooLarge, errorBody{Error: err.Error()}
 	}},

@@ -72,9 +72,9 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 			Schema: obj(props{"file": binary()}, "file")},
 		Responses: map[int]response{
 			201: {Description: "Stored", Schema: uploadResult},
-			400: {Description: "No file part, an empty file name, an empty file or a malformed body", Schema: ref("Error")},
+			400: {Description: "No file part, an empty file name, an empty file, an extension that is not allowed (as the original API answered) or a malformed body", Schema: ref("Error")},
 			413: {Description: "The file is larger than the upload limit (default 200 MiB), detected while streaming", Schema: ref("Error")},
-			415: {Description: "The extension is not allowed or the content does not match it", Schema: ref("Error")},
+			415: {Description: "The content does not match the extension (e.g. a .step file that does not start with ISO-10303-21;)", Schema: ref("Error")},
 		},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: id + "/download", Access: accessRead, Handler: h.downloadMain, Doc: op{

@@ -235,7 +235,7 @@ func TestUploadAndDownloadEveryCADFile(t *testing.T) {
 			}
 			if ext == ".stl" {
 				r := defaults.upload(defaults.part(nil), ent.Name(), data)
-				wantError(t, r, 415, "", "")
+				wantError(t, r, 400, "", "")
 			}
 		})
 	}
@@ -395,7 +395,7 @@ func TestUploadRefusals(t *testing.T) {
 		msg    string
 	}{
 		{"wrong content", "", nil, 415, "is not a STEP file"},
-		{"wrong extension", "", nil, 415, "files with .exe are not accepted"},
+		{"wrong extension", "", nil, 400, "files with .exe are not accepted"},
 		{"too large", "", nil, 413, "larger than the limit"},
 		{"no file part", emptyCT, emptyBody, 400, "No file part"},
 		{"other field only", otherCT, otherBody, 400, "No file part"},

@@ -75,3 +75,33 @@ func (e *ClaimConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ClaimConflictError) Is(target error) bool { return target == ErrConflict }
+
+// FileTypeError reports an upload that is not accepted: its extension is not
+// allowed (Extension is true) or its content does not match its extension.
+// It matches ErrUnsupportedType.
+type FileTypeError struct {
+	// Reason is a sentence for the uploader.
+	Reason string
+	// Extension is true when the file's name (not its content) was refused.
+	Extension bool
+}
+
+// Error implements error.
+func (e *FileTypeError) Error() string { return e.Reason }
+
+// Is makes errors.Is(err, ErrUnsupportedType) true.
+func (e *FileTypeError) Is(target error) bool { return target == ErrUnsupportedType }
+
+// TooLargeError reports an upload over its size limit. It matches ErrTooLarge.
+type TooLargeError struct {
+	// Reason is a sentence for the uploader.
+	Reason string
+	// Limit is the limit in bytes.
+	Limit int64
+}
+
+// Error implements error.
+func (e *TooLargeError) Error() string { return e.Reason }
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }

@@ -255,7 +255,7 @@ func (c *checkedReader) fail(err error) (int, error) {
 }
 
 func (c *checkedReader) mismatch() error {
-	return fmt.Errorf("%w: %s is not a %s file (%s)", ErrUnsupportedType, c.name, c.f.name, c.f.hint)
+	return &FileTypeError{Reason: fmt.Sprintf("%s is not a %s file (%s)", c.name, c.f.name, c.f.hint)}
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
@@ -268,7 +268,7 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n += int64(k)
 	if c.n > c.limit {
-		return c.fail(fmt.Errorf("%w: %s is larger than the limit of %s", ErrTooLarge, c.name, humanSize(c.limit)))
+		return c.fail(&TooLargeError{Limit: c.limit, Reason: fmt.Sprintf("%s is larger than the limit of %s", c.name, humanSize(c.limit))})
 	}
 	if len(c.head) < sniffLen {
 		c.head = append(c.head, p[:min(k, sniffLen-len(c.head))]...)
@@ -415,7 +415,7 @@ func (s *Service) uploadFormat(name string, kind FileKind) (format, error) {
 	allowed := "." + strings.Join(s.uploads.Extensions, ", .")
 	if kind == FileModel {
 		if ext != formatGLB.ext {
-			return format{}, fmt.Errorf("%w: a converted model must be a .glb file, not %q", ErrUnsupportedType, base)
+			return format{}, &FileTypeError{Extension: true, Reason: fmt.Sprintf("a converted model must be a .glb file, not %q", base)}
 		}
 		return formatGLB, nil
 	}
@@ -431,10 +431,10 @@ func (s *Service) uploadFormat(name string, kind FileKind) (format, error) {
 		if ext != "" {
 			shown = "." + ext
 		}
-		return format{}, fmt.Errorf("%w: files with %s are not accepted (allowed: %s)", ErrUnsupportedType, shown, allowed)
+		return format{}, &FileTypeError{Extension: true, Reason: fmt.Sprintf("files with %s are not accepted (allowed: %s)", shown, allowed)}
 	}
 	if kind != "" && kind != f.kind {
-		return format{}, fmt.Errorf("%w: a %s file cannot be uploaded as a %s file", ErrUnsupportedType, f.name, kind)
+		return format{}, &FileTypeError{Extension: true, Reason: fmt.Sprintf("a %s file cannot be uploaded as a %s file", f.name, kind)}
 	}
 	return f, nil
 }
@@ -931,6 +931,9 @@ func (s *Service) DeleteFile(ctx context.Context, id int64, name, actor string) 
 		next.Files = slices.Delete(next.Files, i, i+1)
 		if gone.Kind == FileView {
 			next.MiscInfo = removeView(next.MiscInfo, gone.View, now)
+		}
+		if gone.Kind == FileModel || gone.Kind == FileCAD {
+			next.Model = Model{State: ModelNone} // there is no model of the current CAD file now
 		}
 		if next.File == gone.Name {
 			next.File = ""

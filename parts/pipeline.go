@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,7 +165,8 @@ func (s *Service) RequestConversion(ctx context.Context, id int64, actor string)
 		if !ok {
 			return nil, false, fmt.Errorf("part %d has no CAD file: %w", id, ErrFileNotFound)
 		}
-		if cur.Model.Source == cad.SHA256 && (cur.Model.State == ModelReady || cur.Model.State == ModelPending) {
+		_, hasModel := cur.FileByKind(FileModel)
+		if cur.Model.Source == cad.SHA256 && ((cur.Model.State == ModelReady && hasModel) || cur.Model.State == ModelPending) {
 			return cur, false, nil
 		}
 		next := cur.Clone()
@@ -188,21 +190,43 @@ func (s *Service) WaitModel(ctx context.Context, id int64, wait time.Duration) (
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		ch := make(chan struct{})
-		s.pipe.mu.Lock()
-		s.pipe.waiters[id] = append(s.pipe.waiters[id], ch)
-		s.pipe.mu.Unlock()
+		ch := s.pipe.wait(id)
 		p, err := s.FindPartByID(ctx, id)
 		if err != nil || p.Model.State != ModelPending {
+			s.pipe.unwait(id, ch)
 			return p, err
 		}
 		select {
 		case <-ch:
 		case <-timer.C:
+			s.pipe.unwait(id, ch)
 			return p, nil
 		case <-ctx.Done():
+			s.pipe.unwait(id, ch)
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// wait registers a channel that notify(id) closes.
+func (p *pipeline) wait(id int64) chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.waiters[id] = append(p.waiters[id], ch)
+	p.mu.Unlock()
+	return ch
+}
+
+// unwait removes a channel that is no longer waited on (notify may have
+// taken it already).
+func (p *pipeline) unwait(id int64, ch chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ws := slices.DeleteFunc(p.waiters[id], func(c chan struct{}) bool { return c == ch })
+	if len(ws) == 0 {
+		delete(p.waiters, id)
+	} else {
+		p.waiters[id] = ws
 	}
 }
 
@@ -334,14 +358,24 @@ func (s *Service) convertCAD(ctx context.Context, cad File) (FileObject, error) 
 		return obj, nil
 	}
 	s.pipe.mu.Lock()
-	if f, ok := s.pipe.inflight[key]; ok {
+	for {
+		f, ok := s.pipe.inflight[key]
+		if !ok {
+			break
+		}
 		s.pipe.mu.Unlock()
 		select {
 		case <-f.done:
-			return FileObject{Key: key, SHA256: f.file.SHA256, Size: f.file.Size}, f.err
 		case <-ctx.Done():
 			return FileObject{}, ctx.Err()
 		}
+		// The conversion this call shared ended because its own caller went
+		// away: that is not this caller's failure, so run it again.
+		if errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded) {
+			s.pipe.mu.Lock()
+			continue
+		}
+		return FileObject{Key: key, SHA256: f.file.SHA256, Size: f.file.Size}, f.err
 	}
 	f := &flight{done: make(chan struct{})}
 	s.pipe.inflight[key] = f

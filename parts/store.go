@@ -160,9 +160,11 @@ type Change struct {
 type Event struct {
 	ID     int64
 	PartID int64
-	// Action names what happened: "create", "update", "delete", a workflow
-	// action ("approve", "assign", ...), or a file event ("file.uploaded",
-	// "file.replaced", "file.deleted", "model.ready", "model.failed").
+	// Action names what happened: "create", "update", "delete", "import", a
+	// workflow action ("approve", "assign", ...), a file event
+	// ("file.uploaded", "file.replaced", "file.deleted"; a converted model
+	// arrives as a file event of its GLB) or a model event
+	// ("model.requested", "model.failed").
 	Action string
 	// Actor is who did it, when known.
 	Actor   string
