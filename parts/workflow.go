@@ -56,8 +56,11 @@ type statusRule func(Status) Status
 
 func fixed(s Status) statusRule { return func(Status) Status { return s } }
 
-// afterUnclaim: a part that was being worked on has been started; anything
-// else goes back to pending.
+// afterUnclaim: a part that was being worked on (In Progress) or had been
+// started (Already Started) is Already Started; anything else goes back to
+// Pending. The original API turned an Already Started part Pending on
+// unclaim; keeping the fact that work began is deliberate (and required for
+// unassigned Already Started parts).
 func afterUnclaim(s Status) Status {
 	if s == StatusInProgress || s == StatusAlreadyStarted {
 		return StatusAlreadyStarted
@@ -119,8 +122,9 @@ func rule(a Action, target Status) (transition, bool) {
 }
 
 // Apply runs action a on a copy of p at time now and returns the new part.
-// It returns the unchanged copy and changed=false when the action is a no-op
-// (the same person claiming again, unclaiming an unclaimed part). Errors:
+// It returns the unchanged copy and changed=false when the action changes
+// nothing (the same person claiming again, starting a part In Progress,
+// unclaiming an unassigned Pending or Already Started part). Errors:
 // *TransitionError when the table does not allow the action from p's state,
 // *ClaimConflictError when someone else holds the part, *ValidationError for
 // bad input. Apply does not validate the resulting part; Service does.

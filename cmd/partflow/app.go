@@ -42,11 +42,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	}
 	store, err := storage.Open(ctx, cfg.DatabaseDSN(), &storage.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("database_url: open %s: %w", redactDSN(cfg.DatabaseDSN()), err)
 	}
 	files, err := storage.OpenFiles(ctx, cfg.FilesDSN())
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("open file store: %w", err), store.Close())
+		return nil, errors.Join(fmt.Errorf("files_url: open %s: %w", redactDSN(cfg.FilesDSN()), err), store.Close())
 	}
 	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions)}
 	var conv parts.ConvertOptions

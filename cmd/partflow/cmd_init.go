@@ -221,8 +221,7 @@ env: %[2]s
 # Listen address host:port. PORT in the environment replaces only the port.
 addr: %[3]s
 
-# Database: sqlite:///relative/path.db, sqlite:////absolute/path.db,
-# or postgres://user:password@host/dbname
+# Database: sqlite:///relative/path.db or sqlite:////absolute/path.db
 database_url: %[4]s
 
 # Where uploaded and converted files are kept: a folder, file:///dir, mem://, s3://bucket

@@ -82,7 +82,7 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.StringP("config", "c", "", "config file (YAML or JSON by extension; also "+envConfigFile+")")
 	fs.String("env", "", "profile: development, testing or production (also PARTFLOW_ENV, FLASK_ENV)")
 	fs.String("addr", "", "listen address host:port (PORT sets only the port)")
-	fs.String("database-url", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory:, postgres://...")
+	fs.String("database-url", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory:")
 	fs.String("files-url", "", "file store: a folder, file:///dir, mem://, s3://...")
 	fs.StringSlice("cors-origins", nil, "allowed CORS origins, comma-separated")
 	fs.String("base-path", "", "URL prefix to serve under, e.g. /part-management-system")

@@ -95,7 +95,14 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := httpapi.NewServer(cfg.Addr, h)
+	// inflight counts running handlers, so the stores and plugins are closed
+	// only after the last one returns, even past the shutdown deadline.
+	var inflight sync.WaitGroup
+	srv := httpapi.NewServer(cfg.Addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inflight.Add(1)
+		defer inflight.Done()
+		h.ServeHTTP(w, r)
+	}))
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -113,6 +120,15 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown: closing connections still in flight", "err", err)
 		srv.Close()
+	}
+	// Handlers still running after Close see their contexts cancelled; wait
+	// for them before the stores close underneath.
+	handlersDone := make(chan struct{})
+	go func() { inflight.Wait(); close(handlersDone) }()
+	select {
+	case <-handlersDone:
+	case <-time.After(10 * time.Second):
+		log.Warn("shutdown: some requests were still running; closing anyway")
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

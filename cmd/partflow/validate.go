@@ -234,20 +234,22 @@ func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	}
 	if !schemeRegex.MatchString(raw) {
 		if strings.Contains(raw, ":") && !strings.HasPrefix(raw, ".") && !strings.HasPrefix(raw, "/") {
-			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory: or postgres://...", redactDSN("x://" + raw)[len("x://"):])
+			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", redactDSN("x://" + raw)[len("x://"):])
 		}
 		return sqliteFile(raw, "")
 	}
 	scheme, rest, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
+		// Passed on to the storage registry, which names the drivers this
+		// binary has (sqlite today) when none serves the scheme.
 		if _, err := url.Parse(raw); err != nil {
 			return "", "", fmt.Errorf("invalid postgres URL: %v", redactURLError(err))
 		}
 		return raw, "", nil
 	case "sqlite", "sqlite3":
 	default:
-		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite or postgres)", scheme)
+		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite)", scheme)
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	switch rest {
@@ -327,11 +329,12 @@ func fileURL(p string) (string, error) {
 	return "file://" + filepath.ToSlash(abs), nil
 }
 
-// redactURLError drops the URL from a url.Error, which may hold a password.
+// redactURLError replaces a URL parse error, whose text may quote part of a
+// password, with a fixed message.
 func redactURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		return errors.New("cannot parse it (percent-encode special characters in the user name and password)")
 	}
 	return err
 }
