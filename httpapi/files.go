@@ -133,7 +133,7 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 			"(documents/{did}/w|v/{wvid}/e/{eid}) as PDF through the Onshape API configured on the server " +
 			"(API keys required) and caches it as the part's drawing file; later requests serve the cache. " +
 			"Only the IDs are taken from onshapeUrl: requests always go to the configured Onshape API base.",
-		Query:     []param{{Name: "refresh", Description: "true refetches the drawing", Schema: boolean()}},
+		Query:     []param{{Name: "refresh", Description: "true refetches the drawing (needs an editor key)", Schema: boolean()}},
 		Responses: drawing,
 	}})
 	h.registerConvertRoutes(rt)
@@ -464,6 +464,9 @@ func (h *handler) drawing(w http.ResponseWriter, req bunrouter.Request) error {
 		return err
 	}
 	refresh, _ := strconv.ParseBool(req.URL.Query().Get("refresh"))
+	if refresh && stateFrom(req.Context()).role < RoleEditor {
+		return errReadOnly // a refetch writes a file and spends Onshape quota
+	}
 	return send(w, req.Request, "inline", func() (io.ReadSeekCloser, parts.File, error) {
 		return h.svc.Drawing(req.Context(), id, refresh, h.fetchDrawing, h.actor(req))
 	})
