@@ -965,9 +965,10 @@ func (s *Service) DeleteFile(ctx context.Context, id int64, name, actor string) 
 // left behind by a failed delete, a crash between storing and recording an
 // upload, or a replaced file whose deletion failed. Objects younger than
 // UploadOptions.GCGrace (by the service clock), or without a modification
-// time, are skipped so an upload in flight is never collected; keys outside
-// the prefix are never touched. It returns the removed keys, sorted; on
-// errors it carries on and returns them joined.
+// time, are skipped so an upload in flight is never collected. Converted
+// models in the conversion cache ("cache/models/") are removed once older
+// than CacheRetention; other keys are never touched. It returns the removed
+// keys, sorted; on errors it carries on and returns them joined.
 func (s *Service) GC(ctx context.Context) (removed []string, err error) {
 	if s.files == nil {
 		return nil, errNoFileStore
@@ -1011,11 +1012,33 @@ func (s *Service) GC(ctx context.Context) (removed []string, err error) {
 		}
 		removed = append(removed, o.Key)
 	}
+	// Cached models are not referenced by parts (each part holds a copy);
+	// they are kept for CacheRetention after they were made.
+	cached, err := s.files.List(ctx, cachePrefix)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("gc: list cached models: %w", err))
+	}
+	expire := s.clock().Add(-CacheRetention)
+	for _, o := range cached {
+		if o.ModTime.IsZero() || o.ModTime.After(expire) {
+			continue
+		}
+		if err := s.files.Delete(ctx, o.Key); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, fmt.Errorf("gc: delete %s: %w", o.Key, err))
+			continue
+		}
+		removed = append(removed, o.Key)
+	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}
+	slices.Sort(removed)
 	return removed, errors.Join(errs...)
 }
+
+// CacheRetention is how long GC keeps a converted model in the conversion
+// cache; re-uploading the same file within it does no conversion work.
+const CacheRetention = 30 * 24 * time.Hour
 
 // DrawingFetcher fetches a part's drawing PDF from where the part is
 // designed (Onshape, by p.OnshapeURL). It returns the file name to record

@@ -305,3 +305,33 @@ func TestQueuedJobSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestGCExpiresCachedModelsButKeepsPartModels(t *testing.T) {
+	e := newFileEnv(t, withConverter(&fakeConverter{}))
+	p := e.newPart(t, parts.TypeCNC)
+	e.upload(t, p.ID, "a.step", stepBody)
+	if _, err := e.svc.ConvertNow(t.Context(), p.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cached := func() int {
+		n := 0
+		for _, k := range e.keys(t) {
+			if strings.HasPrefix(k, "cache/models/") {
+				n++
+			}
+		}
+		return n
+	}
+	if cached() != 1 {
+		t.Fatalf("keys %v, want one cached model", e.keys(t))
+	}
+	if removed, err := e.svc.GC(t.Context()); err != nil || len(removed) != 0 {
+		t.Fatalf("fresh GC removed %v, %v", removed, err)
+	}
+	e.offset.Store(int64(parts.CacheRetention + time.Hour))
+	removed, err := e.svc.GC(t.Context())
+	if err != nil || len(removed) != 1 || !strings.HasPrefix(removed[0], "cache/models/") {
+		t.Fatalf("GC after the retention removed %v, %v; want the cached model only", removed, err)
+	}
+	e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenFileOfKind(t.Context(), p.ID, parts.FileModel) })
+}

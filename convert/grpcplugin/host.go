@@ -459,7 +459,7 @@ func (p *Plugin) Convert(ctx context.Context, req convert.Request) (*convert.Sta
 	elapsed := time.Since(start)
 	fi, err := os.Stat(out)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return nil, fmt.Errorf("plugin %s reported success but wrote no output (%v)", p.cfg.Name, err)
+		return nil, fmt.Errorf("plugin %s reported success but wrote no output (%v): %w", p.cfg.Name, err, convert.ErrCrashed)
 	}
 	if err := moveFile(out, req.OutputPath); err != nil {
 		return nil, fmt.Errorf("plugin %s: move output: %w", p.cfg.Name, err)
