@@ -333,5 +333,7 @@ func TestGCExpiresCachedModelsButKeepsPartModels(t *testing.T) {
 	if err != nil || len(removed) != 1 || !strings.HasPrefix(removed[0], "cache/models/") {
 		t.Fatalf("GC after the retention removed %v, %v; want the cached model only", removed, err)
 	}
-	e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenFileOfKind(t.Context(), p.ID, parts.FileModel) })
+	e.read(t, func() (io.ReadSeekCloser, parts.File, error) {
+		return e.svc.OpenFileOfKind(t.Context(), p.ID, parts.FileModel)
+	})
 }
