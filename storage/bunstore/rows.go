@@ -105,6 +105,9 @@ func toPartRow(p *parts.Part) (*partRow, error) {
 	return r, nil
 }
 
+// modelNoneJSON is how the model of a part without one is stored.
+const modelNoneJSON = `{"state":"none"}`
+
 func (r *partRow) toPart() (*parts.Part, error) {
 	p := &parts.Part{
 		ID: r.ID, PartID: r.PartID, Name: r.Name, Type: parts.Type(r.Type), Material: r.Material,
@@ -125,7 +128,10 @@ func (r *partRow) toPart() (*parts.Part, error) {
 		t := fromMicros(*r.ClaimedDate)
 		p.ClaimedDate = &t
 	}
-	if r.Files != nil {
+	switch {
+	case r.Files != nil && *r.Files == "[]": // most parts: skip the JSON decoder
+		p.Files = []parts.File{}
+	case r.Files != nil:
 		var fs []fileJSON
 		if err := json.Unmarshal([]byte(*r.Files), &fs); err != nil {
 			return nil, fmt.Errorf("decode files of part %d: %w", r.ID, err)
@@ -138,7 +144,11 @@ func (r *partRow) toPart() (*parts.Part, error) {
 			}
 		}
 	}
-	if r.Model != "" {
+	switch r.Model {
+	case "":
+	case modelNoneJSON:
+		p.Model = parts.Model{State: parts.ModelNone}
+	default:
 		var m modelJSON
 		if err := json.Unmarshal([]byte(r.Model), &m); err != nil {
 			return nil, fmt.Errorf("decode model of part %d: %w", r.ID, err)
