@@ -61,8 +61,11 @@
 // subsystem, assigned and material. The store keeps case-folded copies of
 // these fields (Unicode simple case folding, so "ä" finds "Ä" and "σ" finds
 // "Σ" and "ς"; foldings that change length such as "ß"/"SS" are not applied)
-// in an FTS5 table with the trigram tokenizer, written in the same
-// transaction as the part. Queries of three or more characters are an FTS5
+// in two FTS5 tables with the trigram tokenizer, written in the same
+// transaction as the part: parts_search_notes holds the notes, which are
+// most of the text and rarely change, and parts_search_fields the short
+// fields, so a claim or an edit of a name rewrites only the short entry, and
+// a status change rewrites neither. A search matches either table. Queries of three or more characters are an FTS5
 // phrase, which the trigram index answers without reading every row; shorter
 // queries (one or two characters) cannot use trigrams and scan the folded
 // copies with instr(). All characters, including % and _, are literal, and a

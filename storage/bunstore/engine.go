@@ -14,9 +14,9 @@ import (
 type engine interface {
 	// migrations returns the dialect's embedded migrations.
 	migrations() (*migrate.Migrations, error)
-	// indexPart writes (or rewrites) the search entry of the part row r,
-	// inside the transaction that wrote r.
-	indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow) error
+	// indexPart writes the search entry of the part row r (isNew) or
+	// rewrites it, inside the transaction that wrote r.
+	indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow, isNew bool) error
 	// unindexPart removes the search entry of a deleted part.
 	unindexPart(ctx context.Context, s *Store, db bun.IDB, id int64) error
 	// search returns the queries that find the parts whose searchable

@@ -139,31 +139,52 @@ func isBusy(err error) bool {
 	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
 
-// The searchable fields, in the column order of parts_search.
-const searchColumns = "part_id, name, notes, subsystem, assigned, material"
+// The searchable fields: the short ones in parts_search_fields (column
+// order), the notes alone in parts_search_notes.
+const fieldColumns = "part_id, name, subsystem, assigned, material"
 
 const (
-	qUnindex = "DELETE FROM parts_search WHERE rowid = ?"
-	qIndex   = "INSERT INTO parts_search (rowid, " + searchColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+	qUnindexFields = "DELETE FROM parts_search_fields WHERE rowid = ?"
+	qUnindexNotes  = "DELETE FROM parts_search_notes WHERE rowid = ?"
+	qIndexFields   = "INSERT INTO parts_search_fields (rowid, " + fieldColumns + ") VALUES (?, ?, ?, ?, ?, ?)"
+	qIndexNotes    = "INSERT INTO parts_search_notes (rowid, notes) VALUES (?, ?)"
+	// The updates rewrite an index entry only when its text changed: FTS5
+	// turns an UPDATE into a delete and an insert of the whole entry.
+	qReindexFields = "UPDATE parts_search_fields SET part_id = ?1, name = ?2, subsystem = ?3, assigned = ?4, material = ?5 " +
+		"WHERE rowid = ?6 AND NOT (part_id = ?1 AND name = ?2 AND subsystem = ?3 AND assigned = ?4 AND material = ?5)"
+	qReindexNotes = "UPDATE parts_search_notes SET notes = ?1 WHERE rowid = ?2 AND notes <> ?1"
 )
 
-func (sqliteEngine) writeStatements() []string { return []string{qUnindex, qIndex} }
+func (sqliteEngine) writeStatements() []string {
+	return []string{qUnindexFields, qUnindexNotes, qIndexFields, qIndexNotes, qReindexFields, qReindexNotes}
+}
 
-func (sqliteEngine) indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow) error {
-	if _, err := s.exec(ctx, db, qUnindex, r.ID); err != nil {
+func (sqliteEngine) indexPart(ctx context.Context, s *Store, db bun.IDB, r *partRow, isNew bool) error {
+	fields := []any{fold(r.PartID), fold(r.Name), fold(r.Subsystem), fold(r.Assigned), fold(r.Material)}
+	notes := fold(r.Notes)
+	if !isNew {
+		if _, err := s.exec(ctx, db, qReindexFields, append(fields, r.ID)...); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, db, qReindexNotes, notes, r.ID)
 		return err
 	}
-	_, err := s.exec(ctx, db, qIndex,
-		r.ID, fold(r.PartID), fold(r.Name), fold(r.Notes), fold(r.Subsystem), fold(r.Assigned), fold(r.Material))
+	if _, err := s.exec(ctx, db, qIndexFields, append([]any{r.ID}, fields...)...); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, db, qIndexNotes, r.ID, notes)
 	return err
 }
 
 func (sqliteEngine) unindexPart(ctx context.Context, s *Store, db bun.IDB, id int64) error {
-	_, err := s.exec(ctx, db, qUnindex, id)
+	if _, err := s.exec(ctx, db, qUnindexFields, id); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, db, qUnindexNotes, id)
 	return err
 }
 
-// search matches q against the folded copies in parts_search. Queries of
+// search matches q against the folded copies in the two search indexes. Queries of
 // three or more characters use the trigram index (a quoted FTS5 phrase is a
 // substring match; inside quotes every character but '"' is literal, and '"'
 // is doubled). Shorter queries cannot use trigrams and scan the folded
@@ -174,14 +195,16 @@ func (sqliteEngine) search(q string) (searchQuery, bool) {
 	}
 	f := fold(q)
 	if utf8.RuneCountInString(f) >= 3 {
+		phrase := `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
 		return searchQuery{
-			ids:  "SELECT rowid AS id FROM parts_search WHERE parts_search MATCH ?",
-			args: []any{`"` + strings.ReplaceAll(f, `"`, `""`) + `"`},
+			ids: "SELECT rowid AS id FROM parts_search_fields WHERE parts_search_fields MATCH ? " +
+				"UNION SELECT rowid AS id FROM parts_search_notes WHERE parts_search_notes MATCH ? ORDER BY id",
+			args: []any{phrase, phrase},
 		}, false
 	}
 	var cond strings.Builder
-	args := make([]any, 0, 6)
-	for i, c := range strings.Split(searchColumns, ", ") {
+	var args []any
+	for i, c := range strings.Split(fieldColumns, ", ") {
 		if i > 0 {
 			cond.WriteString(" OR ")
 		}
@@ -189,14 +212,17 @@ func (sqliteEngine) search(q string) (searchQuery, bool) {
 		args = append(args, f)
 	}
 	return searchQuery{
-		ids:  "SELECT rowid AS id FROM parts_search WHERE " + cond.String(),
-		args: args,
+		ids: "SELECT rowid AS id FROM parts_search_fields WHERE " + cond.String() +
+			" UNION SELECT rowid AS id FROM parts_search_notes WHERE instr(notes, ?) > 0 ORDER BY id",
+		args: append(args, f),
 	}, false
 }
 
 func (sqliteEngine) optimize(ctx context.Context, db bun.IDB) error {
-	if _, err := db.ExecContext(ctx, "INSERT INTO parts_search (parts_search) VALUES ('optimize')"); err != nil {
-		return err
+	for _, t := range []string{"parts_search_fields", "parts_search_notes"} {
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+t+" ("+t+") VALUES ('optimize')"); err != nil {
+			return err
+		}
 	}
 	// 0x10002: analyze every table that might benefit, even on a new connection.
 	_, err := db.ExecContext(ctx, "PRAGMA optimize = 0x10002")

@@ -59,7 +59,7 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	if err != nil {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
 	}
-	if err := t.s.eng.indexPart(ctx, t.s, t.db, r); err != nil {
+	if err := t.s.eng.indexPart(ctx, t.s, t.db, r, true); err != nil {
 		return fmt.Errorf("create part %d: index: %w", r.ID, mapErr(ctx, err))
 	}
 	p.ID = r.ID
@@ -81,7 +81,7 @@ func (t *txn) UpdatePart(ctx context.Context, p *parts.Part, prevVersion int64) 
 	if err := t.checkVersion(ctx, res, p.ID, prevVersion); err != nil {
 		return fmt.Errorf("update part %d: %w", p.ID, err)
 	}
-	if err := t.s.eng.indexPart(ctx, t.s, t.db, r); err != nil {
+	if err := t.s.eng.indexPart(ctx, t.s, t.db, r, false); err != nil {
 		return fmt.Errorf("update part %d: index: %w", p.ID, mapErr(ctx, err))
 	}
 	return nil
