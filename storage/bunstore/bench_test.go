@@ -185,6 +185,12 @@ func BenchmarkCategoryByName(b *testing.B) {
 	benchFind(b, parts.Filter{Category: parts.CategoryCNC, SortBy: parts.SortName, Asc: true, Limit: 50})
 }
 
+// BenchmarkRecentlyUpdated pages a category by updated_at, which has only
+// the global index (it changes on every write).
+func BenchmarkRecentlyUpdated(b *testing.B) {
+	benchFind(b, parts.Filter{Category: parts.CategoryHand, SortBy: parts.SortUpdatedAt, Limit: 50})
+}
+
 func BenchmarkSearchRare(b *testing.B) {
 	benchFind(b, parts.Filter{Search: rareTerm, Limit: 50})
 }

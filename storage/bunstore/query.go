@@ -52,7 +52,14 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 	)
 	b.WriteString("SELECT " + prefixedColumns("p") + " FROM parts AS p")
 	if f.Category != "" {
-		b.WriteString(" WHERE p.category = ?")
+		// Without a (category, col) index, walk the col index and skip the
+		// other categories: the unary + keeps SQLite from filtering by the
+		// category index and then sorting the whole category.
+		if walkIndexes[col] && !walkCategoryIndexes[col] {
+			b.WriteString(" WHERE +p.category = ?")
+		} else {
+			b.WriteString(" WHERE p.category = ?")
+		}
 		args = append(args, string(f.Category))
 	}
 	b.WriteString(" ORDER BY p." + col + " " + dir + ", p.id " + dir + " LIMIT ? OFFSET ?")
@@ -79,7 +86,7 @@ var sortedScanThreshold = 2000
 // the column).
 var (
 	walkIndexes         = map[string]bool{"id": true, "created_at": true, "updated_at": true, "name": true, "part_id": true}
-	walkCategoryIndexes = map[string]bool{"created_at": true, "updated_at": true, "name": true, "part_id": true}
+	walkCategoryIndexes = map[string]bool{"created_at": true, "name": true, "part_id": true}
 )
 
 // searchParts answers a FindParts with a search. It collects the ids of all
