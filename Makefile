@@ -15,8 +15,6 @@ PY      := $(VENV)/bin/python
 BIN     := bin
 FUZZTIME ?= 5s
 
-export PARTFLOW_TEST_CASCADIO_PYTHON := $(abspath $(PY))
-
 .PHONY: all build run test test-go test-python vet fuzz venv bench load proto clean ci-deps
 
 all: build
@@ -46,7 +44,7 @@ vet:
 	$(GO) vet ./...
 
 test-go:
-	$(GO) test -count=1 ./...
+	PARTFLOW_TEST_CASCADIO_PYTHON=$(abspath $(PY)) $(GO) test -count=1 ./...
 
 test-python: venv
 	cd plugins/cascadio && .venv/bin/python -m pytest -q
