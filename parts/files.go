@@ -634,43 +634,18 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 		if err := next.Validate(); err != nil {
 			return err
 		}
-		if !now.After(cur.UpdatedAt) {
-			now = cur.UpdatedAt.Add(time.Microsecond)
-		}
-		next.Version, next.UpdatedAt = cur.Version+1, now
-		if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
-			return err
-		}
 		action := "file.uploaded"
 		if slices.ContainsFunc(changes, func(c Change) bool { return c.Before != nil }) {
 			action = "file.replaced"
 		}
 		out = next
-		return tx.AddEvent(ctx, &Event{PartID: id, Action: action, Actor: actor, At: now,
-			Changes: append(diffParts(cur, next), changes...)})
+		return writeNext(ctx, tx, cur, next, now, action, actor, changes...)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	s.deleteObjects(ctx, "remove replaced file", removed)
 	return out.Clone(), removed, nil
-}
-
-// retryTx runs fn in a store transaction, retrying a lost version race (a
-// plain ErrConflict) when the caller gave no expected version, like mutate.
-func (s *Service) retryTx(ctx context.Context, ifVersion int64, fn func(ctx context.Context, tx Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.store.Update(ctx, fn)
-		if err == nil {
-			return nil
-		}
-		var stale *StaleError
-		retry := errors.Is(err, ErrConflict) && !errors.As(err, &stale) &&
-			ifVersion == 0 && attempt < maxRetries && ctx.Err() == nil
-		if !retry {
-			return err
-		}
-	}
 }
 
 // uniqueName returns name, or name with "-2", "-3", ... before its extension
@@ -942,16 +917,9 @@ func (s *Service) DeleteFile(ctx context.Context, id int64, name, actor string) 
 			}
 		}
 		next.normalize()
-		if !now.After(cur.UpdatedAt) {
-			now = cur.UpdatedAt.Add(time.Microsecond)
-		}
-		next.Version, next.UpdatedAt = cur.Version+1, now
-		if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
-			return err
-		}
 		out = next
-		changes := append(diffParts(cur, next), Change{Field: "files/" + gone.Name, Before: fileSummary(&gone)})
-		return tx.AddEvent(ctx, &Event{PartID: id, Action: "file.deleted", Actor: actor, At: now, Changes: changes})
+		return writeNext(ctx, tx, cur, next, now, "file.deleted", actor,
+			Change{Field: "files/" + gone.Name, Before: fileSummary(&gone)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete file %q of part %d: %w", name, id, err)

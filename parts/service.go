@@ -340,49 +340,69 @@ func (s *Service) mutate(ctx context.Context, id, ifVersion int64, actor, action
 // same transaction: fn gets the transaction.
 func (s *Service) mutateTx(ctx context.Context, id, ifVersion int64, actor, action string,
 	fn func(ctx context.Context, tx Tx, cur *Part, now time.Time) (*Part, bool, error)) (*Part, error) {
+	var out *Part
+	err := s.retryTx(ctx, ifVersion, func(ctx context.Context, tx Tx) error {
+		cur, err := tx.FindPartByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && cur.Version != ifVersion {
+			return &StaleError{Expected: ifVersion, Actual: cur.Version}
+		}
+		now := s.clock()
+		next, changed, err := fn(ctx, tx, cur, now)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			out = cur
+			return nil
+		}
+		next.normalize()
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		out = next
+		return writeNext(ctx, tx, cur, next, now, action, actor)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// writeNext stores next as the version after cur: Version+1 and an
+// UpdatedAt that advances past cur's even on a coarse clock. It records the
+// event with the changed fields and any extra changes.
+func writeNext(ctx context.Context, tx Tx, cur, next *Part, now time.Time, action, actor string, extra ...Change) error {
+	if !now.After(cur.UpdatedAt) {
+		now = cur.UpdatedAt.Add(time.Microsecond)
+	}
+	next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
+	next.Version, next.UpdatedAt = cur.Version+1, now
+	if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
+		return err
+	}
+	return tx.AddEvent(ctx, &Event{PartID: cur.ID, Action: action, Actor: actor, At: now,
+		Changes: append(diffParts(cur, next), extra...)})
+}
+
+// retryTx runs fn in one store transaction, and again (a bounded number of
+// times) when it lost a race to a concurrent write: a plain ErrConflict from
+// the store, when the caller gave no expected version. A stale If-Match and
+// a claim held by someone else are answers, not races, and are returned.
+func (s *Service) retryTx(ctx context.Context, ifVersion int64, fn func(ctx context.Context, tx Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		var out *Part
-		err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
-			cur, err := tx.FindPartByID(ctx, id)
-			if err != nil {
-				return err
-			}
-			if ifVersion != 0 && cur.Version != ifVersion {
-				return &StaleError{Expected: ifVersion, Actual: cur.Version}
-			}
-			now := s.clock()
-			next, changed, err := fn(ctx, tx, cur, now)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				out = cur
-				return nil
-			}
-			next.normalize()
-			if err := next.Validate(); err != nil {
-				return err
-			}
-			if !now.After(cur.UpdatedAt) {
-				now = cur.UpdatedAt.Add(time.Microsecond)
-			}
-			next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
-			next.Version, next.UpdatedAt = cur.Version+1, now
-			if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
-				return err
-			}
-			out = next
-			return tx.AddEvent(ctx, &Event{PartID: id, Action: action, Actor: actor, At: now, Changes: diffParts(cur, next)})
-		})
+		err := s.store.Update(ctx, fn)
 		if err == nil {
-			return out.Clone(), nil
+			return nil
 		}
 		var stale *StaleError
 		var claim *ClaimConflictError
 		retry := errors.Is(err, ErrConflict) && !errors.As(err, &stale) && !errors.As(err, &claim) &&
 			ifVersion == 0 && attempt < maxRetries && ctx.Err() == nil
 		if !retry {
-			return nil, err
+			return err
 		}
 	}
 }
