@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/partflow/partflow/parts"
@@ -338,21 +339,6 @@ func TestDrawingKeepsCADAndReplacingSwapsAtomically(t *testing.T) {
 	}
 }
 
-// brokenReader returns n bytes of data, then err.
-type brokenReader struct {
-	data []byte
-	err  error
-}
-
-func (b *brokenReader) Read(p []byte) (int, error) {
-	if len(b.data) == 0 {
-		return 0, b.err
-	}
-	n := copy(p, b.data)
-	b.data = b.data[n:]
-	return n, nil
-}
-
 var errCutOff = errors.New("unexpected EOF: client went away")
 
 func TestFailedReplacementKeepsPreviousFile(t *testing.T) {
@@ -363,7 +349,7 @@ func TestFailedReplacementKeepsPreviousFile(t *testing.T) {
 		wantErr error
 	}{
 		{"cut-off body", func(e *fileEnv, p *parts.Part) error {
-			_, err := e.svc.UploadFile(t.Context(), p.ID, parts.Upload{Name: "new.step", Body: &brokenReader{data: big[:100000], err: errCutOff}})
+			_, err := e.svc.UploadFile(t.Context(), p.ID, parts.Upload{Name: "new.step", Body: io.MultiReader(bytes.NewReader(big[:100000]), iotest.ErrReader(errCutOff))})
 			return err
 		}, errCutOff},
 		{"wrong content", func(e *fileEnv, p *parts.Part) error {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/partflow/partflow/parts"
@@ -244,26 +245,11 @@ func testFileOverwrite(t *testing.T, fs parts.FileStore) {
 	}
 }
 
-// failingReader returns data and then err, once data runs out.
-type failingReader struct {
-	data []byte
-	err  error
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, r.err
-	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	return n, nil
-}
-
 var errReaderBroke = errors.New("reader broke midway")
 
 func testFileFailingReader(t *testing.T, fs parts.FileStore) {
 	t.Run("NewKeyStaysAbsent", func(t *testing.T) {
-		_, err := fs.Put(t.Context(), "f/new", &failingReader{data: payload(3, 3<<20), err: errReaderBroke}, "application/step")
+		_, err := fs.Put(t.Context(), "f/new", io.MultiReader(bytes.NewReader(payload(3, 3<<20)), iotest.ErrReader(errReaderBroke)), "application/step")
 		if !errors.Is(err, errReaderBroke) {
 			t.Fatalf("Put = %v, want an error wrapping the reader's", err)
 		}
@@ -277,7 +263,7 @@ func testFileFailingReader(t *testing.T, fs parts.FileStore) {
 	t.Run("PreviousObjectIsKept", func(t *testing.T) {
 		old := payload(4, 2000)
 		put(t, fs, "f/old", old, "application/pdf")
-		_, err := fs.Put(t.Context(), "f/old", &failingReader{data: payload(5, 100000), err: errReaderBroke}, "application/step")
+		_, err := fs.Put(t.Context(), "f/old", io.MultiReader(bytes.NewReader(payload(5, 100000)), iotest.ErrReader(errReaderBroke)), "application/step")
 		if !errors.Is(err, errReaderBroke) {
 			t.Fatalf("Put = %v, want an error wrapping the reader's", err)
 		}
