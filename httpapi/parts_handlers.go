@@ -267,10 +267,7 @@ func (h *handler) assign(w http.ResponseWriter, req bunrouter.Request) error {
 			return &parts.ValidationError{Field: "assigned", Reason: "assigned is required"}
 		}
 		in.Assignee = who
-		notes, ok, err := o.str("notes")
-		if ok {
-			in.Notes = &notes
-		}
+		in.Notes, err = optionalNotes(o)
 		return err
 	})
 }
@@ -307,12 +304,19 @@ func (h *handler) setStatus(w http.ResponseWriter, req bunrouter.Request) error 
 			return &parts.ValidationError{Field: "status", Reason: "status is required"}
 		}
 		in.Status = parts.Status(strings.TrimSpace(s))
-		notes, ok, err := o.str("notes")
-		if ok {
-			in.Notes = &notes
-		}
+		in.Notes, err = optionalNotes(o)
 		return err
 	})
+}
+
+// optionalNotes reads the optional notes of an action body: nil when absent
+// (the notes stay as they are).
+func optionalNotes(o object) (*string, error) {
+	notes, ok, err := o.str("notes")
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &notes, nil
 }
 
 type statsJSON struct {
