@@ -1,19 +1,19 @@
 package bunstore
 
-// SetSortedScanThreshold sets the number of matches above which a search
-// walks the sort index, and returns a function that restores it. Tests use
-// it to run both search plans on small databases.
-func SetSortedScanThreshold(n int) (restore func()) {
-	old := sortedScanThreshold
-	sortedScanThreshold = n
-	return func() { sortedScanThreshold = old }
+// SortSearchesInSQL makes every search sort its matches in SQLite instead of
+// in the search index (on) or lets the index sort what it can again (off),
+// and returns a function that restores the previous choice. Tests use it to
+// check that both ways agree.
+func SortSearchesInSQL(on bool) (restore func()) {
+	old := sqlSortOnly
+	sqlSortOnly = on
+	return func() { sqlSortOnly = old }
 }
 
-// SetMinWalkRows sets the least number of index entries a walk of the sort
-// index reads before it falls back to sorting the matches, and returns a
-// function that restores it.
-func SetMinWalkRows(n int) (restore func()) {
-	old := minWalkRows
-	minWalkRows = n
-	return func() { minWalkRows = old }
+// SetMaxChangeBatch sets the most changes the search index applies one by
+// one before it reloads everything, and returns a function that restores it.
+func SetMaxChangeBatch(n int) (restore func()) {
+	old := maxChangeBatch
+	maxChangeBatch = n
+	return func() { maxChangeBatch = old }
 }

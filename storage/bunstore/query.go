@@ -1,8 +1,8 @@
 package bunstore
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,19 +17,17 @@ import (
 // fixed SQL with placeholders (one shape per sort field, direction and filter
 // combination), so prepared statements are reused.
 //
-// A search runs its match once: the matching ids come back in one row, their
-// number is the total, and the page is chosen among them (see searchPage).
+// A search is answered by the in-memory index (textindex.go): it counts the
+// matches and, for the sort fields it keeps (created_at, updated_at, id,
+// name, part_id), picks the page's ids, whose rows are then read by id. For
+// other sort fields SQLite sorts the matches.
 func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col string) ([]*parts.Part, int, error) {
 	dir := "DESC"
 	if f.Asc {
 		dir = "ASC"
 	}
 	if f.Search != "" {
-		sq, none := s.eng.search(f.Search)
-		if none {
-			return []*parts.Part{}, 0, nil
-		}
-		return s.searchParts(ctx, db, f, col, dir, sq)
+		return s.searchParts(ctx, db, f, col, dir)
 	}
 	kind, key := "total", ""
 	if f.Category != "" {
@@ -76,11 +74,6 @@ func pageLimit(f parts.Filter) int64 {
 	return -1
 }
 
-// sortedScanThreshold is the number of matches above which a search walks
-// the sort index and probes the match set instead of sorting the matches.
-// (A variable so that tests can force either plan.)
-var sortedScanThreshold = 2000
-
 // walkIndexes lists the sort columns that have an index usable for walking
 // the sort order: without a category filter, and with one (category plus
 // the column).
@@ -89,179 +82,79 @@ var (
 	walkCategoryIndexes = map[string]bool{"created_at": true, "name": true, "part_id": true}
 )
 
-// searchParts answers a FindParts with a search. It collects the ids of all
-// matches in one statement (one pass over the search index, its result one
-// comma-separated row: far cheaper than a row per id); their number is the
-// total. With few matches, SQLite sorts just those ids and returns the
-// page; with many, the sort index is walked in order and each id probed
-// against the match set until the page is full, and only the page's rows
-// are read.
-func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col, dir string, sq searchQuery) ([]*parts.Part, int, error) {
-	q, args := "SELECT group_concat(id) FROM ("+sq.ids+")", sq.args
-	if f.Category != "" {
-		q = "SELECT group_concat(p.id) FROM parts AS p WHERE p.category = ? AND p.id IN (" + sq.ids + ")"
-		args = append([]any{string(f.Category)}, sq.args...)
+// sqlSortOnly makes every search sort its matches in SQLite (tests compare
+// the two ways).
+var sqlSortOnly = false
+
+// searchParts answers a FindParts with a search.
+func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col, dir string) ([]*parts.Part, int, error) {
+	if strings.ContainsRune(f.Search, 0) {
+		return []*parts.Part{}, 0, nil // stored text never holds NUL
 	}
-	var list sql.NullString
-	row, err := s.queryRow(ctx, db, q, args...)
-	if err == nil {
-		err = row.Scan(&list)
+	memCol := col
+	if sqlSortOnly {
+		memCol = ""
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	ids, err := parseIDs(list.String)
-	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	total := len(ids)
-	if total == 0 || f.Offset >= total {
-		return []*parts.Part{}, total, nil
-	}
-	order := " ORDER BY p." + col + " " + dir + ", p.id " + dir
-	walk := walkIndexes[col]
-	if f.Category != "" {
-		walk = walkCategoryIndexes[col]
-	}
-	switch {
-	case !walk || total <= sortedScanThreshold:
-		out, err := s.sortMatches(ctx, db, f, col, dir, list.String)
-		return out, total, err
-	case f.Limit <= 0:
-		// Every match from the offset on: SQLite walks the index.
-		out, err := s.walkMatches(ctx, db, f, order, list.String)
-		return out, total, err
-	}
-	page, done, err := s.walkSortIndex(ctx, db, f, order, ids)
+	res, err := s.text.match(ctx, s, f.Search, string(f.Category), memCol, f.Asc, f.Offset, f.Limit)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !done {
-		// The matches lie far down the sort order: let SQLite walk on.
-		out, err := s.walkMatches(ctx, db, f, order, list.String)
-		return out, total, err
+	if res.total == 0 || f.Offset >= res.total {
+		return []*parts.Part{}, res.total, nil
 	}
-	if len(page) == 0 {
-		return []*parts.Part{}, total, nil
+	var page []*parts.Part
+	if res.sorted {
+		page, err = s.partsByID(ctx, db, res.ids)
+	} else {
+		page, err = s.sortMatches(ctx, db, f, col, dir, idList(res.ids))
 	}
-	out, err := s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))"+order,
-		idList(page))
-	return out, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	// The rows are read after the matches were found: drop a part that
+	// was changed in between and no longer matches.
+	q := fold(f.Search)
+	return slices.DeleteFunc(page, func(p *parts.Part) bool {
+		if at, ok := res.updated[p.ID]; ok && at == micros(p.UpdatedAt) {
+			return false // the version that matched
+		}
+		return !strings.Contains(docText(p.PartID, p.Name, p.Subsystem, p.Assigned, p.Material, p.Notes), q) ||
+			(f.Category != "" && p.Category != f.Category)
+	}), res.total, nil
 }
 
-// sortMatches returns the page of f among the matches list (comma-separated
-// ids) by sorting the matches. For a page, SQLite sorts only the matches'
+// partsByID reads the parts with the given ids, in that order; ids of parts
+// that are gone are skipped.
+func (s *Store) partsByID(ctx context.Context, db bun.IDB, ids []int64) ([]*parts.Part, error) {
+	if len(ids) == 0 {
+		return []*parts.Part{}, nil
+	}
+	rows, err := s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))", idList(ids))
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(rows, func(a, b *parts.Part) int { return cmp.Compare(at[a.ID], at[b.ID]) })
+	return rows, nil
+}
+
+// sortMatches returns the page of f among the matches list (a JSON array
+// of ids) by sorting the matches. For a page, SQLite sorts only the matches'
 // ids (narrow sorter rows) and then reads the page's rows; without a limit
 // it sorts the rows once.
 func (s *Store) sortMatches(ctx context.Context, db bun.IDB, f parts.Filter, col, dir, list string) ([]*parts.Part, error) {
 	order := " ORDER BY p." + col + " " + dir + ", p.id " + dir
 	if f.Limit <= 0 {
 		return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))"+
-			order+" LIMIT -1 OFFSET ?", "["+list+"]", f.Offset)
+			order+" LIMIT -1 OFFSET ?", list, f.Offset)
 	}
 	inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
 	return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+
 		"SELECT m.id FROM parts AS m WHERE m.id IN (SELECT value FROM json_each(?))"+inner+" LIMIT ? OFFSET ?)"+order,
-		"["+list+"]", f.Limit, f.Offset)
-}
-
-// walkMatches returns the page of f among the matches list (comma-separated
-// ids) by letting SQLite walk the sort index and probe a temporary index of
-// the matches (the unary + keeps the planner from driving the query by id).
-func (s *Store) walkMatches(ctx context.Context, db bun.IDB, f parts.Filter, order, list string) ([]*parts.Part, error) {
-	q, args := "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE ", []any(nil)
-	if f.Category != "" {
-		q, args = q+"p.category = ? AND ", []any{string(f.Category)}
-	}
-	return s.scanParts(ctx, db, q+"+p.id IN (SELECT value FROM json_each(?))"+order+" LIMIT ? OFFSET ?",
-		append(args, "["+list+"]", pageLimit(f), f.Offset)...)
-}
-
-// minWalkRows is the least number of index entries walkSortIndex reads
-// before it gives up; it reads at least four per match. (A variable so that
-// tests can force the fallback.)
-var minWalkRows = 10_000
-
-// walkSortIndex walks the ids of parts (of f's category) in sort order and
-// returns the ids of the page: matches (ids, sorted ascending) number
-// f.Offset to f.Offset+f.Limit. done is false when it gave up because the
-// walk grew long (the matches lie far down the sort order): each entry costs
-// a round trip to Go, so the caller lets SQLite walk on instead.
-func (s *Store) walkSortIndex(ctx context.Context, db bun.IDB, f parts.Filter, order string, ids []int64) (page []int64, done bool, err error) {
-	q, args := "SELECT p.id FROM parts AS p", []any(nil)
-	if f.Category != "" {
-		q, args = q+" WHERE p.category = ?", []any{string(f.Category)}
-	}
-	rows, err := s.query(ctx, db, q+order, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	budget := max(minWalkRows, 4*len(ids))
-	skip := f.Offset
-	page = make([]int64, 0, f.Limit)
-	for len(page) < f.Limit && rows.Next() {
-		if budget--; budget < 0 {
-			return nil, false, rows.Close()
-		}
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, false, err
-		}
-		if _, ok := slices.BinarySearch(ids, id); !ok {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		page = append(page, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	return page, true, rows.Close()
-}
-
-// parseIDs parses the comma-separated ids of group_concat and returns them
-// sorted ascending.
-func parseIDs(list string) ([]int64, error) {
-	if list == "" {
-		return nil, nil
-	}
-	ids := make([]int64, 0, strings.Count(list, ",")+1)
-	var (
-		n      int64
-		digits int
-		neg    bool
-	)
-	for i := 0; i <= len(list); i++ {
-		if i == len(list) || list[i] == ',' {
-			if digits == 0 {
-				return nil, fmt.Errorf("bad id list near byte %d", i)
-			}
-			if neg {
-				n = -n
-			}
-			ids = append(ids, n)
-			n, digits, neg = 0, 0, false
-			continue
-		}
-		c := list[i]
-		if c == '-' && digits == 0 && !neg {
-			neg = true
-			continue
-		}
-		if c < '0' || c > '9' || digits >= 18 {
-			return nil, fmt.Errorf("bad id list near byte %d", i)
-		}
-		n = n*10 + int64(c-'0')
-		digits++
-	}
-	if !slices.IsSorted(ids) {
-		slices.Sort(ids)
-	}
-	return ids, nil
+		list, f.Limit, f.Offset)
 }
 
 // idList formats ids as a JSON array for json_each.

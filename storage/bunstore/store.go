@@ -64,8 +64,9 @@ type Options struct {
 	// ReadConns is the number of connections for reads of a file
 	// database; default 4. Writes always use one connection.
 	ReadConns int
-	// CacheSizeKiB is SQLite's page cache per connection; default 16384
-	// (16 MiB).
+	// CacheSizeKiB is SQLite's page cache per connection; default 8192
+	// (8 MiB, so five connections stay within 40 MiB). Pages not in it come
+	// from the operating system's file cache.
 	CacheSizeKiB int
 }
 
@@ -82,6 +83,7 @@ type Store struct {
 	wstmts *stmtCache
 	rstmts *stmtCache
 	eng    engine
+	text   textIndex
 	now    func() time.Time
 	log    *slog.Logger
 	memory bool
@@ -134,6 +136,10 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
 	}
+	if err := s.pruneChanges(ctx, s.w); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bunstore: open %s: prune changes: %w", url, mapErr(ctx, err))
+	}
 	return s, nil
 }
 
@@ -180,10 +186,13 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return ran, nil
 }
 
-// Optimize updates the query planner's statistics and merges the search
-// index's segments. Run it after bulk imports, and now and then (say daily) on
-// a busy database; it takes the write lock while it runs.
+// Optimize updates the query planner's statistics and prunes the change log
+// of the search index. Run it after bulk imports, and now and then (say daily)
+// on a busy database; it takes the write lock while it runs.
 func (s *Store) Optimize(ctx context.Context) error {
+	if err := s.pruneChanges(ctx, s.w); err != nil {
+		return fmt.Errorf("bunstore: optimize: %w", mapErr(ctx, err))
+	}
 	if err := s.eng.optimize(ctx, s.w); err != nil {
 		return fmt.Errorf("bunstore: optimize: %w", mapErr(ctx, err))
 	}

@@ -59,9 +59,6 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	if err != nil {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
 	}
-	if err := t.s.eng.indexPart(ctx, t.s, t.db, r, true); err != nil {
-		return fmt.Errorf("create part %d: index: %w", r.ID, mapErr(ctx, err))
-	}
 	p.ID = r.ID
 	return nil
 }
@@ -81,9 +78,6 @@ func (t *txn) UpdatePart(ctx context.Context, p *parts.Part, prevVersion int64) 
 	if err := t.checkVersion(ctx, res, p.ID, prevVersion); err != nil {
 		return fmt.Errorf("update part %d: %w", p.ID, err)
 	}
-	if err := t.s.eng.indexPart(ctx, t.s, t.db, r, false); err != nil {
-		return fmt.Errorf("update part %d: index: %w", p.ID, mapErr(ctx, err))
-	}
 	return nil
 }
 
@@ -97,9 +91,6 @@ func (t *txn) DeletePart(ctx context.Context, id int64, prevVersion int64) error
 	}
 	if err := t.checkVersion(ctx, res, id, prevVersion); err != nil {
 		return fmt.Errorf("delete part %d: %w", id, err)
-	}
-	if err := t.s.eng.unindexPart(ctx, t.s, t.db, id); err != nil {
-		return fmt.Errorf("delete part %d: index: %w", id, mapErr(ctx, err))
 	}
 	return nil
 }

@@ -1,0 +1,419 @@
+package bunstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/uptrace/bun"
+)
+
+// textIndex is the search index, held in memory: for every part the
+// case-folded text of its searchable fields (joined by NUL, which stored text
+// never contains, so a match never spans two fields) and its category, and
+// for every trigram (three consecutive bytes) of that text the set of parts
+// whose text holds it, as a compressed bitmap.
+//
+// A query of three or more bytes intersects the bitmaps of its trigrams; a
+// part whose text contains the query holds each of them, so the intersection
+// holds every match, and each candidate is then checked against its text, so
+// the answer is exact. Shorter queries check every part's text. Substrings of
+// UTF-8 text are substrings of its bytes, so byte trigrams serve every
+// script.
+//
+// The index learns about writes, its own process's and any other's, from the
+// part_changes table that triggers fill in every writing transaction: before
+// each search it reads the changes after the last one it applied (one indexed
+// range read, normally empty) and reloads those parts' fields. It loads all
+// parts on first use, and again when it fell too far behind (the changes it
+// needs were pruned, or there are too many to apply one by one).
+type textIndex struct {
+	refresh sync.Mutex // serialises loading and catching up
+
+	mu     sync.RWMutex // guards the fields below
+	loaded bool
+	seq    int64                      // the last change applied
+	docs   []textDoc                  // by slot
+	slots  map[int64]uint32           // part id -> slot
+	free   []uint32                   // slots of removed parts, for reuse
+	grams  map[uint32]*roaring.Bitmap // trigram -> slots
+	live   *roaring.Bitmap            // slots in use
+	buf    []uint32                   // scratch for trigrams, under mu
+}
+
+// textDoc is one part in the index: what a search filters on and sorts by.
+type textDoc struct {
+	id                   int64
+	text                 string // folded searchable fields, NUL-joined
+	category             string
+	partID, name         string // as stored, for sorting
+	createdAt, updatedAt int64  // as stored (microseconds)
+}
+
+// memSorts are the sort columns a search orders in memory; others are
+// sorted by SQLite.
+var memSorts = map[string]func(a, b *textDoc) int{
+	"id":         func(a, b *textDoc) int { return cmp.Compare(a.id, b.id) },
+	"created_at": func(a, b *textDoc) int { return cmp.Or(cmp.Compare(a.createdAt, b.createdAt), cmp.Compare(a.id, b.id)) },
+	"updated_at": func(a, b *textDoc) int { return cmp.Or(cmp.Compare(a.updatedAt, b.updatedAt), cmp.Compare(a.id, b.id)) },
+	"name":       func(a, b *textDoc) int { return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.id, b.id)) },
+	"part_id":    func(a, b *textDoc) int { return cmp.Or(strings.Compare(a.partID, b.partID), cmp.Compare(a.id, b.id)) },
+}
+
+// maxChangeBatch is the most changes the index applies one by one; more than
+// that and it reloads everything, which is cheaper. (A variable so that tests
+// can force a reload.)
+var maxChangeBatch = 2000
+
+// keepChanges is how many of the newest part_changes rows pruning keeps. An
+// index further behind than that reloads.
+const keepChanges = 100_000
+
+const (
+	qLastChange   = "SELECT coalesce(max(seq), 0) FROM part_changes"
+	qChangesSince = "SELECT seq, part_id FROM part_changes WHERE seq > ? ORDER BY seq LIMIT ?"
+	qTextColumns  = "SELECT id, part_id, name, subsystem, assigned, material, notes, category, created_at, updated_at FROM parts"
+	qTextAll      = qTextColumns
+	qTextOf       = qTextColumns + " WHERE id IN (SELECT value FROM json_each(?))"
+	qPruneChanges = "DELETE FROM part_changes WHERE seq <= (SELECT max(seq) FROM part_changes) - ?"
+)
+
+// searchResult is a search answered by the index.
+type searchResult struct {
+	total int
+	// ids are the page's ids in sort order when sorted; otherwise the ids
+	// of all matches, ascending, for SQLite to sort and page.
+	ids    []int64
+	sorted bool
+	// updated holds each match's updated_at as indexed, by id: a row read
+	// later with the same updated_at is the version that matched.
+	updated map[int64]int64
+}
+
+// match answers a search for q among the parts of category cat (any when
+// empty): the number of matches and, when col is one of memSorts, the ids of
+// the page (offset, limit; 0 is no limit) in that order; otherwise the ids
+// of all matches. It first brings the index up to date with the database.
+func (x *textIndex) match(ctx context.Context, s *Store, q, cat, col string, asc bool, offset, limit int) (searchResult, error) {
+	if err := x.catchUp(ctx, s); err != nil {
+		return searchResult{}, fmt.Errorf("search index: %w", err)
+	}
+	return x.find(fold(q), cat, col, asc, offset, limit), nil
+}
+
+// catchUp applies the changes committed since the index last looked, or
+// loads it.
+func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
+	x.mu.RLock()
+	loaded, seq := x.loaded, x.seq
+	x.mu.RUnlock()
+	if loaded {
+		// The common case: nothing changed. No lock is held while reading.
+		changes, err := s.changesSince(ctx, seq, 1)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+	}
+	x.refresh.Lock()
+	defer x.refresh.Unlock()
+	x.mu.RLock()
+	loaded, seq = x.loaded, x.seq
+	x.mu.RUnlock()
+	if !loaded {
+		return x.load(ctx, s)
+	}
+	changes, err := s.changesSince(ctx, seq, maxChangeBatch+1)
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	if changes[0].seq != seq+1 || len(changes) > maxChangeBatch {
+		// Pruned past what we know, or a bulk change: start over.
+		return x.load(ctx, s)
+	}
+	ids := make([]int64, 0, len(changes))
+	for _, c := range changes {
+		ids = append(ids, c.partID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	// The fields are read after the changes, so they are at least as new as
+	// the last change read; anything newer is listed after it and applied
+	// again next time.
+	docs, err := s.readTexts(ctx, qTextOf, idList(ids))
+	if err != nil {
+		return err
+	}
+	found := make(map[int64]textDoc, len(docs))
+	for _, d := range docs {
+		found[d.id] = d
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range ids {
+		if d, ok := found[id]; ok {
+			x.put(d)
+		} else {
+			x.remove(id)
+		}
+	}
+	x.seq = changes[len(changes)-1].seq
+	return nil
+}
+
+// load rebuilds the index from all parts.
+func (x *textIndex) load(ctx context.Context, s *Store) error {
+	var seq int64
+	row, err := s.queryRow(ctx, s.r, qLastChange)
+	if err == nil {
+		err = row.Scan(&seq)
+	}
+	if err != nil {
+		return err
+	}
+	// Read after the sequence number, so at least as new (see catchUp).
+	docs, err := s.readTexts(ctx, qTextAll)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.docs = make([]textDoc, 0, len(docs))
+	x.slots = make(map[int64]uint32, len(docs))
+	x.free = nil
+	x.grams = map[uint32]*roaring.Bitmap{}
+	x.live = roaring.New()
+	for _, d := range docs {
+		x.put(d)
+	}
+	for _, bm := range x.grams {
+		bm.RunOptimize()
+	}
+	x.seq, x.loaded = seq, true
+	return nil
+}
+
+// put adds or replaces a part. x.mu must be held for writing.
+func (x *textIndex) put(d textDoc) {
+	slot, ok := x.slots[d.id]
+	if ok {
+		old := &x.docs[slot]
+		if old.text == d.text {
+			*old = d
+			return
+		}
+		x.post(slot, old.text, false)
+	} else {
+		if n := len(x.free); n > 0 {
+			slot, x.free = x.free[n-1], x.free[:n-1]
+		} else {
+			slot = uint32(len(x.docs))
+			x.docs = append(x.docs, textDoc{})
+		}
+		x.slots[d.id] = slot
+		x.live.Add(slot)
+	}
+	x.docs[slot] = d
+	x.post(slot, d.text, true)
+}
+
+// remove drops a part; an unknown id is a no-op. x.mu must be held for
+// writing.
+func (x *textIndex) remove(id int64) {
+	slot, ok := x.slots[id]
+	if !ok {
+		return
+	}
+	old := x.docs[slot]
+	x.post(slot, old.text, false)
+	delete(x.slots, id)
+	x.live.Remove(slot)
+	x.docs[slot] = textDoc{}
+	x.free = append(x.free, slot)
+}
+
+// post adds slot to (or removes it from) the bitmaps of text's trigrams.
+func (x *textIndex) post(slot uint32, text string, add bool) {
+	x.buf = trigrams(x.buf[:0], text)
+	for _, g := range x.buf {
+		bm := x.grams[g]
+		switch {
+		case add && bm == nil:
+			bm = roaring.New()
+			x.grams[g] = bm
+			fallthrough
+		case add:
+			bm.Add(slot)
+		case bm != nil:
+			bm.Remove(slot)
+			if bm.IsEmpty() {
+				delete(x.grams, g)
+			}
+		}
+	}
+}
+
+// find answers a folded query from the index as it is (see match).
+func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) searchResult {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	grams := trigrams(nil, q)
+	var cand *roaring.Bitmap
+	switch len(grams) {
+	case 0:
+		cand = x.live
+	default:
+		bms := make([]*roaring.Bitmap, 0, len(grams))
+		for _, g := range grams {
+			bm := x.grams[g]
+			if bm == nil {
+				return searchResult{ids: []int64{}, sorted: true}
+			}
+			bms = append(bms, bm)
+		}
+		if len(bms) == 1 {
+			cand = bms[0]
+		} else {
+			// Smallest first: each intersection is at most that size.
+			slices.SortFunc(bms, func(a, b *roaring.Bitmap) int {
+				return cmp.Compare(a.GetCardinality(), b.GetCardinality())
+			})
+			cand = roaring.FastAnd(bms...)
+		}
+	}
+	var hits []*textDoc
+	it := cand.Iterator()
+	for it.HasNext() {
+		d := &x.docs[it.Next()]
+		if (cat == "" || d.category == cat) && strings.Contains(d.text, q) {
+			hits = append(hits, d)
+		}
+	}
+	res := searchResult{total: len(hits)}
+	less, ok := memSorts[col]
+	if ok {
+		if !asc {
+			asc := less
+			less = func(a, b *textDoc) int { return asc(b, a) }
+		}
+		hits, res.sorted = pageOf(hits, less, offset, limit), true
+	}
+	res.ids = make([]int64, len(hits))
+	res.updated = make(map[int64]int64, len(hits))
+	for i, d := range hits {
+		res.ids[i] = d.id
+		res.updated[d.id] = d.updatedAt
+	}
+	if !res.sorted {
+		slices.Sort(res.ids)
+	}
+	return res
+}
+
+// pageOf returns hits[offset:offset+limit] (limit 0: to the end) of hits
+// sorted by cmp. A small page of many hits is selected without sorting them
+// all: the first offset+limit are kept sorted while the rest stream past.
+func pageOf(hits []*textDoc, cmp func(a, b *textDoc) int, offset, limit int) []*textDoc {
+	if offset >= len(hits) {
+		return nil
+	}
+	keep := offset + limit
+	if limit <= 0 || keep*8 > len(hits) {
+		slices.SortFunc(hits, cmp)
+	} else {
+		top := make([]*textDoc, 0, keep+1)
+		for _, d := range hits {
+			if len(top) == keep && cmp(d, top[keep-1]) >= 0 {
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(top, d, cmp)
+			top = slices.Insert(top, i, d)
+			if len(top) > keep {
+				top = top[:keep]
+			}
+		}
+		hits = top
+	}
+	hits = hits[offset:]
+	if limit > 0 {
+		hits = hits[:min(limit, len(hits))]
+	}
+	return hits
+}
+
+// trigrams appends the distinct trigrams of s (three consecutive bytes, none
+// of them NUL) to dst, sorted.
+func trigrams(dst []uint32, s string) []uint32 {
+	start := len(dst)
+	for i := 0; i+3 <= len(s); i++ {
+		a, b, c := s[i], s[i+1], s[i+2]
+		if a == 0 || b == 0 || c == 0 {
+			continue
+		}
+		dst = append(dst, uint32(a)<<16|uint32(b)<<8|uint32(c))
+	}
+	out := dst[start:]
+	slices.Sort(out)
+	return append(dst[:start], slices.Compact(out)...)
+}
+
+// docText is the indexed text of a part's searchable fields.
+func docText(partID, name, subsystem, assigned, material, notes string) string {
+	return strings.Join([]string{fold(partID), fold(name), fold(subsystem), fold(assigned), fold(material), fold(notes)}, "\x00")
+}
+
+// change is one row of part_changes.
+type change struct {
+	seq, partID int64
+}
+
+// changesSince returns up to limit changes after seq, oldest first.
+func (s *Store) changesSince(ctx context.Context, seq int64, limit int) ([]change, error) {
+	rows, err := s.query(ctx, s.r, qChangesSince, seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []change
+	for rows.Next() {
+		var c change
+		if err := rows.Scan(&c.seq, &c.partID); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// readTexts runs one of the qText queries and returns the parts' index
+// entries.
+func (s *Store) readTexts(ctx context.Context, q string, args ...any) ([]textDoc, error) {
+	rows, err := s.query(ctx, s.r, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []textDoc
+	for rows.Next() {
+		var (
+			d                                    textDoc
+			subsystem, assigned, material, notes string
+		)
+		if err := rows.Scan(&d.id, &d.partID, &d.name, &subsystem, &assigned, &material, &notes, &d.category,
+			&d.createdAt, &d.updatedAt); err != nil {
+			return nil, err
+		}
+		d.text = docText(d.partID, d.name, subsystem, assigned, material, notes)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// pruneChanges deletes all but the newest keepChanges rows of part_changes.
+func (s *Store) pruneChanges(ctx context.Context, db bun.IDB) error {
+	_, err := db.ExecContext(ctx, qPruneChanges, keepChanges)
+	return err
+}

@@ -1,0 +1,342 @@
+package bunstore_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage/bunstore"
+)
+
+// searchIDs runs a search for q (in cat, if any) and returns all matching
+// ids ascending and the total.
+func searchIDs(t *testing.T, svc *parts.Service, q string, cat parts.Category) []int64 {
+	t.Helper()
+	ps, total, err := svc.FindParts(t.Context(), parts.Filter{Search: q, Category: cat, SortBy: parts.SortID, Asc: true})
+	if err != nil {
+		t.Fatalf("search %q: %v", q, err)
+	}
+	ids := []int64{}
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+	}
+	if total != len(ids) {
+		t.Fatalf("search %q: total %d, but %d parts", q, total, len(ids))
+	}
+	return ids
+}
+
+func newPart(partID, name, notes string) *parts.Part {
+	return &parts.Part{PartID: partID, Name: name, Notes: notes, Type: parts.TypeHand, Material: "Steel", Subsystem: "Arm", Amount: 1}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestSearchSeesOtherWriters opens two stores on one file, as two processes
+// would, and checks that searches in one see every kind of write committed
+// by the other: creates, edits of a searched field, category changes and
+// deletes.
+func TestSearchSeesOtherWriters(t *testing.T) {
+	ctx := t.Context()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
+	open := func() *parts.Service {
+		s, err := bunstore.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return parts.NewService(s, nil)
+	}
+	reader, writer := open(), open()
+	if got := searchIDs(t, reader, "widget", ""); len(got) != 0 {
+		t.Fatalf("empty database: got %v", got)
+	}
+
+	var ids []int64
+	for i, name := range []string{"Widget arm", "Gear", "Small widget"} {
+		p, err := writer.CreatePart(ctx, newPart(fmt.Sprintf("W-%d", i), name, ""), "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	if got, want := searchIDs(t, reader, "WIDGET", ""), []int64{ids[0], ids[2]}; !slices.Equal(got, want) {
+		t.Fatalf("after creates: got %v, want %v", got, want)
+	}
+
+	if _, err := writer.UpdatePart(ctx, ids[1], parts.Update{Notes: ptr("now a widget too"), Actor: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.UpdatePart(ctx, ids[0], parts.Update{Name: ptr("Arm"), Actor: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := searchIDs(t, reader, "widget", ""), []int64{ids[1], ids[2]}; !slices.Equal(got, want) {
+		t.Fatalf("after edits: got %v, want %v", got, want)
+	}
+
+	if _, err := writer.Approve(ctx, ids[2], parts.ActionInput{Reviewer: "Rita"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := searchIDs(t, reader, "widget", parts.CategoryHand), []int64{ids[2]}; !slices.Equal(got, want) {
+		t.Fatalf("after approve, hand category: got %v, want %v", got, want)
+	}
+	if got, want := searchIDs(t, reader, "widget", parts.CategoryReview), []int64{ids[1]}; !slices.Equal(got, want) {
+		t.Fatalf("after approve, review category: got %v, want %v", got, want)
+	}
+	if _, err := writer.Assign(ctx, ids[2], parts.ActionInput{Assignee: "Zoë"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := searchIDs(t, reader, "ZOË", ""), []int64{ids[2]}; !slices.Equal(got, want) {
+		t.Fatalf("after assign: got %v, want %v", got, want)
+	}
+
+	if err := writer.DeletePart(ctx, ids[1], 0, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := searchIDs(t, reader, "widget", ""), []int64{ids[2]}; !slices.Equal(got, want) {
+		t.Fatalf("after delete: got %v, want %v", got, want)
+	}
+}
+
+// TestSearchIndexCatchesUpAfterGaps checks the two ways the index starts
+// over: more changes than it applies one by one, and changes pruned before
+// it read them.
+func TestSearchIndexCatchesUpAfterGaps(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "parts.db")
+	s, err := bunstore.Open(ctx, "sqlite://"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	svc := parts.NewService(s, nil)
+	if got := searchIDs(t, svc, "sprocket", ""); len(got) != 0 {
+		t.Fatalf("got %v", got)
+	}
+
+	defer bunstore.SetMaxChangeBatch(2)()
+	var want []int64
+	for i := range 5 {
+		p, err := svc.CreatePart(ctx, newPart(fmt.Sprintf("S-%d", i), "Sprocket", ""), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p.ID)
+	}
+	if got := searchIDs(t, svc, "sprocket", ""); !slices.Equal(got, want) {
+		t.Fatalf("after a bulk change: got %v, want %v", got, want)
+	}
+
+	// Three more changes, of which another process prunes the first two
+	// before this store looks.
+	for i := range 3 {
+		if _, err := svc.UpdatePart(ctx, want[i], parts.Update{Name: ptr("Pulley"), Actor: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, "DELETE FROM part_changes WHERE seq < (SELECT max(seq) FROM part_changes)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, svc, "sprocket", ""); !slices.Equal(got, want[3:]) {
+		t.Fatalf("after pruned changes: got %v, want %v", got, want[3:])
+	}
+	if got := searchIDs(t, svc, "pulley", ""); !slices.Equal(got, want[:3]) {
+		t.Fatalf("after pruned changes: got %v, want %v", got, want[:3])
+	}
+}
+
+// TestSearchIndexMatchesBruteForce makes random creates, edits, category
+// changes and deletes (slots of deleted parts are reused), and after each
+// round compares searches for many queries, short and long, ASCII and not,
+// with and without a category, against a scan of the parts in Go.
+func TestSearchIndexMatchesBruteForce(t *testing.T) {
+	ctx := t.Context()
+	s, err := bunstore.Open(ctx, "sqlite://:memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	svc := parts.NewService(s, nil)
+	r := rand.New(rand.NewPCG(3, 5))
+	words := []string{"Gear", "gearbox", "SHAFT", "Größe", "straße", "ΣΊΓΜΑ", "σίγμα", "日本語", "a", "ab", "x-1", "50%", "Ω"}
+	phrase := func() string {
+		var b []string
+		for range 1 + r.IntN(4) {
+			b = append(b, words[r.IntN(len(words))])
+		}
+		return strings.Join(b, " ")
+	}
+	live := map[int64]bool{}
+	queries := []string{"gear", "GEARBOX", "ear", "a", "ab", "b", "ß", "STRASSE", "größe", "σίγμα", "ΣΊΓ", "本", "日本語", "-1", "50%",
+		"%", "r s", "gear shaft", "Ω", "ω", "zzz", "ARM", "steel"}
+	categories := []parts.Category{"", parts.CategoryReview, parts.CategoryHand}
+	for round := range 12 {
+		for range 25 {
+			ids := make([]int64, 0, len(live))
+			for id := range live {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			switch x := r.IntN(10); {
+			case x < 5 || len(ids) == 0:
+				p, err := svc.CreatePart(ctx, newPart(phrase(), phrase(), phrase()), "t")
+				if err != nil {
+					t.Fatal(err)
+				}
+				live[p.ID] = true
+			case x < 7:
+				id := ids[r.IntN(len(ids))]
+				if _, err := svc.UpdatePart(ctx, id, parts.Update{Name: ptr(phrase()), Notes: ptr(phrase()), Actor: "t"}); err != nil {
+					t.Fatal(err)
+				}
+			case x < 8:
+				id := ids[r.IntN(len(ids))]
+				if _, err := svc.Approve(ctx, id, parts.ActionInput{}); err != nil && !isTransition(err) {
+					t.Fatal(err)
+				}
+			default:
+				id := ids[r.IntN(len(ids))]
+				if err := svc.DeletePart(ctx, id, 0, "t"); err != nil {
+					t.Fatal(err)
+				}
+				delete(live, id)
+			}
+		}
+		all, _, err := svc.FindParts(ctx, parts.Filter{SortBy: parts.SortID, Asc: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			for _, cat := range categories {
+				want := []int64{}
+				for _, p := range all {
+					if (cat == "" || p.Category == cat) && matches(p, q) {
+						want = append(want, p.ID)
+					}
+				}
+				if got := searchIDs(t, svc, q, cat); !slices.Equal(got, want) {
+					t.Fatalf("round %d, search %q in %q: got %v, want %v", round, q, cat, got, want)
+				}
+			}
+		}
+	}
+}
+
+func isTransition(err error) bool { return errors.Is(err, parts.ErrInvalidTransition) }
+
+// matches is the search's definition: a case-insensitive (simple case
+// folding) substring of one of the fields.
+func matches(p *parts.Part, q string) bool {
+	for _, f := range []string{p.PartID, p.Name, p.Notes, p.Subsystem, p.Assigned, p.Material} {
+		if containsFold(f, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether some substring of s equals q under
+// strings.EqualFold (which uses simple folding, rune by rune).
+func containsFold(s, q string) bool {
+	n := len([]rune(q))
+	rs := []rune(s)
+	for i := 0; i+n <= len(rs); i++ {
+		if strings.EqualFold(string(rs[i:i+n]), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSearchWhileWriting runs searches from several goroutines while others
+// write; every part returned must match, and the final answer be exact. Run it
+// with -race.
+func TestSearchWhileWriting(t *testing.T) {
+	ctx := t.Context()
+	s, err := bunstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "parts.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	svc := parts.NewService(s, nil)
+	const writers, perWriter = 3, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	done := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				p, err := svc.CreatePart(ctx, newPart(fmt.Sprintf("C-%d-%d", w, i), "Caster wheel", ""), "t")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%4 == 0 {
+					if _, err := svc.UpdatePart(ctx, p.ID, parts.Update{Name: ptr("Roller"), Actor: "t"}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ps, total, err := svc.FindParts(ctx, parts.Filter{Search: "caster"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, p := range ps {
+					if !matches(p, "caster") {
+						errs <- fmt.Errorf("search caster returned %q", p.Name)
+						return
+					}
+				}
+				if len(ps) > total {
+					// The page is read after the matches are counted; a
+					// part that stopped matching in between is left out.
+					errs <- fmt.Errorf("total %d, but %d parts", total, len(ps))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	want := writers * (perWriter - perWriter/4)
+	if got := searchIDs(t, svc, "caster", ""); len(got) != want {
+		t.Fatalf("final search: %d matches, want %d", len(got), want)
+	}
+	if got := searchIDs(t, svc, "roller", ""); len(got) != writers*perWriter/4 {
+		t.Fatalf("final search: %d rollers, want %d", len(got), writers*perWriter/4)
+	}
+}
