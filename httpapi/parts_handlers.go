@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -121,15 +120,17 @@ func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, o
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString(`{"parts":[`)
+	var buf []byte
 	for i, p := range ps {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		b, err := json.Marshal(toPartJSON(p))
+		var err error
+		buf, err = appendPart(buf[:0], p)
 		if err != nil {
 			return // the status is sent; the client sees a truncated body
 		}
-		bw.Write(b)
+		bw.Write(buf)
 		ps[i] = nil // let the part go once it is written
 	}
 	l := "null"
