@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,12 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		var health float64
 		for _, s := range scen {
 			r := b.measure(ctx, s, n, *dur)
+			// Every cell runs at the seeded size: delete what the
+			// scenario created (not timed).
+			if err := b.cleanUp(ctx); err != nil {
+				c.errorf("bench: clean up: %v", err)
+				return exitError
+			}
 			if s.name == "health" {
 				health = r.rps
 			}
@@ -106,8 +113,9 @@ type loadRun struct {
 	out       io.Writer
 	ids       []int64
 
-	mu  sync.Mutex // guards gen
-	gen *sample.Generator
+	mu      sync.Mutex // guards gen and created
+	gen     *sample.Generator
+	created []int64 // parts the scenarios created, deleted after each
 }
 
 // scenario is one kind of request; do sends one and reports whether the
@@ -155,6 +163,68 @@ func (b *loadRun) request(ctx context.Context, method, path string, body any, wa
 		return fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
 	}
 	return nil
+}
+
+// create creates a part and remembers its id for cleanUp.
+func (b *loadRun) create(ctx context.Context, body map[string]any) error {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/api/parts/", bytes.NewReader(buf))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-API-Key", b.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create: status %d %v", resp.StatusCode, err)
+	}
+	b.mu.Lock()
+	b.created = append(b.created, created.ID)
+	b.mu.Unlock()
+	return nil
+}
+
+// cleanUp deletes the parts the scenarios created, eight at a time.
+func (b *loadRun) cleanUp(ctx context.Context) error {
+	b.mu.Lock()
+	ids := b.created
+	b.created = nil
+	b.mu.Unlock()
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+	)
+	next := make(chan int64)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range next {
+				if err := b.request(ctx, http.MethodDelete, fmt.Sprintf("/api/parts/%d", id), nil); err != nil {
+					errMu.Lock()
+					first = cmp.Or(first, err)
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	return first
 }
 
 // seed creates parts until the server holds count, walking them through the
@@ -280,9 +350,9 @@ var searchTerms = []string{"bearing", "Spacer", "anodize", "Delrin", "offcuts", 
 func (b *loadRun) scenarios() []scenario {
 	id := func(r *rand.Rand) int64 { return b.ids[r.IntN(len(b.ids))] }
 	create := func(ctx context.Context, r *rand.Rand, w int) error {
-		return b.request(ctx, http.MethodPost, "/api/parts/", map[string]any{"partId": fmt.Sprintf("LOAD-%d", r.Int64()),
+		return b.create(ctx, map[string]any{"partId": fmt.Sprintf("LOAD-%d", r.Int64()),
 			"name": "Load test bracket", "material": "6061 Aluminium", "subsystem": "Drivetrain", "type": "cnc",
-			"notes": "Created by partflow bench."}, http.StatusCreated)
+			"notes": "Created by partflow bench."})
 	}
 	get := func(ctx context.Context, r *rand.Rand, w int) error {
 		return b.request(ctx, http.MethodGet, fmt.Sprintf("/api/parts/%d", id(r)), nil)
@@ -348,10 +418,11 @@ func (b *loadRun) scenarios() []scenario {
 }
 
 // measure runs s with n workers for d and returns the throughput and the
-// latency percentiles of the requests that completed.
+// latency percentiles of the requests that completed. Workers start no
+// request after d but finish the one in flight (a cancelled create may
+// still be committed, and then it would not be cleaned up).
 func (b *loadRun) measure(ctx context.Context, s scenario, n int, d time.Duration) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	deadline := time.Now().Add(d)
 	lat := make([][]time.Duration, n)
 	errs := make([]int, n)
 	var wg sync.WaitGroup
@@ -361,7 +432,7 @@ func (b *loadRun) measure(ctx context.Context, s scenario, n int, d time.Duratio
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 7))
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				t := time.Now()
 				err := s.do(ctx, r, w)
 				if ctx.Err() != nil {
