@@ -284,7 +284,7 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 			cand = roaring.FastAnd(bms...)
 		}
 	}
-	var hits []*textDoc
+	hits := make([]*textDoc, 0, min(cand.GetCardinality(), uint64(len(x.slots))))
 	it := cand.Iterator()
 	for it.HasNext() {
 		d := &x.docs[it.Next()]
@@ -315,33 +315,68 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 
 // pageOf returns hits[offset:offset+limit] (limit 0: to the end) of hits
 // sorted by cmp. A small page of many hits is selected without sorting them
-// all: the first offset+limit are kept sorted while the rest stream past.
+// all: a heap keeps the best offset+limit seen so far, its worst on top.
 func pageOf(hits []*textDoc, cmp func(a, b *textDoc) int, offset, limit int) []*textDoc {
 	if offset >= len(hits) {
 		return nil
 	}
 	keep := offset + limit
-	if limit <= 0 || keep*8 > len(hits) {
+	if limit <= 0 || keep*4 > len(hits) {
 		slices.SortFunc(hits, cmp)
 	} else {
-		top := make([]*textDoc, 0, keep+1)
+		h := worstFirst{docs: make([]*textDoc, 0, keep), cmp: cmp}
 		for _, d := range hits {
-			if len(top) == keep && cmp(d, top[keep-1]) >= 0 {
-				continue
-			}
-			i, _ := slices.BinarySearchFunc(top, d, cmp)
-			top = slices.Insert(top, i, d)
-			if len(top) > keep {
-				top = top[:keep]
+			switch {
+			case len(h.docs) < keep:
+				h.docs = append(h.docs, d)
+				h.up(len(h.docs) - 1)
+			case cmp(d, h.docs[0]) < 0:
+				h.docs[0] = d
+				h.down(0)
 			}
 		}
-		hits = top
+		hits = h.docs
+		slices.SortFunc(hits, cmp)
 	}
 	hits = hits[offset:]
 	if limit > 0 {
 		hits = hits[:min(limit, len(hits))]
 	}
 	return hits
+}
+
+// worstFirst is a binary heap of docs with the one that sorts last on top.
+type worstFirst struct {
+	docs []*textDoc
+	cmp  func(a, b *textDoc) int
+}
+
+func (h *worstFirst) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if h.cmp(h.docs[i], h.docs[parent]) <= 0 {
+			return
+		}
+		h.docs[i], h.docs[parent] = h.docs[parent], h.docs[i]
+		i = parent
+	}
+}
+
+func (h *worstFirst) down(i int) {
+	for {
+		worst, l, r := i, 2*i+1, 2*i+2
+		if l < len(h.docs) && h.cmp(h.docs[l], h.docs[worst]) > 0 {
+			worst = l
+		}
+		if r < len(h.docs) && h.cmp(h.docs[r], h.docs[worst]) > 0 {
+			worst = r
+		}
+		if worst == i {
+			return
+		}
+		h.docs[i], h.docs[worst] = h.docs[worst], h.docs[i]
+		i = worst
+	}
 }
 
 // trigrams appends the distinct trigrams of s (three consecutive bytes, none
