@@ -117,9 +117,11 @@ func (r *partRow) toPart() (*parts.Part, error) {
 		Version: r.Version,
 	}
 	if r.MiscInfo != nil {
-		if err := json.Unmarshal([]byte(*r.MiscInfo), &p.MiscInfo); err != nil {
+		m, err := decodeObject(*r.MiscInfo)
+		if err != nil {
 			return nil, fmt.Errorf("decode miscInfo of part %d: %w", r.ID, err)
 		}
+		p.MiscInfo = m
 		if p.MiscInfo == nil { // stored "null"
 			p.MiscInfo = map[string]any{}
 		}
