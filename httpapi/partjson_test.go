@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -74,4 +75,49 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("%q: got %s, want %s", s, got, want)
 		}
 	})
+}
+
+var valueSeeds = []string{`{"reviewer":"Rita","handWorkers":[{"name":"Bo","timestamp":"t"}]}`, `[1, 2.5, -0, 1e-7, 1e21, 123456789012345678901234567890, 0.000001, 1e-6, 5e-324]`,
+	`{"b":true,"a":false,"c":null,"d":[],"e":{},"<&>":"\u2028"}`, `"x"`, `3.14159`, `{"z":{"y":{"x":[[["deep"]]]}}}`}
+
+// FuzzAppendValue checks the miscInfo encoder against encoding/json for
+// every value JSON decodes to.
+func FuzzAppendValue(f *testing.F) {
+	for _, s := range valueSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v any
+		if json.Unmarshal([]byte(s), &v) != nil {
+			return
+		}
+		checkAppendValue(t, v)
+	})
+}
+
+func TestAppendValueMatchesMarshal(t *testing.T) {
+	for _, s := range valueSeeds {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		checkAppendValue(t, v)
+	}
+	// Go values a library caller may put in miscInfo go through json.Marshal.
+	checkAppendValue(t, map[string]any{"n": 3, "l": []string{"a"}, "m": map[string]int{"b": 1}, "nil": []any(nil), "nm": map[string]any(nil)})
+	if _, err := appendValue(nil, map[string]any{"x": math.NaN()}); err == nil {
+		t.Error("NaN encoded without an error")
+	}
+}
+
+func checkAppendValue(t *testing.T, v any) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := appendValue(nil, v)
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("%#v: got %s (%v), want %s", v, got, err, want)
+	}
 }
