@@ -87,6 +87,19 @@
 // the matches were counted: a part changed in between so that it no longer
 // matches is left out of the page.
 //
+// # Pages and the row cache
+//
+// A page (a list with a limit) first selects only the ids of its parts
+// (an index walk for the indexed sort fields reads just the index), then
+// their rows. Rows come from a small cache (rowcache.go, up to 2,048 rows)
+// when the cached row is of the part's current version: each row is tagged
+// with the part's last change as the search index knew it before the row
+// was read, and the index catches up with part_changes at the start of the
+// request, so a write committed before the request, by any process, is
+// always seen. Callers get parts decoded afresh from the cached row, never a
+// shared value. Lists without a limit (a whole category) read their rows
+// directly.
+//
 // # Adding PostgreSQL
 //
 // Everything dialect-specific sits behind the small engine interface

@@ -1,7 +1,6 @@
 package bunstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -44,11 +43,23 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 	if total == 0 || f.Offset >= total {
 		return []*parts.Part{}, total, nil
 	}
+	// A page: select its ids (narrow rows; an index walk reads only the
+	// index), then the rows, most of them from the row cache.
+	paged := f.Limit > 0
+	if paged {
+		if err := s.text.catchUp(ctx, s); err != nil {
+			return nil, 0, fmt.Errorf("search index: %w", err)
+		}
+	}
 	var (
 		b    strings.Builder
 		args []any
 	)
-	b.WriteString("SELECT " + prefixedColumns("p") + " FROM parts AS p")
+	if paged {
+		b.WriteString("SELECT p.id FROM parts AS p")
+	} else {
+		b.WriteString("SELECT " + prefixedColumns("p") + " FROM parts AS p")
+	}
 	if f.Category != "" {
 		// Without a (category, col) index, walk the col index and skip the
 		// other categories: the unary + keeps SQLite from filtering by the
@@ -62,8 +73,34 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 	}
 	b.WriteString(" ORDER BY p." + col + " " + dir + ", p.id " + dir + " LIMIT ? OFFSET ?")
 	args = append(args, pageLimit(f), f.Offset)
-	out, err := s.scanParts(ctx, db, b.String(), args...)
+	if !paged {
+		out, err := s.scanParts(ctx, db, b.String(), args...)
+		return out, total, err
+	}
+	ids, err := s.scanIDs(ctx, db, b.String(), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.partsByID(ctx, db, ids)
 	return out, total, err
+}
+
+// scanIDs runs query, which selects one id column.
+func (s *Store) scanIDs(ctx context.Context, db bun.IDB, query string, args ...any) ([]int64, error) {
+	rows, err := s.query(ctx, db, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // pageLimit is f's LIMIT argument: -1 means no limit.
@@ -121,24 +158,6 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 		return !strings.Contains(docText(p.PartID, p.Name, p.Subsystem, p.Assigned, p.Material, p.Notes), q) ||
 			(f.Category != "" && p.Category != f.Category)
 	}), res.total, nil
-}
-
-// partsByID reads the parts with the given ids, in that order; ids of parts
-// that are gone are skipped.
-func (s *Store) partsByID(ctx context.Context, db bun.IDB, ids []int64) ([]*parts.Part, error) {
-	if len(ids) == 0 {
-		return []*parts.Part{}, nil
-	}
-	rows, err := s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))", idList(ids))
-	if err != nil {
-		return nil, err
-	}
-	at := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		at[id] = i
-	}
-	slices.SortFunc(rows, func(a, b *parts.Part) int { return cmp.Compare(at[a.ID], at[b.ID]) })
-	return rows, nil
 }
 
 // sortMatches returns the page of f among the matches list (a JSON array

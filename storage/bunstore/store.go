@@ -64,8 +64,8 @@ type Options struct {
 	// ReadConns is the number of connections for reads of a file
 	// database; default 4. Writes always use one connection.
 	ReadConns int
-	// CacheSizeKiB is SQLite's page cache per connection; default 8192
-	// (8 MiB, so five connections stay within 40 MiB). Pages not in it come
+	// CacheSizeKiB is SQLite's page cache per connection; default 4096
+	// (4 MiB, so five connections stay within 20 MiB). Pages not in it come
 	// from the operating system's file cache.
 	CacheSizeKiB int
 }
@@ -84,6 +84,7 @@ type Store struct {
 	rstmts *stmtCache
 	eng    engine
 	text   textIndex
+	rows   rowCache
 	now    func() time.Time
 	log    *slog.Logger
 	memory bool

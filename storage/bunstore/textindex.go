@@ -52,6 +52,9 @@ type textDoc struct {
 	category             string
 	partID, name         string // as stored, for sorting
 	createdAt, updatedAt int64  // as stored (microseconds)
+	// seq is the number of the last change of the part the index applied
+	// (or the change the index was loaded at): the row cache's version.
+	seq int64
 }
 
 // memSorts are the sort columns a search orders in memory; others are
@@ -135,8 +138,10 @@ func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
 		return x.load(ctx, s)
 	}
 	ids := make([]int64, 0, len(changes))
+	last := make(map[int64]int64, len(changes))
 	for _, c := range changes {
 		ids = append(ids, c.partID)
+		last[c.partID] = c.seq
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -155,6 +160,7 @@ func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
 	defer x.mu.Unlock()
 	for _, id := range ids {
 		if d, ok := found[id]; ok {
+			d.seq = last[id]
 			x.put(d)
 		} else {
 			x.remove(id)
@@ -187,6 +193,7 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 	x.grams = map[uint32]*roaring.Bitmap{}
 	x.live = roaring.New()
 	for _, d := range docs {
+		d.seq = seq
 		x.put(d)
 	}
 	for _, bm := range x.grams {
@@ -194,6 +201,21 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 	}
 	x.seq, x.loaded = seq, true
 	return nil
+}
+
+// versions returns the seq of each id's part as the index knows it, -1 for
+// a part it does not know.
+func (x *textIndex) versions(ids []int64) []int64 {
+	out := make([]int64, len(ids))
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for i, id := range ids {
+		out[i] = -1
+		if slot, ok := x.slots[id]; ok {
+			out[i] = x.docs[slot].seq
+		}
+	}
+	return out
 }
 
 // put adds or replaces a part. x.mu must be held for writing.

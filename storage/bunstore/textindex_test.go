@@ -340,3 +340,84 @@ func TestSearchWhileWriting(t *testing.T) {
 		t.Fatalf("final search: %d rollers, want %d", len(got), writers*perWriter/4)
 	}
 }
+
+// TestCachedRowsFollowWrites checks that pages served partly from the row
+// cache show every write committed before the request, from this store
+// and from another one on the same file, including writes that change no
+// searched field (amount, status).
+func TestCachedRowsFollowWrites(t *testing.T) {
+	ctx := t.Context()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
+	open := func() *parts.Service {
+		s, err := bunstore.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return parts.NewService(s, nil)
+	}
+	reader, writer := open(), open()
+	var ids []int64
+	for i := range 5 {
+		p, err := writer.CreatePart(ctx, newPart(fmt.Sprintf("R-%d", i), "Roller", ""), "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	page := func(svc *parts.Service, search string) map[int64]*parts.Part {
+		t.Helper()
+		ps, _, err := svc.FindParts(ctx, parts.Filter{Search: search, SortBy: parts.SortCreatedAt, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]*parts.Part{}
+		for _, p := range ps {
+			out[p.ID] = p
+		}
+		return out
+	}
+	for _, search := range []string{"", "roller"} {
+		for round, svc := range []*parts.Service{writer, reader, reader} { // the last read is from the cache
+			if got := page(svc, search)[ids[0]]; got == nil || got.Amount != 1 {
+				t.Fatalf("search %q round %d: part %v", search, round, got)
+			}
+		}
+	}
+	steps := []struct {
+		name  string
+		write func() error
+		check func(p *parts.Part) bool
+	}{
+		{"amount", func() error {
+			_, err := writer.UpdatePart(ctx, ids[0], parts.Update{Amount: ptr(7), Actor: "w"})
+			return err
+		}, func(p *parts.Part) bool { return p.Amount == 7 }},
+		{"approve", func() error {
+			_, err := writer.Approve(ctx, ids[0], parts.ActionInput{Reviewer: "Rita"})
+			return err
+		}, func(p *parts.Part) bool { return p.Status == parts.StatusReviewed && p.MiscInfo["reviewer"] == "Rita" }},
+		{"amount in this store", func() error {
+			_, err := reader.UpdatePart(ctx, ids[0], parts.Update{Amount: ptr(9), Actor: "r"})
+			return err
+		}, func(p *parts.Part) bool { return p.Amount == 9 }},
+	}
+	for _, st := range steps {
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for _, search := range []string{"", "roller"} {
+			if got := page(reader, search)[ids[0]]; got == nil || !st.check(got) {
+				t.Fatalf("after %s, search %q: %+v", st.name, search, got)
+			}
+		}
+	}
+	if err := writer.DeletePart(ctx, ids[0], 0, "w"); err != nil {
+		t.Fatal(err)
+	}
+	for _, search := range []string{"", "roller"} {
+		if got := page(reader, search); got[ids[0]] != nil || len(got) != 4 {
+			t.Fatalf("after delete, search %q: %d parts, deleted one present: %v", search, len(got), got[ids[0]] != nil)
+		}
+	}
+}
