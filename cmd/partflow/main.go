@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -171,9 +169,6 @@ func (c *cli) loadChecked(fs *pflag.FlagSet, args []string) (*Config, int) {
 	return cfg, -1
 }
 
-// serveGCPercent is the garbage collector's target heap growth for serve.
-const serveGCPercent = 200
-
 // serve runs the server.
 func (c *cli) serve(ctx context.Context, args []string) int {
 	fs := c.flagSet("serve")
@@ -189,13 +184,6 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if _, _, err := ensureAPIKey(cfg, cfg.DataDir(), c.stdout); err != nil {
 		c.errorf("%v", err)
 		return exitError
-	}
-	if !slices.ContainsFunc(c.environ, func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") }) {
-		// The live heap is small and most allocations are a request's
-		// garbage: collecting at 200% growth instead of 100% costs a few
-		// MiB and saves about a tenth of the CPU of list answers. GOGC in
-		// the environment still decides.
-		debug.SetGCPercent(serveGCPercent)
 	}
 	if err := c.serveFunc(ctx, cfg, c.stdout, c.stderr); err != nil {
 		c.errorf("serve: %v", err)
