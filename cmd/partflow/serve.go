@@ -63,6 +63,17 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Error("conversion workers", "err", err)
 		}
 	})
+	if w, ok := a.store.(interface{ Warm(context.Context) error }); ok {
+		background.Go(func() {
+			// Build the search index before the first list needs it.
+			start := time.Now()
+			if err := w.Warm(wctx); err != nil && wctx.Err() == nil {
+				log.Warn("warm search index", "err", err)
+			} else if err == nil {
+				log.Info("search index ready", "took", time.Since(start).Round(time.Millisecond))
+			}
+		})
+	}
 	background.Go(func() {
 		// Files a crash or a failed delete left behind are collected at start.
 		removed, err := a.svc.GC(wctx)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +116,11 @@ func openSeeded(b *testing.B, n int, writable bool) (*bunstore.Store, *parts.Ser
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	start := time.Now()
+	if err := s.Warm(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("search index of %d parts built in %v", n, time.Since(start).Round(time.Millisecond))
 	return s, parts.NewService(s, nil)
 }
 
@@ -404,4 +410,35 @@ func (g *generator) part(i int) *parts.Part {
 		p.MiscInfo = map[string]any{"reviewer": people[r.IntN(len(people))]}
 	}
 	return p
+}
+
+// BenchmarkSearchIndexBuild measures building the in-memory search index
+// (Warm) and reports the heap it holds per part.
+func BenchmarkSearchIndexBuild(b *testing.B) {
+	forSizes(b, func(b *testing.B, n int) {
+		path := seeded(b, n)
+		ctx := context.Background()
+		var held uint64
+		for b.Loop() {
+			b.StopTimer()
+			s, err := bunstore.Open(ctx, "sqlite://"+path, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b.StartTimer()
+			if err := s.Warm(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			held = after.HeapAlloc - before.HeapAlloc
+			s.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(held)/float64(n), "heapB/part")
+	})
 }

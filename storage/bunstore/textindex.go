@@ -97,6 +97,16 @@ type searchResult struct {
 	updated map[int64]int64
 }
 
+// Warm builds the in-memory search index now instead of on the first list
+// or search (a fraction of a second at 10,000 parts, a few seconds at
+// 100,000). A server calls it in the background at start.
+func (s *Store) Warm(ctx context.Context) error {
+	if err := s.text.catchUp(ctx, s); err != nil {
+		return fmt.Errorf("bunstore: warm search index: %w", mapErr(ctx, err))
+	}
+	return nil
+}
+
 // match answers a search for q among the parts of category cat (any when
 // empty): the number of matches and, when col is one of memSorts, the ids of
 // the page (offset, limit; 0 is no limit) in that order; otherwise the ids
@@ -185,20 +195,32 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 	if err != nil {
 		return err
 	}
+	// Build outside the lock: slots are assigned in order, so each
+	// trigram's slots are collected sorted and each bitmap is made once.
+	slots := make(map[int64]uint32, len(docs))
+	lists := map[uint32][]uint32{}
+	var buf []uint32
+	for i := range docs {
+		docs[i].seq = seq
+		slots[docs[i].id] = uint32(i)
+		buf = trigrams(buf[:0], docs[i].text)
+		for _, g := range buf {
+			lists[g] = append(lists[g], uint32(i))
+		}
+	}
+	grams := make(map[uint32]*roaring.Bitmap, len(lists))
+	for g, l := range lists {
+		bm := roaring.New()
+		bm.AddMany(l)
+		bm.RunOptimize()
+		grams[g] = bm
+		delete(lists, g)
+	}
+	live := roaring.New()
+	live.AddRange(0, uint64(len(docs)))
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.docs = make([]textDoc, 0, len(docs))
-	x.slots = make(map[int64]uint32, len(docs))
-	x.free = nil
-	x.grams = map[uint32]*roaring.Bitmap{}
-	x.live = roaring.New()
-	for _, d := range docs {
-		d.seq = seq
-		x.put(d)
-	}
-	for _, bm := range x.grams {
-		bm.RunOptimize()
-	}
+	x.docs, x.slots, x.free, x.grams, x.live = docs, slots, nil, grams, live
 	x.seq, x.loaded = seq, true
 	return nil
 }

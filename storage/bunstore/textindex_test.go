@@ -1,6 +1,7 @@
 package bunstore_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -419,5 +420,38 @@ func TestCachedRowsFollowWrites(t *testing.T) {
 		if got := page(reader, search); got[ids[0]] != nil || len(got) != 4 {
 			t.Fatalf("after delete, search %q: %d parts, deleted one present: %v", search, len(got), got[ids[0]] != nil)
 		}
+	}
+}
+
+// TestWarmBuildsTheIndex checks that Warm loads the index (a search after
+// it needs no load: the part another store writes meanwhile is found through
+// the change log) and that it honours its context.
+func TestWarmBuildsTheIndex(t *testing.T) {
+	ctx := t.Context()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
+	s, err := bunstore.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Warm(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Warm on a cancelled context: %v", err)
+	}
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := bunstore.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	p, err := parts.NewService(other, nil).CreatePart(ctx, newPart("W-1", "Warm widget", ""), "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, parts.NewService(s, nil), "warm", ""); !slices.Equal(got, []int64{p.ID}) {
+		t.Fatalf("got %v", got)
 	}
 }
