@@ -60,11 +60,31 @@ type textDoc struct {
 // memSorts are the sort columns a search orders in memory; others are
 // sorted by SQLite.
 var memSorts = map[string]func(a, b *textDoc) int{
-	"id":         func(a, b *textDoc) int { return cmp.Compare(a.id, b.id) },
-	"created_at": func(a, b *textDoc) int { return cmp.Or(cmp.Compare(a.createdAt, b.createdAt), cmp.Compare(a.id, b.id)) },
-	"updated_at": func(a, b *textDoc) int { return cmp.Or(cmp.Compare(a.updatedAt, b.updatedAt), cmp.Compare(a.id, b.id)) },
-	"name":       func(a, b *textDoc) int { return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.id, b.id)) },
-	"part_id":    func(a, b *textDoc) int { return cmp.Or(strings.Compare(a.partID, b.partID), cmp.Compare(a.id, b.id)) },
+	"id": func(a, b *textDoc) int { return cmp.Compare(a.id, b.id) },
+	"created_at": func(a, b *textDoc) int {
+		if a.createdAt != b.createdAt {
+			return cmp.Compare(a.createdAt, b.createdAt)
+		}
+		return cmp.Compare(a.id, b.id)
+	},
+	"updated_at": func(a, b *textDoc) int {
+		if a.updatedAt != b.updatedAt {
+			return cmp.Compare(a.updatedAt, b.updatedAt)
+		}
+		return cmp.Compare(a.id, b.id)
+	},
+	"name": func(a, b *textDoc) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	},
+	"part_id": func(a, b *textDoc) int {
+		if c := strings.Compare(a.partID, b.partID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	},
 }
 
 // maxChangeBatch is the most changes the index applies one by one; more than
@@ -369,6 +389,12 @@ func pageOf(hits []*textDoc, cmp func(a, b *textDoc) int, offset, limit int) []*
 		slices.SortFunc(hits, cmp)
 	} else {
 		h := worstFirst{docs: make([]*textDoc, 0, keep), cmp: cmp}
+		if cmp(hits[len(hits)-1], hits[0]) < 0 {
+			// Hits come in slot order, which mostly follows ids and
+			// creation; when the page wants the newest, start from the
+			// end, so that few hits beat the heap's worst.
+			slices.Reverse(hits)
+		}
 		for _, d := range hits {
 			switch {
 			case len(h.docs) < keep:
