@@ -26,3 +26,9 @@ END;
 DROP TABLE parts_search_fields;
 --bun:split
 DROP TABLE parts_search_notes;
+--bun:split
+-- Keep the log bounded on a long-running server: every 10,000th change
+-- deletes all but the newest 100,000 (an index further behind reloads).
+CREATE TRIGGER part_changes_prune AFTER INSERT ON part_changes WHEN NEW.seq % 10000 = 0 BEGIN
+	DELETE FROM part_changes WHERE seq <= NEW.seq - 100000;
+END;
