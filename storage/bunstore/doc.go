@@ -83,7 +83,8 @@
 // after the last one it applied (one indexed range read, normally empty) and
 // reloads those parts, so it sees the writes of every connection and every
 // process using the database file. It starts over when it fell too far behind
-// (more than 2,000 changes, or changes pruned before it read them); Open and
+// (more changes than 2,000 or a quarter of its parts, whichever is more, or
+// changes pruned before it read them); Open and
 // Optimize keep the newest 100,000 changes, and so does a trigger every
 // 10,000th change. The rows of a page are read after
 // the matches were counted: a part changed in between so that it no longer

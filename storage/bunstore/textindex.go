@@ -30,7 +30,7 @@ import (
 // each search it reads the changes after the last one it applied (one indexed
 // range read, normally empty) and reloads those parts' fields. It loads all
 // parts on first use, and again when it fell too far behind (the changes it
-// needs were pruned, or there are too many to apply one by one).
+// needs were pruned, or there are more than a quarter of its size).
 type textIndex struct {
 	refresh sync.Mutex // serialises loading and catching up
 
@@ -87,9 +87,10 @@ var memSorts = map[string]func(a, b *textDoc) int{
 	},
 }
 
-// maxChangeBatch is the most changes the index applies one by one; more than
-// that and it reloads everything, which is cheaper. (A variable so that tests
-// can force a reload.)
+// maxChangeBatch is the least number of changes the index applies one by
+// one; it applies up to a quarter of its size that way, and reloads
+// everything for more, which is then cheaper. (A variable so that tests can
+// force a reload.)
 var maxChangeBatch = 2000
 
 // keepChanges is how many of the newest part_changes rows pruning keeps. An
@@ -154,16 +155,17 @@ func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
 	x.refresh.Lock()
 	defer x.refresh.Unlock()
 	x.mu.RLock()
-	loaded, seq = x.loaded, x.seq
+	loaded, seq, size := x.loaded, x.seq, len(x.slots)
 	x.mu.RUnlock()
 	if !loaded {
 		return x.load(ctx, s)
 	}
-	changes, err := s.changesSince(ctx, seq, maxChangeBatch+1)
+	batch := max(maxChangeBatch, size/4)
+	changes, err := s.changesSince(ctx, seq, batch+1)
 	if err != nil || len(changes) == 0 {
 		return err
 	}
-	if changes[0].seq != seq+1 || len(changes) > maxChangeBatch {
+	if changes[0].seq != seq+1 || len(changes) > batch {
 		// Pruned past what we know, or a bulk change: start over.
 		return x.load(ctx, s)
 	}
