@@ -261,7 +261,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		keys:       newKeyring(o.Keys),
 		authChecks: newLimiter(maxLimiterEntries),
 		failures:   newLimiter(maxLimiterEntries),
-		bigLists:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
 	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {

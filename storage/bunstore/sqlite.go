@@ -46,7 +46,7 @@ func openSQLite(ctx context.Context, path string, o *Options) (w, r *bun.DB, eng
 	}
 	cache := o.CacheSizeKiB
 	if cache <= 0 {
-		cache = 4 << 10
+		cache = 2 << 10
 	}
 	sync := o.Synchronous
 	if sync == "" {

@@ -64,9 +64,10 @@ type Options struct {
 	// ReadConns is the number of connections for reads of a file
 	// database; default 4. Writes always use one connection.
 	ReadConns int
-	// CacheSizeKiB is SQLite's page cache per connection; default 4096
-	// (4 MiB, so five connections stay within 20 MiB). Pages not in it come
-	// from the operating system's file cache.
+	// CacheSizeKiB is SQLite's page cache per connection; default 2048
+	// (2 MiB, so five connections stay within 10 MiB). Pages not in it come
+	// from the operating system's file cache; the rows of the pages people
+	// look at most are in the store's row cache anyway.
 	CacheSizeKiB int
 }
 
