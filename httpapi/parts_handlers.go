@@ -107,16 +107,40 @@ func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category st
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	writeList(w, ps, total, limit, q.Filter.Offset)
-	return nil
+	return writeList(w, ps, total, limit, q.Filter.Offset)
 }
 
-// writeList streams the list answer {"parts":[...],"total":N,"limit":L,
-// "offset":O} part by part, so a whole category never sits in memory twice.
-func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, offset int) {
+// smallList is the most parts a list answer holds to be sent in one piece,
+// with a Content-Length; longer ones are streamed.
+const smallList = 200
+
+// writeList writes the list answer {"parts":[...],"total":N,"limit":L,
+// "offset":O}. A page is encoded whole and sent with a Content-Length (one
+// write, no chunk framing); a longer list is streamed part by part, so a
+// whole category never sits in memory twice. An error before anything was
+// sent is returned; once streaming, the client sees a truncated body.
+func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, offset int) error {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("X-Content-Type-Options", "nosniff")
+	if len(ps) <= smallList {
+		body := make([]byte, 0, 64+len(ps)*768)
+		body = append(body, `{"parts":[`...)
+		for i, p := range ps {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			var err error
+			if body, err = appendPart(body, p); err != nil {
+				return fmt.Errorf("encode part %d: %w", p.ID, err)
+			}
+		}
+		body = appendListEnd(body, total, limit, offset)
+		hd.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return nil
+	}
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString(`{"parts":[`)
@@ -128,17 +152,29 @@ func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, o
 		var err error
 		buf, err = appendPart(buf[:0], p)
 		if err != nil {
-			return // the status is sent; the client sees a truncated body
+			return nil // the status is sent; the client sees a truncated body
 		}
 		bw.Write(buf)
 		ps[i] = nil // let the part go once it is written
 	}
-	l := "null"
-	if limit != nil {
-		l = strconv.Itoa(*limit)
-	}
-	fmt.Fprintf(bw, `],"total":%d,"limit":%s,"offset":%d}`+"\n", total, l, offset)
+	bw.Write(appendListEnd(buf[:0], total, limit, offset))
 	bw.Flush()
+	return nil
+}
+
+// appendListEnd appends the end of a list answer, after the parts.
+func appendListEnd(dst []byte, total int, limit *int, offset int) []byte {
+	dst = append(dst, `],"total":`...)
+	dst = strconv.AppendInt(dst, int64(total), 10)
+	dst = append(dst, `,"limit":`...)
+	if limit != nil {
+		dst = strconv.AppendInt(dst, int64(*limit), 10)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, int64(offset), 10)
+	return append(dst, "}\n"...)
 }
 
 func (h *handler) getPart(w http.ResponseWriter, req bunrouter.Request) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -486,5 +487,49 @@ func TestHealthAndReady(t *testing.T) {
 	wantError(t, e.do(req{method: "GET", path: "/pms/ready"}), 503, "database unreachable", "")
 	if m := e.must(200, req{method: "GET", path: "/pms/health"}); m["status"] != "healthy" {
 		t.Errorf("health after the database went away: %v", m)
+	}
+}
+
+// TestListAnswerShapes checks both ways a list is sent: a page whole with a
+// Content-Length, a long list streamed; both decode to the same parts in
+// order with the totals.
+func TestListAnswerShapes(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range 230 {
+		e.create(map[string]any{"partId": fmt.Sprintf("L-%03d", i), "material": "PLA", "subsystem": "Arm", "notes": "<ok> & \"quoted\""})
+	}
+	page := e.do(req{method: http.MethodGet, path: "/api/parts/?limit=50&offset=10&sort_by=part_id&sort_order=asc"})
+	if page.status != http.StatusOK || page.header.Get("Content-Length") != strconv.Itoa(len(page.body)) {
+		t.Fatalf("page: status %d, Content-Length %q for %d bytes", page.status, page.header.Get("Content-Length"), len(page.body))
+	}
+	all := e.do(req{method: http.MethodGet, path: "/api/parts/?sort_by=part_id&sort_order=asc"})
+	if all.status != http.StatusOK || all.header.Get("Content-Length") != "" {
+		t.Fatalf("whole list: status %d, Content-Length %q (want streamed)", all.status, all.header.Get("Content-Length"))
+	}
+	var p, a struct {
+		Parts []struct {
+			PartID string `json:"partId"`
+			Notes  string `json:"notes"`
+		} `json:"parts"`
+		Total  int  `json:"total"`
+		Limit  *int `json:"limit"`
+		Offset int  `json:"offset"`
+	}
+	if err := json.Unmarshal(page.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(all.body, &a); err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 230 || p.Limit == nil || *p.Limit != 50 || p.Offset != 10 || len(p.Parts) != 50 {
+		t.Fatalf("page: total %d limit %v offset %d, %d parts", p.Total, p.Limit, p.Offset, len(p.Parts))
+	}
+	if a.Total != 230 || a.Limit != nil || len(a.Parts) != 230 {
+		t.Fatalf("whole list: total %d limit %v, %d parts", a.Total, a.Limit, len(a.Parts))
+	}
+	for i, x := range p.Parts {
+		if want := a.Parts[10+i]; x != want || x.PartID != fmt.Sprintf("L-%03d", 10+i) || x.Notes != "<ok> & \"quoted\"" {
+			t.Fatalf("page part %d: %+v, whole list has %+v", i, x, want)
+		}
 	}
 }
