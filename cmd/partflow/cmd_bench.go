@@ -165,31 +165,40 @@ func (b *loadRun) request(ctx context.Context, method, path string, body any, wa
 	return nil
 }
 
-// create creates a part and remembers its id for cleanUp.
-func (b *loadRun) create(ctx context.Context, body map[string]any) error {
+// post creates a part from body and returns its id.
+func (b *loadRun) post(ctx context.Context, body map[string]any) (int64, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/api/parts/", bytes.NewReader(buf))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("X-API-Key", b.key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	var created struct {
 		ID int64 `json:"id"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("create: status %d %v", resp.StatusCode, err)
+		return 0, fmt.Errorf("create: status %d %v", resp.StatusCode, err)
+	}
+	return created.ID, nil
+}
+
+// create creates a part and remembers its id for cleanUp.
+func (b *loadRun) create(ctx context.Context, body map[string]any) error {
+	id, err := b.post(ctx, body)
+	if err != nil {
+		return err
 	}
 	b.mu.Lock()
-	b.created = append(b.created, created.ID)
+	b.created = append(b.created, id)
 	b.mu.Unlock()
 	return nil
 }
@@ -314,29 +323,13 @@ func (b *loadRun) seedOne(ctx context.Context) error {
 	b.mu.Lock()
 	p, plan := b.gen.Part(), b.gen.Plan()
 	b.mu.Unlock()
-	body := map[string]any{"partId": p.PartID, "name": p.Name, "type": string(p.Type), "material": p.Material,
-		"subsystem": p.Subsystem, "amount": p.Amount, "notes": p.Notes}
-	buf, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/api/parts/", bytes.NewReader(buf))
+	id, err := b.post(ctx, map[string]any{"partId": p.PartID, "name": p.Name, "type": string(p.Type), "material": p.Material,
+		"subsystem": p.Subsystem, "amount": p.Amount, "notes": p.Notes})
 	if err != nil {
 		return err
-	}
-	req.Header.Set("X-API-Key", b.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return err
-	}
-	var created struct {
-		ID int64 `json:"id"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&created)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("create: status %d %v", resp.StatusCode, err)
 	}
 	for _, st := range plan {
-		path := fmt.Sprintf("/api/parts/%d/%s", created.ID, st.Action)
+		path := fmt.Sprintf("/api/parts/%d/%s", id, st.Action)
 		body := map[string]any{"reviewer": st.Input.Reviewer, "assigned": st.Input.Assignee}
 		if err := b.request(ctx, http.MethodPost, path, body); err != nil {
 			return err

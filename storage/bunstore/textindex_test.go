@@ -40,22 +40,29 @@ func newPart(partID, name, notes string) *parts.Part {
 
 func ptr[T any](v T) *T { return &v }
 
-// TestSearchSeesOtherWriters opens two stores on one file, as two processes
-// would, and checks that searches in one see every kind of write committed
-// by the other: creates, edits of a searched field, category changes and
-// deletes.
-func TestSearchSeesOtherWriters(t *testing.T) {
-	ctx := t.Context()
+// twoProcesses opens two stores on one database file, as two processes
+// would, and returns a Service on each.
+func twoProcesses(t *testing.T) (a, b *parts.Service) {
+	t.Helper()
 	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
 	open := func() *parts.Service {
-		s, err := bunstore.Open(ctx, url, nil)
+		s, err := bunstore.Open(t.Context(), url, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return parts.NewService(s, nil)
 	}
-	reader, writer := open(), open()
+	return open(), open()
+}
+
+// TestSearchSeesOtherWriters opens two stores on one file, as two processes
+// would, and checks that searches in one see every kind of write committed
+// by the other: creates, edits of a searched field, category changes and
+// deletes.
+func TestSearchSeesOtherWriters(t *testing.T) {
+	ctx := t.Context()
+	reader, writer := twoProcesses(t)
 	if got := searchIDs(t, reader, "widget", ""); len(got) != 0 {
 		t.Fatalf("empty database: got %v", got)
 	}
@@ -348,16 +355,7 @@ func TestSearchWhileWriting(t *testing.T) {
 // searched field (amount, status).
 func TestCachedRowsFollowWrites(t *testing.T) {
 	ctx := t.Context()
-	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
-	open := func() *parts.Service {
-		s, err := bunstore.Open(ctx, url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return parts.NewService(s, nil)
-	}
-	reader, writer := open(), open()
+	reader, writer := twoProcesses(t)
 	var ids []int64
 	for i := range 5 {
 		p, err := writer.CreatePart(ctx, newPart(fmt.Sprintf("R-%d", i), "Roller", ""), "w")
