@@ -46,7 +46,7 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 		}
 		seen[m[1]+"@"+m[2]] = true
 	}
-	for _, s := range []string{"health", "get", "list-page", "list-category", "search-rare", "search-common", "category-sort", "create", "claim", "mix-80-20"} {
+	for _, s := range []string{"health", "health-end", "get", "list-page", "list-category", "search-rare", "search-common", "category-sort", "create", "claim", "mix-80-20"} {
 		for _, c := range []string{"1", "3"} {
 			if !seen[s+"@"+c] {
 				t.Errorf("no row for %s at concurrency %s in\n%s", s, c, out)

@@ -69,27 +69,48 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
-		var health float64
-		for _, s := range scen {
+		// /health runs first and again last at each level; shares are of
+		// the mean of the two, so that a drift of the machine's speed
+		// during the level counts half as much.
+		type row struct {
+			name string
+			r    result
+		}
+		var rows []row
+		var health []float64
+		run := func(s scenario, name string) bool {
 			r := b.measure(ctx, s, n, *dur)
 			// Every cell runs at the seeded size: delete what the
 			// scenario created (not timed).
 			if err := b.cleanUp(ctx); err != nil {
 				c.errorf("bench: clean up: %v", err)
-				return exitError
+				return false
 			}
 			if s.name == "health" {
-				health = r.rps
+				health = append(health, r.rps)
 			}
-			share := ""
-			if health > 0 {
-				share = fmt.Sprintf("%.1f%%", 100*r.rps/health)
-			}
-			fmt.Fprintf(c.stdout, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", s.name, n, r.rps,
-				ms(r.p50), ms(r.p99), r.errors, share)
-			if ctx.Err() != nil {
+			rows = append(rows, row{name, r})
+			return ctx.Err() == nil
+		}
+		for _, s := range scen {
+			if !run(s, s.name) {
 				return exitError
 			}
+		}
+		if len(health) > 0 && !run(scen[slices.IndexFunc(scen, func(s scenario) bool { return s.name == "health" })], "health-end") {
+			return exitError
+		}
+		ceiling := 0.0
+		for _, h := range health {
+			ceiling += h / float64(len(health))
+		}
+		for _, x := range rows {
+			share := ""
+			if ceiling > 0 {
+				share = fmt.Sprintf("%.1f%%", 100*x.r.rps/ceiling)
+			}
+			fmt.Fprintf(c.stdout, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", x.name, n, x.r.rps,
+				ms(x.r.p50), ms(x.r.p99), x.r.errors, share)
 		}
 	}
 	if *pid > 0 {
