@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -761,5 +762,55 @@ func TestOversizeContentLengthIsRefusedBeforeReading(t *testing.T) {
 		p, adminKey, int64(10)<<30))
 	if status != "HTTP/1.1 413 Request Entity Too Large" {
 		t.Errorf("status line %q", status)
+	}
+}
+
+// TestHEADAnswersLikeGETWithoutABody checks HEAD over a real server (a
+// recorder would keep the body): a part, a download and a missing part.
+func TestHEADAnswersLikeGETWithoutABody(t *testing.T) {
+	e := newFilesEnv(t, nil)
+	p := e.part(nil)
+	data, err := os.ReadFile(filepath.Join(cadDir, "colored_screw_ap214.step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.upload(p, "screw.step", data); r.status != 201 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	for _, c := range []struct {
+		path   string
+		status int
+		length string
+	}{
+		{p, 200, ""},
+		{p + "/download", 200, strconv.Itoa(len(data))},
+		{p + "/file", 200, strconv.Itoa(len(data))},
+		{"/api/parts/999999", 404, ""},
+	} {
+		get := e.do("GET", c.path, nil, nil)
+		req, err := http.NewRequest(http.MethodHead, srv.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-API-Key", adminKey)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || get.status != c.status || len(body) != 0 {
+			t.Errorf("HEAD %s: %d with %d body bytes (GET %d), want %d and none", c.path, res.StatusCode, len(body), get.status, c.status)
+		}
+		for _, h := range []string{"Content-Type", "ETag", "Content-Disposition"} {
+			if res.Header.Get(h) != get.header.Get(h) {
+				t.Errorf("HEAD %s: %s %q, GET has %q", c.path, h, res.Header.Get(h), get.header.Get(h))
+			}
+		}
+		if c.length != "" && res.Header.Get("Content-Length") != c.length {
+			t.Errorf("HEAD %s: Content-Length %q, want %s", c.path, res.Header.Get("Content-Length"), c.length)
+		}
 	}
 }

@@ -127,7 +127,7 @@ const apiDescription = `Partflow's REST API, a drop-in backend for the parts-wor
 
 Authentication: an API key in the X-API-Key header, else the api_key query parameter (only when the server enables it), else "api_key" in the JSON body of a POST or PUT. A missing key is 401 "API key required", a wrong one 401 "Invalid API key"; read-only keys get 403 on writes. More than the configured number of wrong keys per minute from one client address makes that address's authenticated requests answer 429 with Retry-After until the minute ends.
 
-Errors are JSON: {"error", "details"?, "field"?, "request_id"?}. Unknown /api routes answer 404 JSON, wrong methods 405 JSON with Allow. Bad ids (not a positive integer that fits 64 bits) are 404. JSON bodies are capped (1 MiB by default; 413 above).
+Errors are JSON: {"error", "details"?, "field"?, "request_id"?}. Unknown /api routes answer 404 JSON, wrong methods 405 JSON with Allow. Every GET operation also answers HEAD: the same status and headers (Content-Length, ETag, Content-Type) without a body. Bad ids (not a positive integer that fits 64 bits) are 404. JSON bodies are capped (1 MiB by default; 413 above).
 
 Concurrency: GET of a part sets ETag; PUT, DELETE and the workflow actions honour If-Match ("*" or a list of ETags) and answer 412 with the current ETag when it is stale. Responses to writes carry the new ETag.`
 

@@ -74,12 +74,12 @@ func TestUnknownRoutesAndMethods_areJSON(t *testing.T) {
 		})
 	}
 	cases := []struct{ method, path, allow string }{
-		{"PATCH", partPath(p, ""), "DELETE, GET, PUT"},
-		{"DELETE", "/api/parts/", "GET, POST"},
+		{"PATCH", partPath(p, ""), "DELETE, GET, HEAD, PUT"},
+		{"DELETE", "/api/parts/", "GET, HEAD, POST"},
 		{"GET", partPath(p, "/approve"), "POST"},
 		{"DELETE", partPath(p, "/assign"), "POST, PUT"},
-		{"POST", "/api/parts/stats", "GET"},
-		{"POST", "/health", "GET"},
+		{"POST", "/api/parts/stats", "GET, HEAD"},
+		{"POST", "/health", "GET, HEAD"},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path+" is 405 JSON with Allow", func(t *testing.T) {

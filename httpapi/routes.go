@@ -105,7 +105,13 @@ func (rt *routeTable) add(r route) {
 		}
 	}
 	rt.routes = append(rt.routes, r)
-	rt.group.Handle(r.Method, r.Path, rt.h.withAccess(r.Access, r.Handler))
+	h := rt.h.withAccess(r.Access, r.Handler)
+	rt.group.Handle(r.Method, r.Path, h)
+	if r.Method == http.MethodGet {
+		// HEAD is GET without the body: net/http drops what the handler
+		// writes, and http.ServeContent does not read the file.
+		rt.group.Handle(http.MethodHead, r.Path, h)
+	}
 }
 
 // allowed returns the methods registered for a full router path pattern
@@ -115,6 +121,9 @@ func (rt *routeTable) allowed(pattern string) []string {
 	for _, r := range rt.routes {
 		if rt.h.opts.BasePath+r.Path == pattern {
 			out = append(out, r.Method)
+			if r.Method == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
 		}
 	}
 	slices.Sort(out)
