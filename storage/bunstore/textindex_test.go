@@ -508,3 +508,45 @@ func TestChangeLogStaysBounded(t *testing.T) {
 		t.Fatalf("search after pruning: %v", got)
 	}
 }
+
+// TestUpgradeFromFTSRelease opens a database left by the release that
+// searched with FTS5 (migrations up to 0005) holding parts, and checks that
+// the upgrade keeps them searchable and logs later writes.
+func TestUpgradeFromFTSRelease(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "parts.db")
+	if err := bunstore.MigrateTo(ctx, path, "20260601000005"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for i, name := range []string{"Old gearbox", "Old bracket"} {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO parts (part_id, name, material, subsystem, status, category, amount,
+			created_at, updated_at, version, model) VALUES (?, ?, 'Steel', 'Drive', 'Pending', 'review', 1, ?, ?, 1, '{"state":"none"}')`,
+			fmt.Sprintf("OLD-%d", i), name, 1_700_000_000_000_000+i, 1_700_000_000_000_000+i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := bunstore.Open(ctx, "sqlite://"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	svc := parts.NewService(s, nil)
+	got := searchIDs(t, svc, "GEARBOX", "")
+	if len(got) != 1 {
+		t.Fatalf("search after upgrade: %v", got)
+	}
+	if _, err := svc.UpdatePart(ctx, got[0], parts.Update{Name: ptr("New shaft"), Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, svc, "gearbox", ""); len(got) != 0 {
+		t.Fatalf("renamed part still found: %v", got)
+	}
+	if got := searchIDs(t, svc, "old", ""); len(got) != 2 { // part ids OLD-0 and OLD-1
+		t.Fatalf("search old: %v", got)
+	}
+}
