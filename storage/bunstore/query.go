@@ -191,22 +191,33 @@ func idList(ids []int64) string {
 
 // scanParts runs query and converts every row (partColumns) to a part.
 func (s *Store) scanParts(ctx context.Context, db bun.IDB, query string, args ...any) ([]*parts.Part, error) {
+	out := []*parts.Part{}
+	err := s.eachRow(ctx, db, func(r *partRow) error {
+		p, err := r.toPart()
+		if err == nil {
+			out = append(out, p)
+		}
+		return err
+	}, query, args...)
+	return out, err
+}
+
+// eachRow runs query, which selects partColumns, and calls fn with each row
+// as it is read; fn may keep the row.
+func (s *Store) eachRow(ctx context.Context, db bun.IDB, fn func(r *partRow) error, query string, args ...any) error {
 	rows, err := s.query(ctx, db, query, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := []*parts.Part{}
 	for rows.Next() {
-		var r partRow
+		r := &partRow{}
 		if err := rows.Scan(r.fields()...); err != nil {
-			return nil, err
+			return err
 		}
-		p, err := r.toPart()
-		if err != nil {
-			return nil, err
+		if err := fn(r); err != nil {
+			return err
 		}
-		out = append(out, p)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

@@ -82,23 +82,15 @@ func (s *Store) partsByID(ctx context.Context, db bun.IDB, ids []int64) ([]*part
 		for i, id := range ids {
 			at[id] = i
 		}
-		rs, err := s.query(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))", idList(missing))
-		if err != nil {
-			return nil, err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			r := &partRow{}
-			if err := rs.Scan(r.fields()...); err != nil {
-				return nil, err
-			}
+		err := s.eachRow(ctx, db, func(r *partRow) error {
 			i := at[r.ID]
 			rows[i] = r
 			if seqs[i] >= 0 {
 				s.rows.put(r.ID, seqs[i], r)
 			}
-		}
-		if err := rs.Err(); err != nil {
+			return nil
+		}, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))", idList(missing))
+		if err != nil {
 			return nil, err
 		}
 	}
