@@ -58,17 +58,23 @@ func Example() {
 	// 09:05:00 complete ada
 }
 
-// ExampleApply shows the workflow table as a pure function: no store needed.
-func ExampleApply() {
+// ExampleWorkflow_Apply shows the workflow tables as pure functions: no
+// store needed. The original workflow approves a part from any column; the
+// strict one only from review.
+func ExampleWorkflow_Apply() {
 	p := &parts.Part{PartID: "HND-7", Type: parts.TypeHand, Category: parts.CategoryCompleted, Status: parts.StatusCompleted}
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
-	next, changed, err := parts.Apply(p, parts.ActionRevert, parts.ActionInput{}, now)
+	next, changed, err := parts.OriginalWorkflow().Apply(p, parts.ActionRevert, parts.ActionInput{}, now)
 	fmt.Println(next.Category, next.Status, changed, err)
 
-	_, _, err = parts.Apply(next, parts.ActionApprove, parts.ActionInput{}, now)
+	approved, _, err := parts.OriginalWorkflow().Apply(next, parts.ActionApprove, parts.ActionInput{}, now)
+	fmt.Println(approved.Category, approved.Status, err)
+
+	_, _, err = parts.StrictWorkflow().Apply(next, parts.ActionApprove, parts.ActionInput{}, now)
 	fmt.Println(errors.Is(err, parts.ErrInvalidTransition), err)
 	// Output:
 	// hand In Progress true <nil>
+	// hand Reviewed <nil>
 	// true cannot approve a part in hand (In Progress): allowed only from review
 }

@@ -28,6 +28,9 @@ type Options struct {
 	// Convert configures the CAD -> GLB conversion pipeline; without
 	// Convert.Converters there is no conversion.
 	Convert ConvertOptions
+	// Workflow is the transition table the workflow actions follow; nil is
+	// OriginalWorkflow().
+	Workflow *Workflow
 }
 
 // Service is the one type callers use. It validates input, applies the
@@ -40,6 +43,7 @@ type Service struct {
 	files   FileStore
 	uploads UploadOptions
 	pipe    *pipeline
+	flow    *Workflow
 }
 
 // NewService returns a Service over store.
@@ -47,7 +51,10 @@ func NewService(store Store, opts *Options) *Service {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Service{store: store, now: opts.Now, log: opts.Logger, files: opts.Files}
+	s := &Service{store: store, now: opts.Now, log: opts.Logger, files: opts.Files, flow: opts.Workflow}
+	if s.flow == nil {
+		s.flow = OriginalWorkflow()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -61,6 +68,9 @@ func NewService(store Store, opts *Options) *Service {
 	}
 	return s
 }
+
+// Workflow returns the workflow the service's actions follow.
+func (s *Service) Workflow() *Workflow { return s.flow }
 
 // Store returns the store the service runs on.
 func (s *Service) Store() Store { return s.store }
@@ -273,11 +283,12 @@ func (s *Service) afterDelete(ctx context.Context, p *Part) {
 // Files returns the file store the service keeps part files in, or nil.
 func (s *Service) Files() FileStore { return s.files }
 
-// Act runs a workflow action on a part. See Apply for the rules and errors;
+// Act runs a workflow action on a part under the service's workflow. See
+// Workflow.Apply for the rules and errors;
 // a no-op action returns the part unchanged without a new version.
 func (s *Service) Act(ctx context.Context, id int64, a Action, in ActionInput) (*Part, error) {
 	p, err := s.mutate(ctx, id, in.IfVersion, in.Actor, string(a), func(cur *Part, now time.Time) (*Part, bool, error) {
-		return Apply(cur, a, in, now)
+		return s.flow.Apply(cur, a, in, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s part %d: %w", a, id, err)
@@ -285,8 +296,8 @@ func (s *Service) Act(ctx context.Context, id int64, a Action, in ActionInput) (
 	return p, nil
 }
 
-// Approve marks a part in review as Reviewed and moves it to the cnc or hand
-// column by its type, recording in.Reviewer and merging in.MiscInfo.
+// Approve marks a part Reviewed and moves it to the cnc or hand column by its
+// type (the strict workflow allows it only from review), recording in.Reviewer and merging in.MiscInfo.
 func (s *Service) Approve(ctx context.Context, id int64, in ActionInput) (*Part, error) {
 	return s.Act(ctx, id, ActionApprove, in)
 }
@@ -302,12 +313,13 @@ func (s *Service) Unclaim(ctx context.Context, id int64, in ActionInput) (*Part,
 	return s.Act(ctx, id, ActionUnclaim, in)
 }
 
-// Start sets a cnc or hand part In Progress.
+// Start sets a part In Progress (the strict workflow: only in cnc or hand).
 func (s *Service) Start(ctx context.Context, id int64, in ActionInput) (*Part, error) {
 	return s.Act(ctx, id, ActionStart, in)
 }
 
-// Complete moves a cnc or hand part to completed, merging in.MiscInfo.
+// Complete moves a part to completed, merging in.MiscInfo (the strict
+// workflow: only from cnc or hand).
 func (s *Service) Complete(ctx context.Context, id int64, in ActionInput) (*Part, error) {
 	return s.Act(ctx, id, ActionComplete, in)
 }

@@ -68,7 +68,7 @@ func afterUnclaim(s Status) Status {
 	return StatusPending
 }
 
-// transition is one row of the workflow table.
+// transition is one row of a workflow table.
 type transition struct {
 	from     []Category
 	category categoryRule
@@ -78,62 +78,141 @@ type transition struct {
 var (
 	working = []Category{CategoryCNC, CategoryHand}
 	open    = []Category{CategoryReview, CategoryCNC, CategoryHand}
+	// anywhere is every category: the original API checked none except for
+	// revert.
+	anywhere = []Category{CategoryReview, CategoryCNC, CategoryHand, CategoryCompleted}
 )
 
-// workflow is the transition table: for each action, the categories it is
-// allowed from and where it leaves the part. Side effects on assignee,
-// reviewer, notes and miscInfo are in Apply.
-var workflow = map[Action]transition{
-	ActionApprove:  {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
-	ActionAssign:   {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-	ActionUnclaim:  {from: working, category: keepCategory, status: afterUnclaim},
-	ActionStart:    {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-	ActionComplete: {from: working, category: toCompleted, status: fixed(StatusCompleted)},
-	ActionRevert:   {from: []Category{CategoryCompleted}, category: categoryByType, status: fixed(StatusInProgress)},
+// Workflow is a transition table: for each action, the categories it is
+// allowed from and where it leaves the part's category and status. Side
+// effects on assignee, reviewer, notes and miscInfo are the same in every
+// workflow (see Apply). A Workflow is immutable and safe for concurrent use;
+// get one from OriginalWorkflow or StrictWorkflow.
+type Workflow struct {
+	name      string
+	actions   map[Action]transition
+	setStatus map[Status]transition
 }
 
-// setStatusTable says, for each target status of set-status, which categories
-// allow it and where the part ends up. Reviewed approves, Completed completes.
-var setStatusTable = map[Status]transition{
-	StatusPending:        {from: open, category: keepCategory, status: fixed(StatusPending)},
-	StatusReviewed:       {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
-	StatusInProgress:     {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-	StatusAlreadyStarted: {from: working, category: keepCategory, status: fixed(StatusAlreadyStarted)},
-	StatusCompleted:      {from: working, category: toCompleted, status: fixed(StatusCompleted)},
+// Names of the built-in workflows, as WorkflowByName accepts them.
+const (
+	WorkflowOriginal = "original"
+	WorkflowStrict   = "strict"
+)
+
+// originalWorkflow is the original API's table: every action from every
+// category except revert, which needs a completed part.
+var originalWorkflow = &Workflow{
+	name: WorkflowOriginal,
+	actions: map[Action]transition{
+		ActionApprove:  {from: anywhere, category: categoryByType, status: fixed(StatusReviewed)},
+		ActionAssign:   {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
+		ActionUnclaim:  {from: anywhere, category: keepCategory, status: afterUnclaim},
+		ActionStart:    {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
+		ActionComplete: {from: anywhere, category: toCompleted, status: fixed(StatusCompleted)},
+		ActionRevert:   {from: []Category{CategoryCompleted}, category: categoryByType, status: fixed(StatusInProgress)},
+	},
+	setStatus: map[Status]transition{
+		StatusPending:        {from: anywhere, category: keepCategory, status: fixed(StatusPending)},
+		StatusReviewed:       {from: anywhere, category: categoryByType, status: fixed(StatusReviewed)},
+		StatusInProgress:     {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
+		StatusAlreadyStarted: {from: anywhere, category: keepCategory, status: fixed(StatusAlreadyStarted)},
+		StatusCompleted:      {from: anywhere, category: toCompleted, status: fixed(StatusCompleted)},
+	},
 }
+
+// strictWorkflow only lets a part move forward through its columns: approve
+// from review, work (claim, unclaim, start, complete) in cnc or hand, revert
+// from completed. Set-status follows the same rules: Reviewed approves,
+// Completed completes.
+var strictWorkflow = &Workflow{
+	name: WorkflowStrict,
+	actions: map[Action]transition{
+		ActionApprove:  {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
+		ActionAssign:   {from: working, category: keepCategory, status: fixed(StatusInProgress)},
+		ActionUnclaim:  {from: working, category: keepCategory, status: afterUnclaim},
+		ActionStart:    {from: working, category: keepCategory, status: fixed(StatusInProgress)},
+		ActionComplete: {from: working, category: toCompleted, status: fixed(StatusCompleted)},
+		ActionRevert:   {from: []Category{CategoryCompleted}, category: categoryByType, status: fixed(StatusInProgress)},
+	},
+	setStatus: map[Status]transition{
+		StatusPending:        {from: open, category: keepCategory, status: fixed(StatusPending)},
+		StatusReviewed:       {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
+		StatusInProgress:     {from: working, category: keepCategory, status: fixed(StatusInProgress)},
+		StatusAlreadyStarted: {from: working, category: keepCategory, status: fixed(StatusAlreadyStarted)},
+		StatusCompleted:      {from: working, category: toCompleted, status: fixed(StatusCompleted)},
+	},
+}
+
+// OriginalWorkflow returns the default workflow, the original API's: approve,
+// assign (claim), unclaim, start, complete and every set-status are allowed
+// from any category; only revert requires a completed part.
+func OriginalWorkflow() *Workflow { return originalWorkflow }
+
+// StrictWorkflow returns the opt-in workflow that keeps parts moving forward
+// through their columns: approve only from review; assign, unclaim, start and
+// complete only in cnc or hand; revert only from completed; set-status
+// Pending from any open category, Reviewed from review, In Progress, Already
+// Started and Completed from cnc or hand.
+func StrictWorkflow() *Workflow { return strictWorkflow }
+
+// WorkflowByName returns the built-in workflow called name ("original" or
+// "strict"; "" is the default, original). An unknown name is a
+// *ValidationError on field "workflow" listing the known ones.
+func WorkflowByName(name string) (*Workflow, error) {
+	switch name {
+	case "", WorkflowOriginal:
+		return originalWorkflow, nil
+	case WorkflowStrict:
+		return strictWorkflow, nil
+	}
+	return nil, invalid("workflow", "unknown workflow %q (want %s or %s)", name, WorkflowOriginal, WorkflowStrict)
+}
+
+// Name is the workflow's name, e.g. "original".
+func (w *Workflow) Name() string { return w.name }
 
 // Allowed reports which categories an action may start from; for
-// ActionSetStatus, pass the target status.
-func Allowed(a Action, target Status) []Category {
-	t, ok := rule(a, target)
+// ActionSetStatus, pass the target status. It returns nil for an unknown
+// action or status.
+func (w *Workflow) Allowed(a Action, target Status) []Category {
+	t, ok := w.rule(a, target)
 	if !ok {
 		return nil
 	}
 	return slices.Clone(t.from)
 }
 
-func rule(a Action, target Status) (transition, bool) {
+func (w *Workflow) rule(a Action, target Status) (transition, bool) {
 	if a == ActionSetStatus {
-		t, ok := setStatusTable[target]
+		t, ok := w.setStatus[target]
 		return t, ok
 	}
-	t, ok := workflow[a]
+	t, ok := w.actions[a]
 	return t, ok
 }
 
-// Apply runs action a on a copy of p at time now and returns the new part.
+// Allowed is OriginalWorkflow().Allowed.
+func Allowed(a Action, target Status) []Category { return originalWorkflow.Allowed(a, target) }
+
+// Apply is OriginalWorkflow().Apply.
+func Apply(p *Part, a Action, in ActionInput, now time.Time) (next *Part, changed bool, err error) {
+	return originalWorkflow.Apply(p, a, in, now)
+}
+
+// Apply runs action a on a copy of p under workflow w at time now and returns the new part.
 // It returns the unchanged copy and changed=false when the action changes
 // nothing (the same person claiming again, starting a part In Progress,
 // unclaiming an unassigned Pending or Already Started part). Errors:
 // *TransitionError when the table does not allow the action from p's state,
 // *ClaimConflictError when someone else holds the part, *ValidationError for
 // bad input. Apply does not validate the resulting part; Service does.
-func Apply(p *Part, a Action, in ActionInput, now time.Time) (next *Part, changed bool, err error) {
+func (w *Workflow) Apply(p *Part, a Action, in ActionInput, now time.Time) (next *Part, changed bool, err error) {
 	next = p.Clone()
 	if a == ActionSetStatus && !in.Status.Valid() {
 		return next, false, invalid("status", "unknown status %q", in.Status)
 	}
-	t, ok := rule(a, in.Status)
+	t, ok := w.rule(a, in.Status)
 	if !ok {
 		return next, false, invalid("action", "unknown action %q", a)
 	}

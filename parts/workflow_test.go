@@ -20,22 +20,28 @@ type outcome struct {
 	assigned string
 }
 
-// expect is written from ../shared/API.md independently of the package's
-// transition table, so the two check each other.
-func expect(a parts.Action, target parts.Status, p *parts.Part) outcome {
+// expect is written from ../shared/API.md (the original workflow) and the
+// strict workflow's documented rules, independently of the package's
+// transition tables, so the two check each other.
+func expect(strict bool, a parts.Action, target parts.Status, p *parts.Part) outcome {
 	byType := parts.CategoryHand
 	if p.Type == parts.TypeCNC {
 		byType = parts.CategoryCNC
 	}
-	working := p.Category == parts.CategoryCNC || p.Category == parts.CategoryHand
+	// The original workflow lets every action but revert run from any
+	// category: everything is "working" and "in review" at once.
+	working := !strict || p.Category == parts.CategoryCNC || p.Category == parts.CategoryHand
+	inReview := !strict || p.Category == parts.CategoryReview
 	deny := outcome{err: parts.ErrInvalidTransition}
 	keep := func(s parts.Status) outcome { return outcome{category: p.Category, status: s, assigned: p.Assigned} }
 	switch a {
 	case parts.ActionApprove:
-		if p.Category != parts.CategoryReview {
+		if !inReview {
 			return deny
 		}
-		return outcome{category: byType, status: parts.StatusReviewed, assigned: p.Assigned}
+		o := outcome{category: byType, status: parts.StatusReviewed, assigned: p.Assigned}
+		o.noop = p.Category == byType && p.Status == parts.StatusReviewed
+		return o
 	case parts.ActionAssign:
 		if !working {
 			return deny
@@ -70,7 +76,9 @@ func expect(a parts.Action, target parts.Status, p *parts.Part) outcome {
 		if !working {
 			return deny
 		}
-		return outcome{category: parts.CategoryCompleted, status: parts.StatusCompleted, assigned: p.Assigned}
+		o := outcome{category: parts.CategoryCompleted, status: parts.StatusCompleted, assigned: p.Assigned}
+		o.noop = p.Category == parts.CategoryCompleted && p.Status == parts.StatusCompleted
+		return o
 	case parts.ActionRevert:
 		if p.Category != parts.CategoryCompleted {
 			return deny
@@ -79,17 +87,19 @@ func expect(a parts.Action, target parts.Status, p *parts.Part) outcome {
 	case parts.ActionSetStatus:
 		switch target {
 		case parts.StatusPending:
-			if p.Category == parts.CategoryCompleted {
+			if strict && p.Category == parts.CategoryCompleted {
 				return deny
 			}
 			o := keep(parts.StatusPending)
 			o.noop = p.Status == parts.StatusPending
 			return o
 		case parts.StatusReviewed:
-			if p.Category != parts.CategoryReview {
+			if !inReview {
 				return deny
 			}
-			return outcome{category: byType, status: parts.StatusReviewed, assigned: p.Assigned}
+			o := outcome{category: byType, status: parts.StatusReviewed, assigned: p.Assigned}
+			o.noop = p.Category == byType && p.Status == parts.StatusReviewed
+			return o
 		case parts.StatusInProgress, parts.StatusAlreadyStarted:
 			if !working {
 				return deny
@@ -101,15 +111,27 @@ func expect(a parts.Action, target parts.Status, p *parts.Part) outcome {
 			if !working {
 				return deny
 			}
-			return outcome{category: parts.CategoryCompleted, status: parts.StatusCompleted, assigned: p.Assigned}
+			o := outcome{category: parts.CategoryCompleted, status: parts.StatusCompleted, assigned: p.Assigned}
+			o.noop = p.Category == parts.CategoryCompleted && p.Status == parts.StatusCompleted
+			return o
 		}
 	}
 	panic("unknown action " + a)
 }
 
 // TestTransitionMatrix runs every action from every state (category x status
-// x type x assignee) and checks the result or the exact error.
+// x type x assignee) under both built-in workflows and checks the result or
+// the exact error.
 func TestTransitionMatrix(t *testing.T) {
+	for _, tc := range []struct {
+		flow   *parts.Workflow
+		strict bool
+	}{{parts.OriginalWorkflow(), false}, {parts.StrictWorkflow(), true}} {
+		t.Run(tc.flow.Name(), func(t *testing.T) { testTransitionMatrix(t, tc.flow, tc.strict) })
+	}
+}
+
+func testTransitionMatrix(t *testing.T, flow *parts.Workflow, strict bool) {
 	type step struct {
 		action parts.Action
 		target parts.Status
@@ -136,12 +158,12 @@ func TestTransitionMatrix(t *testing.T) {
 							cd := t0.Add(-time.Hour)
 							p.ClaimedDate = &cd
 						}
-						want := expect(st.action, st.target, p)
+						want := expect(strict, st.action, st.target, p)
 						name := fmt.Sprintf("%s%s/from_%s_%s_%s_%q", st.action, st.target, c, s, typ, who)
 						n++
 						t.Run(name, func(t *testing.T) {
 							in := parts.ActionInput{Assignee: "alice", Status: st.target}
-							got, changed, err := parts.Apply(p, st.action, in, t0)
+							got, changed, err := flow.Apply(p, st.action, in, t0)
 							if want.err != nil {
 								if !errors.Is(err, want.err) {
 									t.Fatalf("err = %v, want %v", err, want.err)
@@ -239,5 +261,38 @@ func TestSetStatusUnknownIsInvalid(t *testing.T) {
 	_, _, err := parts.Apply(p, parts.ActionSetStatus, parts.ActionInput{Status: "Done"}, t0)
 	if !errors.Is(err, parts.ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestWorkflowByName(t *testing.T) {
+	for name, want := range map[string]*parts.Workflow{
+		"": parts.OriginalWorkflow(), "original": parts.OriginalWorkflow(), "strict": parts.StrictWorkflow(),
+	} {
+		got, err := parts.WorkflowByName(name)
+		if err != nil || got != want {
+			t.Errorf("WorkflowByName(%q) = %v, %v; want %s", name, got, err, want.Name())
+		}
+	}
+	_, err := parts.WorkflowByName("lenient")
+	var ve *parts.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "workflow" {
+		t.Fatalf("unknown workflow: err = %v, want a ValidationError on workflow", err)
+	}
+}
+
+func TestAllowedListsTheTable(t *testing.T) {
+	if got := parts.OriginalWorkflow().Allowed(parts.ActionAssign, ""); len(got) != len(parts.Categories) {
+		t.Errorf("original assign allowed from %v, want every category", got)
+	}
+	if got := parts.StrictWorkflow().Allowed(parts.ActionAssign, ""); fmt.Sprint(got) != "[cnc hand]" {
+		t.Errorf("strict assign allowed from %v, want [cnc hand]", got)
+	}
+	for _, w := range []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow()} {
+		if got := w.Allowed(parts.ActionRevert, ""); fmt.Sprint(got) != "[completed]" {
+			t.Errorf("%s revert allowed from %v, want [completed]", w.Name(), got)
+		}
+		if got := w.Allowed(parts.ActionSetStatus, "Done"); got != nil {
+			t.Errorf("%s set-status Done allowed from %v, want nil", w.Name(), got)
+		}
 	}
 }
