@@ -60,7 +60,7 @@ func newFilesEnv(t *testing.T, configure func(po *parts.Options, ho *httpapi.Opt
 		t.Fatalf("open files: %v", err)
 	}
 	t.Cleanup(func() { files.Close() })
-	po := &parts.Options{Files: files}
+	po := &parts.Options{Files: files, Workflow: flow}
 	ho := &httpapi.Options{Keys: []httpapi.Key{
 		{Name: "admin", Key: adminKey, Role: httpapi.RoleAdmin},
 		{Name: "reader", Key: readerKey, Role: httpapi.RoleReadOnly},

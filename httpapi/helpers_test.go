@@ -89,7 +89,7 @@ func newEnv(t *testing.T, configure func(o *httpapi.Options)) *env {
 	c := newClock()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := parts.NewService(store, &parts.Options{Now: c.Now, Logger: logger})
+	svc := parts.NewService(store, &parts.Options{Now: c.Now, Logger: logger, Workflow: flow})
 	o := &httpapi.Options{
 		Keys: []httpapi.Key{
 			{Name: "admin", Key: adminKey, Role: httpapi.RoleAdmin},

@@ -235,8 +235,13 @@ func TestWorkflowActions(t *testing.T) {
 			t.Errorf("category %v", got["category"])
 		}
 	})
-	t.Run("approving twice is 409", func(t *testing.T) {
-		wantError(t, e.do(req{method: "POST", path: partPath(cnc, "/approve")}), 409, "", "")
+	t.Run("approving twice is 409 (strict) or a no-op (original)", func(t *testing.T) {
+		r := e.do(req{method: "POST", path: partPath(cnc, "/approve")})
+		if strict() {
+			wantError(t, r, 409, "", "")
+		} else if got := r.json(t); r.status != 200 || got["version"] != float64(2) {
+			t.Errorf("status %d, version %v; want 200 and no new version", r.status, got["version"])
+		}
 	})
 	t.Run("assign without assigned is 400", func(t *testing.T) {
 		wantError(t, e.do(req{method: "POST", path: partPath(cnc, "/assign"), body: map[string]any{}}), 400, "", "assigned")
@@ -285,8 +290,13 @@ func TestWorkflowActions(t *testing.T) {
 			t.Errorf("got %v", got)
 		}
 	})
-	t.Run("completing twice is 409", func(t *testing.T) {
-		wantError(t, e.do(req{method: "POST", path: partPath(cnc, "/complete")}), 409, "", "")
+	t.Run("completing twice is 409 (strict) or a no-op (original)", func(t *testing.T) {
+		r := e.do(req{method: "POST", path: partPath(cnc, "/complete")})
+		if strict() {
+			wantError(t, r, 409, "", "")
+		} else if got := r.json(t); r.status != 200 || got["category"] != "completed" {
+			t.Errorf("status %d: %s", r.status, r.body)
+		}
 	})
 	t.Run("revert of a completed part goes back In Progress", func(t *testing.T) {
 		got := e.must(200, req{method: "POST", path: partPath(cnc, "/revert")})
@@ -306,12 +316,22 @@ func TestWorkflowActions(t *testing.T) {
 	t.Run("PUT status unknown is 400", func(t *testing.T) {
 		wantError(t, e.do(req{method: "PUT", path: partPath(hand, "/status"), body: map[string]any{"status": "Lost"}}), 400, "", "status")
 	})
-	t.Run("PUT status not allowed from completed is 409", func(t *testing.T) {
-		wantError(t, e.do(req{method: "PUT", path: partPath(hand, "/status"), body: map[string]any{"status": "Reviewed"}}), 409, "", "")
+	t.Run("PUT status Reviewed from completed is 409 (strict) or moves it back (original)", func(t *testing.T) {
+		r := e.do(req{method: "PUT", path: partPath(hand, "/status"), body: map[string]any{"status": "Reviewed"}})
+		if strict() {
+			wantError(t, r, 409, "", "")
+		} else if got := r.json(t); r.status != 200 || got["category"] != "hand" || got["status"] != "Reviewed" {
+			t.Errorf("status %d: %s", r.status, r.body)
+		}
 	})
-	t.Run("complete of a part in review is 409", func(t *testing.T) {
-		r := e.create(map[string]any{"partId": "R-1"})
-		wantError(t, e.do(req{method: "POST", path: partPath(r, "/complete")}), 409, "", "")
+	t.Run("complete of a part in review is 409 (strict) or completes it (original)", func(t *testing.T) {
+		p := e.create(map[string]any{"partId": "R-1"})
+		r := e.do(req{method: "POST", path: partPath(p, "/complete")})
+		if strict() {
+			wantError(t, r, 409, "", "")
+		} else if got := r.json(t); r.status != 200 || got["category"] != "completed" {
+			t.Errorf("status %d: %s", r.status, r.body)
+		}
 	})
 	for _, a := range []string{"approve", "assign", "unclaim", "complete", "revert"} {
 		t.Run(a+" of a missing part is 404", func(t *testing.T) {

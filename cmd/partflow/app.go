@@ -60,7 +60,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	if err := uploads.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("allowed_extensions / max_file_size: %w", err), store.Close())
 	}
-	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv})
+	flow, err := parts.WorkflowByName(cfg.Workflow)
+	if err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv, Workflow: flow})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 

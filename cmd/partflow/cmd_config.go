@@ -70,6 +70,7 @@ func (c *Config) entries() []entry {
 	}
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
+	add("workflow", c.Workflow)
 	add("onshape.base_url", c.Onshape.BaseURL)
 	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
 		if k.v == "" {

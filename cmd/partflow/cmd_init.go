@@ -271,6 +271,10 @@ api_key: %[6]s
 # convert:
 #   wait: 2s
 # model_wait: 30s
+
+# Workflow table: original (the original API's: every action but revert from
+# any column) or strict (parts move forward through their columns):
+# workflow: original
 `, path, q(a.env), q(a.addr), q(a.databaseURL), q(a.filesURL), q(key), logFormat, allowQuery)
 }
 

@@ -66,6 +66,10 @@ type Config struct {
 	ModelWait time.Duration `koanf:"model_wait"`
 	// Onshape configures fetching hand parts' drawings (GET .../drawing).
 	Onshape OnshapeConfig `koanf:"onshape"`
+	// Workflow names the workflow table the actions follow: "original"
+	// (default, the original API's: everything but revert from any
+	// category) or "strict" (parts move forward through their columns).
+	Workflow string `koanf:"workflow"`
 
 	sources  map[string]Source
 	dbDSN    string

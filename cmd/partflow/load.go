@@ -73,6 +73,7 @@ var flagKeys = map[string]string{
 	"allow-query-api-key": "allow_query_api_key",
 	"convert-wait":        "convert.wait",
 	"model-wait":          "model_wait",
+	"workflow":            "workflow",
 }
 
 // addConfigFlags adds the configuration flags every config-reading command
@@ -96,6 +97,7 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.Bool("allow-query-api-key", false, "accept the API key in the api_key query parameter")
 	fs.Duration("convert-wait", 0, "how long an upload waits for its conversion")
 	fs.Duration("model-wait", 0, "how long GET .../model waits for a conversion")
+	fs.String("workflow", "", "workflow table: original (default) or strict")
 }
 
 // configError is an invalid setting. Key is the setting's name as in

@@ -269,6 +269,7 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 		{"unknown setting in file", nil, nil, "databse_url: x\n", "databse_url", "unknown setting"},
 		{"mistyped nested setting in file", nil, nil, "log_level: debug\n", "log_level", "did you mean log.level"},
 		{"bad boolean", []string{}, []string{"PARTFLOW_ALLOW_QUERY_API_KEY=maybe"}, "", "allow_query_api_key", "maybe"},
+		{"unknown workflow", nil, nil, "workflow: lenient\n", "workflow", "want original or strict"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,5 +386,19 @@ func TestParseByteSize(t *testing.T) {
 				t.Errorf("parseByteSize(%q) = %d, want an error", bad, got)
 			}
 		})
+	}
+}
+
+func TestLoadWorkflow(t *testing.T) {
+	inTempDir(t)
+	if got := mustLoad(t, nil, nil).Workflow; got != "original" {
+		t.Errorf("default workflow %q, want original", got)
+	}
+	file := writeFile(t, t.TempDir(), "c.yaml", "workflow: Strict\n")
+	if got := mustLoad(t, []string{"--config", file}, nil).Workflow; got != "strict" {
+		t.Errorf("workflow from file %q, want strict", got)
+	}
+	if got := mustLoad(t, []string{"--workflow", "strict"}, nil).Workflow; got != "strict" {
+		t.Errorf("workflow from flag %q, want strict", got)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // Profile names.
@@ -50,6 +52,7 @@ func baseDefaults() map[string]any {
 		"onshape.base_url":    "https://cad.onshape.com",
 		"onshape.access_key":  "",
 		"onshape.secret_key":  "",
+		"workflow":            parts.WorkflowOriginal,
 	}
 }
 

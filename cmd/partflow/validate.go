@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // memoryDSN is the storage registry's in-memory SQLite URL.
@@ -164,6 +166,10 @@ func (c *Config) normalize() error {
 	}
 	if c.ModelWait < 0 {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)
+	}
+	c.Workflow = strings.ToLower(strings.TrimSpace(c.Workflow))
+	if _, err := parts.WorkflowByName(c.Workflow); err != nil {
+		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, parts.WorkflowOriginal, parts.WorkflowStrict)
 	}
 
 	plugins := map[string]bool{}
