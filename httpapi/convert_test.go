@@ -3,8 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/glb"
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/plugins/stl/stlconv"
 )
@@ -47,10 +46,7 @@ func emptySTL() []byte {
 
 func TestModelOfUploadedSTLIsServedAsGLB(t *testing.T) {
 	e := newConvertEnv(t)
-	data, err := os.ReadFile(filepath.Join(cadDir, "two_cubes_ascii.stl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := fixtures.Bytes(fixtures.TwoCubesSTLFile)
 	p := e.part(nil)
 	up := e.upload(p, "two_cubes_ascii.stl", data)
 	conv, _ := up.json(t)["conversion"].(map[string]any)

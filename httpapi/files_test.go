@@ -28,12 +28,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
 	"github.com/partflow/partflow/storage/bunstore"
 )
-
-const cadDir = "../../shared/testdata/cad"
 
 // filesEnv is the handler over a Service with a file:// store in a private
 // directory, so tests can check that nothing lands outside it.
@@ -183,8 +182,15 @@ func pngData(t *testing.T, c uint8) []byte {
 	return b.Bytes()
 }
 
+// TestUploadAndDownloadEveryCADFile round-trips the project's CAD fixtures
+// and, when it is beside the repository, the shared corpus.
 func TestUploadAndDownloadEveryCADFile(t *testing.T) {
-	entries, err := os.ReadDir(cadDir)
+	t.Run("fixtures", func(t *testing.T) { testUploadAndDownload(t, fixtures.Dir()) })
+	t.Run("corpus", func(t *testing.T) { testUploadAndDownload(t, fixtures.Corpus(t)) })
+}
+
+func testUploadAndDownload(t *testing.T, dir string) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +203,7 @@ func TestUploadAndDownloadEveryCADFile(t *testing.T) {
 		if ext != ".step" && ext != ".stl" {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(cadDir, ent.Name()))
+		data, err := os.ReadFile(filepath.Join(dir, ent.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,10 +468,7 @@ func (c *cutReader) Read(p []byte) (int, error) {
 }
 
 func TestCutOffUploadKeepsPreviousFile(t *testing.T) {
-	big, err := os.ReadFile(filepath.Join(cadDir, "featuretype_ap214.step"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	big := fixtures.LargeSTEP(300 << 10)
 	check := func(t *testing.T, e *filesEnv, p string, before []string) {
 		t.Helper()
 		if d := e.do("GET", p+"/download", nil, nil); d.status != 200 || !bytes.Equal(d.body, stepData) {
@@ -534,10 +537,7 @@ func listen(t *testing.T) net.Listener {
 func TestRangeAndConditionalDownloads(t *testing.T) {
 	e := newFilesEnv(t, nil)
 	p := e.part(nil)
-	data, err := os.ReadFile(filepath.Join(cadDir, "colored_screw_ap214.step"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := fixtures.Bytes(fixtures.BoxSTEPFile)
 	e.upload(p, "screw.step", data)
 	r := e.do("GET", p+"/download", nil, map[string]string{"Range": "bytes=100-199"})
 	if r.status != 206 || !bytes.Equal(r.body, data[100:200]) || r.header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", len(data)) {
@@ -770,10 +770,7 @@ func TestOversizeContentLengthIsRefusedBeforeReading(t *testing.T) {
 func TestHEADAnswersLikeGETWithoutABody(t *testing.T) {
 	e := newFilesEnv(t, nil)
 	p := e.part(nil)
-	data, err := os.ReadFile(filepath.Join(cadDir, "colored_screw_ap214.step"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := fixtures.Bytes(fixtures.BoxSTEPFile)
 	if r := e.upload(p, "screw.step", data); r.status != 201 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/partflow/partflow/convert"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/plugins/stl/stlconv"
 	"github.com/partflow/partflow/storage/blobfiles"
@@ -40,7 +41,7 @@ func (c *countingConverter) Convert(ctx context.Context, req convert.Request) (*
 // server's default shape (SQLite file, file:// files), where the commit
 // syncs to disk.
 func BenchmarkConversionCacheHit(b *testing.B) {
-	stl, err := os.ReadFile(filepath.Join(cadDir, "featuretype_binary.stl"))
+	stl, err := os.ReadFile(fixtures.CorpusFile(b, "featuretype_binary.stl"))
 	if err != nil {
 		b.Fatalf("read test data: %v", err)
 	}

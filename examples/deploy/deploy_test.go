@@ -10,13 +10,22 @@ import (
 	"testing"
 )
 
+// requireSystemdEnv, set to 1 (as .ci/run does), makes a missing
+// systemd-analyze a failure instead of a skip.
+const requireSystemdEnv = "PARTFLOW_REQUIRE_SYSTEMD"
+
 // TestSystemdUnitVerifies runs systemd-analyze verify on the unit, with
 // ExecStart pointed at an executable that exists here, and fails on any
 // warning (systemd-analyze exits 0 for ignored directives, so stderr counts).
+// Without systemd-analyze (not a prerequisite of make test) it is skipped,
+// except in CI, which installs it (make ci-deps) and requires it.
 func TestSystemdUnitVerifies(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Fatal("systemd-analyze is needed for this test: install Debian's systemd package (make ci-deps)")
+		if os.Getenv(requireSystemdEnv) == "1" {
+			t.Fatalf("systemd-analyze is missing and %s=1 requires it: install Debian's systemd package (make ci-deps)", requireSystemdEnv)
+		}
+		t.Skip("systemd-analyze is not installed (optional; CI installs it with make ci-deps and requires it)")
 	}
 	unit, err := os.ReadFile("partflow.service")
 	if err != nil {

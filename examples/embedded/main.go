@@ -43,7 +43,9 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 		return err
 	}
 	defer store.Close()
-	svc := parts.NewService(store, &parts.Options{Now: now})
+	// The strict workflow moves parts forward through their columns; the
+	// default (parts.OriginalWorkflow) accepts what the original API did.
+	svc := parts.NewService(store, &parts.Options{Now: now, Workflow: parts.StrictWorkflow()})
 
 	var created []*parts.Part
 	for _, p := range []*parts.Part{
@@ -82,7 +84,7 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 		fmt.Fprintf(w, "%-8s -> category=%s status=%q assigned=%q version=%d\n", s.name, p.Category, p.Status, p.Assigned, p.Version)
 	}
 
-	// The workflow table refuses a claim on a part that is still in review.
+	// The strict workflow refuses a claim on a part that is still in review.
 	if _, err := svc.Assign(ctx, hook.ID, parts.ActionInput{Assignee: "dave"}); errors.Is(err, parts.ErrInvalidTransition) {
 		fmt.Fprintf(w, "refused: %v\n", err)
 	}

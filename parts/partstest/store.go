@@ -690,8 +690,14 @@ func testSearchFollowsWrites(t *testing.T, e *env) {
 			t.Errorf("after update, search %q finds %d, want %d", q, n, want)
 		}
 	}
-	if _, err := e.svc.Assign(e.ctx, p.ID, parts.ActionInput{Assignee: "Linus"}); err == nil {
-		t.Fatal("assign from review should fail")
+	// A refused action writes nothing (the strict workflow refuses a claim
+	// on a part in review).
+	strict := parts.NewService(e.store, &parts.Options{Now: e.clk.now, Workflow: parts.StrictWorkflow()})
+	if _, err := strict.Assign(e.ctx, p.ID, parts.ActionInput{Assignee: "Linus"}); err == nil {
+		t.Fatal("assign from review should fail under the strict workflow")
+	}
+	if _, n := e.find(t, parts.Filter{Search: "linus"}); n != 0 {
+		t.Errorf("a refused claim made the part searchable by its assignee")
 	}
 	if _, err := e.svc.UpdatePart(e.ctx, p.ID, parts.Update{Assigned: ptr("Linus")}); err != nil {
 		t.Fatal(err)

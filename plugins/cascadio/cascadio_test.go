@@ -22,6 +22,7 @@ import (
 	"github.com/partflow/partflow/convert/converttest"
 	"github.com/partflow/partflow/convert/glb"
 	"github.com/partflow/partflow/convert/grpcplugin"
+	"github.com/partflow/partflow/internal/fixtures"
 )
 
 // sample is what converting one STEP file of the shared test data must give.
@@ -106,15 +107,53 @@ func repoRoot(tb testing.TB) string {
 	}
 }
 
-// cadDir returns the shared CAD samples: ../shared/testdata/cad relative to
-// the repository root (the repository and shared/ are siblings).
+// cadDir returns the shared CAD corpus (../shared/testdata/cad beside the
+// repository): the test is skipped without it, or fails when
+// PARTFLOW_REQUIRE_CORPUS=1 (CI).
 func cadDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "..", "shared", "testdata", "cad")
-	if _, err := os.Stat(filepath.Join(dir, "SOURCES.md")); err != nil {
-		tb.Fatalf("shared CAD test data missing: %v (the repository must sit next to shared/)", err)
+	return fixtures.Corpus(tb)
+}
+
+// boxSample is what the project's own STEP fixture must give: one mesh
+// without materials, 20 x 10 x 5 mm from the origin.
+var boxSample = sample{file: fixtures.BoxSTEPFile, meshes: 1,
+	bboxMax: [3]float64{0.02, 0.01, 0.005}}
+
+// brokenFixtures writes STEP files the plugin must reject into dir: the box
+// cut in half, and a well-formed file without any shape.
+func brokenFixtures(t *testing.T, dir string) (truncated, empty string) {
+	t.Helper()
+	box := fixtures.Bytes(fixtures.BoxSTEPFile)
+	truncated, empty = filepath.Join(dir, "truncated.step"), filepath.Join(dir, "empty.step")
+	for p, data := range map[string][]byte{
+		truncated: box[:len(box)/2],
+		empty:     []byte("ISO-10303-21;\nHEADER;\nFILE_DESCRIPTION(('empty'),'2;1');\nFILE_NAME('empty.step','',(''),(''),'','','');\nFILE_SCHEMA(('AUTOMOTIVE_DESIGN'));\nENDSEC;\nDATA;\nENDSEC;\nEND-ISO-10303-21;\n"),
+	} {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return dir
+	return truncated, empty
+}
+
+// TestFixtureBoxConverts converts the project's STEP box, which needs nothing
+// beside the repository, and checks that broken files are rejected clearly
+// without costing the process.
+func TestFixtureBoxConverts(t *testing.T) {
+	p := openPlugin(t, 1)
+	startPIDs := pids(p)
+	box := fixtures.Path(t, fixtures.BoxSTEPFile)
+	t.Run("box.step/converts_to_the_expected_GLB", func(t *testing.T) {
+		checkConverted(t, p, boxSample, box)
+	})
+	truncated, empty := brokenFixtures(t, t.TempDir())
+	t.Run("truncated/is_rejected_and_the_same_process_converts_the_next_file", func(t *testing.T) {
+		checkRejected(t, p, sample{reason: "it is truncated"}, truncated, box, startPIDs[0])
+	})
+	t.Run("no_shape/is_rejected_and_the_same_process_converts_the_next_file", func(t *testing.T) {
+		checkRejected(t, p, sample{reason: "cascadio could not read the STEP file"}, empty, box, startPIDs[0])
+	})
 }
 
 // pythonPath returns the plugin virtualenv's python: the one the Makefile
@@ -376,8 +415,21 @@ func closeColour(a, b [3]float64) bool {
 }
 
 // TestConformance runs the converter conformance suite against the real
-// plugin with a pool of two processes.
+// plugin with a pool of two processes, on the project's fixtures and, when
+// present, on the shared corpus.
 func TestConformance(t *testing.T) {
+	t.Run("fixtures", func(t *testing.T) {
+		p := openPlugin(t, 2)
+		truncated, empty := brokenFixtures(t, t.TempDir())
+		converttest.RunConverter(t, p, converttest.Fixtures{
+			Valid:   []string{fixtures.Path(t, fixtures.BoxSTEPFile)},
+			Invalid: []string{truncated, empty},
+		})
+	})
+	t.Run("corpus", testConformanceCorpus)
+}
+
+func testConformanceCorpus(t *testing.T) {
 	dir := cadDir(t)
 	p := openPlugin(t, 2)
 	converttest.RunConverter(t, p, converttest.Fixtures{

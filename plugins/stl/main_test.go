@@ -11,10 +11,9 @@ import (
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/converttest"
 	"github.com/partflow/partflow/convert/grpcplugin"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/plugins/stl/stlconv"
 )
-
-const cadDir = "../../../shared/testdata/cad"
 
 // TestPluginEndToEnd builds this program, runs it through grpcplugin.Open
 // and puts it through the converter conformance suite.
@@ -39,9 +38,9 @@ func TestPluginEndToEnd(t *testing.T) {
 	}
 
 	valid := []string{
-		filepath.Join(cadDir, "featuretype_binary.stl"),
-		filepath.Join(cadDir, "two_cubes_ascii.stl"),
-		filepath.Join(cadDir, "unit_cube_binary_solid_header.stl"),
+		filepath.Join(fixtures.Dir(), fixtures.BoxSTLFile),
+		filepath.Join(fixtures.Dir(), fixtures.TwoCubesSTLFile),
+		filepath.Join(fixtures.Dir(), fixtures.CubeSolidHeaderSTLFile),
 	}
 	dir := t.TempDir()
 	var invalid []string
@@ -93,7 +92,7 @@ func BenchmarkPluginConvertFeaturetype(b *testing.B) {
 	}
 	defer p.Close()
 	req := convert.Request{
-		InputPath:  filepath.Join(cadDir, "featuretype_binary.stl"),
+		InputPath:  fixtures.CorpusFile(b, "featuretype_binary.stl"),
 		OutputPath: filepath.Join(b.TempDir(), "out.glb"),
 		From:       convert.FormatSTL, To: convert.FormatGLB,
 	}

@@ -9,7 +9,7 @@ import cascadio
 import grpc
 import pytest
 
-from conftest import BAD_STEP, TESTDATA, cad, step_samples
+from conftest import BAD_STEP, BOX_EXTENTS, TESTDATA, cad, fixture, step_samples
 from partflow_cascadio import __version__, glb
 from partflow_cascadio.converter import ConvertError, Options
 
@@ -49,8 +49,26 @@ def test_unreadable_step_is_invalid_argument_and_next_conversion_works(converter
     assert reason in exc.value.message
     assert os.listdir(tmp_path) == [], "a failed conversion must leave no output or temp file"
 
-    result, out = convert(converter, tmp_path, "material_ap242.step")
+    result, out = convert(converter, tmp_path, "box", path=fixture("box.step"))
     assert result.stats.triangles > 0
+
+
+def test_project_box_converts_in_metres(converter, tmp_path):
+    result, out = convert(converter, tmp_path, "box", path=fixture("box.step"))
+    assert result.stats.extents == pytest.approx(BOX_EXTENTS, abs=1e-6)
+    assert result.stats.bbox_min == pytest.approx([0, 0, 0], abs=1e-6)
+    assert (result.stats.meshes, result.stats.materials, result.stats.triangles) == (1, 0, 12)
+    assert out.read_bytes()[:4] == b"glTF"
+
+
+def test_truncated_project_box_is_invalid_argument(converter, tmp_path):
+    src = tmp_path / "half.step"
+    data = open(fixture("box.step"), "rb").read()
+    src.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConvertError) as exc:
+        converter.convert(str(src), str(tmp_path / "half.glb"), "step", "glb")
+    assert exc.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "truncated" in exc.value.message
 
 
 def test_featuretype_is_in_metres(converter, tmp_path):
@@ -135,13 +153,13 @@ class TestOptions:
 )
 def test_unsupported_conversion_is_unimplemented(converter, tmp_path, src, dst):
     with pytest.raises(ConvertError) as exc:
-        converter.convert(cad("material_ap242.step"), str(tmp_path / "x"), src, dst)
+        converter.convert(fixture("box.step"), str(tmp_path / "x"), src, dst)
     assert exc.value.code == grpc.StatusCode.UNIMPLEMENTED
     assert "step->glb" in exc.value.message
 
 
 def _bad_requests(tmp_path):
-    good = cad("material_ap242.step")
+    good = fixture("box.step")
     empty = tmp_path / "empty.step"
     empty.write_bytes(b"")
     not_step = tmp_path / "notes.step"

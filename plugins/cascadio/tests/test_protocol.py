@@ -18,7 +18,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import cad
+from conftest import BOX_EXTENTS, cad, fixture
 from partflow_cascadio.pb import converter_pb2, converter_pb2_grpc, grpc_controller_pb2, grpc_controller_pb2_grpc
 from partflow_cascadio.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 
@@ -148,27 +148,30 @@ def test_full_session_then_shutdown_removes_socket_dir(plugin, tmp_path):
 
     out = tmp_path / "part.glb"
     resp = plugin.converter.Convert(
-        convert_request(cad("featuretype_ap214.step"), str(out), linear_tolerance=0.01), timeout=DEADLINE
+        convert_request(fixture("box.step"), str(out), linear_tolerance=0.01), timeout=DEADLINE
     )
     assert out.read_bytes()[:4] == b"glTF"
     assert resp.stats.triangles > 0
     assert resp.stats.output_bytes == out.stat().st_size
     extents = [hi - lo for lo, hi in zip(resp.stats.bbox_min, resp.stats.bbox_max)]
-    assert extents == pytest.approx([0.127, 0.0635, 0.034925], abs=1e-3)
+    assert extents == pytest.approx(BOX_EXTENTS, abs=1e-6)
     assert resp.stats.duration_ms > 0
 
     # A broken file makes OCCT print to fd 1; that must land on stderr.
+    half = tmp_path / "half.step"
+    box = open(fixture("box.step"), "rb").read()
+    half.write_bytes(box[: len(box) // 2])
     with pytest.raises(grpc.RpcError) as exc:
-        plugin.converter.Convert(convert_request(cad("truncated_colored_screw.step"), str(tmp_path / "t.glb")))
+        plugin.converter.Convert(convert_request(str(half), str(tmp_path / "t.glb")))
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "truncated" in exc.value.details()
 
     with pytest.raises(grpc.RpcError) as exc:
-        plugin.converter.Convert(convert_request(cad("two_cubes_ascii.stl"), str(tmp_path / "s.glb"), src="stl"))
+        plugin.converter.Convert(convert_request(fixture("two_cubes_ascii.stl"), str(tmp_path / "s.glb"), src="stl"))
     assert exc.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
     # The process still converts after the failures.
-    resp = plugin.converter.Convert(convert_request(cad("material_ap242.step"), str(tmp_path / "m.glb")))
+    resp = plugin.converter.Convert(convert_request(fixture("box.step"), str(tmp_path / "m.glb")))
     assert resp.stats.triangles > 0
 
     plugin.controller.Shutdown(grpc_controller_pb2.Empty(), timeout=DEADLINE)

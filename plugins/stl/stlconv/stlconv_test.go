@@ -14,21 +14,13 @@ import (
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/converttest"
 	"github.com/partflow/partflow/convert/glb"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/plugins/stl/stlconv"
 )
 
-// cadDir holds the shared CAD fixtures (a sibling of the repository, see
-// /work/brief/RULES.md and shared/testdata/cad/SOURCES.md).
-const cadDir = "../../../../shared/testdata/cad"
-
-func fixture(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join(cadDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared CAD fixture missing (the repository needs shared/ as a sibling): %v", err)
-	}
-	return p
-}
+// fixture returns the path of one of the project's fixture files
+// (internal/fixtures/testdata).
+func fixture(name string) string { return filepath.Join(fixtures.Dir(), name) }
 
 // expected is computed straight from the STL bytes, without stlconv.
 type expected struct {
@@ -97,18 +89,29 @@ func expectASCII(t *testing.T, data []byte) expected {
 func TestConvertSharedFixtures(t *testing.T) {
 	tests := []struct {
 		file   string
+		corpus bool // in the shared corpus, not the project's fixtures
 		binary bool
 		// Extents published in SOURCES.md, as a sanity check of the
 		// independent computation.
 		extents [3]float64
 	}{
-		{"featuretype_binary.stl", true, [3]float64{5, 2.5, 1.375}},
-		{"unit_cube_binary_solid_header.stl", true, [3]float64{1, 1, 1}},
-		{"two_cubes_ascii.stl", false, [3]float64{}},
+		{fixtures.BoxSTLFile, false, true, [3]float64{20, 10, 5}},
+		{fixtures.CubeSolidHeaderSTLFile, false, true, [3]float64{1, 1, 1}},
+		{fixtures.TwoCubesSTLFile, false, false, [3]float64{3, 1, 1}},
+		{"featuretype_binary.stl", true, true, [3]float64{5, 2.5, 1.375}},
+		{"unit_cube_binary_solid_header.stl", true, true, [3]float64{1, 1, 1}},
+		{"two_cubes_ascii.stl", true, false, [3]float64{}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.file+"_matches_its_stl", func(t *testing.T) {
-			in := fixture(t, tt.file)
+		name := tt.file
+		if tt.corpus {
+			name = "corpus/" + name
+		}
+		t.Run(name+"_matches_its_stl", func(t *testing.T) {
+			in := fixture(tt.file)
+			if tt.corpus {
+				in = fixtures.CorpusFile(t, tt.file)
+			}
 			data, err := os.ReadFile(in)
 			if err != nil {
 				t.Fatal(err)
@@ -166,11 +169,11 @@ func TestConvertSharedFixtures(t *testing.T) {
 // name.
 func invalidFixtures(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	cube, err := os.ReadFile(fixture(t, "unit_cube_binary_solid_header.stl"))
+	cube, err := os.ReadFile(fixture(fixtures.CubeSolidHeaderSTLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ascii, err := os.ReadFile(fixture(t, "two_cubes_ascii.stl"))
+	ascii, err := os.ReadFile(fixture(fixtures.TwoCubesSTLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,17 +244,17 @@ func TestConformance(t *testing.T) {
 	}
 	converttest.RunConverter(t, stlconv.New(), converttest.Fixtures{
 		Valid: []string{
-			fixture(t, "featuretype_binary.stl"),
-			fixture(t, "two_cubes_ascii.stl"),
-			fixture(t, "unit_cube_binary_solid_header.stl"),
+			fixture(fixtures.BoxSTLFile),
+			fixture(fixtures.TwoCubesSTLFile),
+			fixture(fixtures.CubeSolidHeaderSTLFile),
 		},
 		Invalid: invalid,
 	})
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"two_cubes_ascii.stl", "unit_cube_binary_solid_header.stl"} {
-		data, err := os.ReadFile(fixture(f, name))
+	for _, name := range []string{fixtures.TwoCubesSTLFile, fixtures.CubeSolidHeaderSTLFile} {
+		data, err := os.ReadFile(fixture(name))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -310,7 +313,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func BenchmarkConvertFeaturetype(b *testing.B) {
-	in := fixture(b, "featuretype_binary.stl")
+	in := fixtures.CorpusFile(b, "featuretype_binary.stl")
 	out := filepath.Join(b.TempDir(), "out.glb")
 	conv := stlconv.New()
 	for b.Loop() {
