@@ -595,6 +595,7 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 		removed = nil
 		var changes []Change
 		newCAD := false
+		lastMain := "" // the last CAD or drawing file stored by this upload
 		for _, f := range added {
 			var old *File
 			if i := slices.IndexFunc(next.Files, func(e File) bool { return slot(e) == slot(f) }); i >= 0 {
@@ -607,6 +608,9 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 			next.Files = append(next.Files, f)
 			changes = append(changes, Change{Field: "files/" + f.Name, Before: fileSummary(old), After: fileSummary(&f)})
 			newCAD = newCAD || f.Kind == FileCAD
+			if f.Kind == FileCAD || f.Kind == FileDrawing {
+				lastMain = f.Name
+			}
 		}
 		if newCAD {
 			// The model was converted from the previous CAD file.
@@ -619,10 +623,11 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 		if edit != nil {
 			edit(next, now)
 		}
-		if main, ok := next.defaultMainFile(); ok && slices.ContainsFunc(added, func(f File) bool {
-			return f.Kind == FileCAD || f.Kind == FileDrawing
-		}) {
-			next.File = main.Name
+		if lastMain != "" {
+			// As in the original, File names the most recently uploaded
+			// main file, CAD or drawing: the client previews what was
+			// just uploaded. The model keeps following the CAD file.
+			next.File = lastMain
 		}
 		if newCAD && s.uploads.OnCADStored != nil {
 			cad, _ := next.FileByKind(FileCAD)
@@ -666,8 +671,9 @@ func uniqueName(files []File, name string) string {
 	}
 }
 
-// defaultMainFile is the file the part's File names after an upload: the CAD
-// file when there is one, else the drawing.
+// defaultMainFile is the main file when File names none the part holds
+// (e.g. after the named file was deleted): the CAD file when there is one,
+// else the drawing.
 func (p *Part) defaultMainFile() (File, bool) {
 	if f, ok := p.FileByKind(FileCAD); ok {
 		return f, true

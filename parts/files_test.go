@@ -21,13 +21,11 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
 	"github.com/partflow/partflow/storage/bunstore"
 )
-
-// cadDir holds the shared CAD test files (see its SOURCES.md).
-const cadDir = "../../shared/testdata/cad"
 
 // fileEnv is a Service over an in-memory SQLite store and a mem:// file store.
 type fileEnv struct {
@@ -133,43 +131,60 @@ func pngBody(t *testing.T, c uint8) []byte {
 	return b.Bytes()
 }
 
-func readCAD(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(cadDir, name))
-	if err != nil {
-		t.Fatalf("read test data: %v", err)
-	}
-	return b
+// TestUploadFileRoundTripsEveryCADFile uploads the project's fixtures and,
+// when it is beside the repository, every file of the shared CAD corpus.
+func TestUploadFileRoundTripsEveryCADFile(t *testing.T) {
+	t.Run("fixtures", func(t *testing.T) {
+		var files []string
+		for _, n := range fixtures.Names() {
+			if ext := filepath.Ext(n); ext == ".step" || ext == ".stl" {
+				files = append(files, filepath.Join(fixtures.Dir(), n))
+			}
+		}
+		testRoundTrip(t, files, 4)
+	})
+	t.Run("corpus", func(t *testing.T) {
+		dir := fixtures.Corpus(t)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		for _, ent := range entries {
+			if ext := filepath.Ext(ent.Name()); ext == ".step" || ext == ".stl" {
+				files = append(files, filepath.Join(dir, ent.Name()))
+			}
+		}
+		testRoundTrip(t, files, 10)
+	})
 }
 
-func TestUploadFileRoundTripsEveryCADFile(t *testing.T) {
+func testRoundTrip(t *testing.T, paths []string, atLeast int) {
 	e := newFileEnv(t, func(o *parts.Options) { o.Uploads.Extensions = []string{"step", "stp", "stl", "pdf"} })
-	entries, err := os.ReadDir(cadDir)
-	if err != nil {
-		t.Fatal(err)
+	if len(paths) < atLeast {
+		t.Fatalf("only %d CAD test files found, want at least %d", len(paths), atLeast)
 	}
-	n := 0
-	for _, ent := range entries {
-		ext := filepath.Ext(ent.Name())
-		if ext != ".step" && ext != ".stl" {
-			continue
-		}
-		n++
-		t.Run(ent.Name(), func(t *testing.T) {
+	for _, path := range paths {
+		name := filepath.Base(path)
+		ext := filepath.Ext(name)
+		t.Run(name, func(t *testing.T) {
 			p := e.newPart(t, parts.TypeCNC)
-			data := readCAD(t, ent.Name())
-			res := e.upload(t, p.ID, ent.Name(), data)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := e.upload(t, p.ID, name, data)
 			f := res.File
 			wantType := map[string]string{".step": "application/step", ".stl": "model/stl"}[ext]
-			if f.Name != ent.Name() || f.OriginalName != ent.Name() || f.Kind != parts.FileCAD || f.Size != int64(len(data)) ||
+			if f.Name != name || f.OriginalName != name || f.Kind != parts.FileCAD || f.Size != int64(len(data)) ||
 				f.SHA256 != sha(data) || f.ContentType != wantType {
-				t.Errorf("file = %+v, want %s, cad, %d bytes, sha %s, %s", f, ent.Name(), len(data), sha(data), wantType)
+				t.Errorf("file = %+v, want %s, cad, %d bytes, sha %s, %s", f, name, len(data), sha(data), wantType)
 			}
-			if res.Part.File != ent.Name() || res.Part.Version != p.Version+1 || res.Replaced != nil {
-				t.Errorf("part file %q version %d replaced %v; want %q, %d, nil", res.Part.File, res.Part.Version, res.Replaced, ent.Name(), p.Version+1)
+			if res.Part.File != name || res.Part.Version != p.Version+1 || res.Replaced != nil {
+				t.Errorf("part file %q version %d replaced %v; want %q, %d, nil", res.Part.File, res.Part.Version, res.Replaced, name, p.Version+1)
 			}
 			got, gf := e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenMainFile(t.Context(), p.ID) })
-			if !bytes.Equal(got, data) || gf.Name != ent.Name() {
+			if !bytes.Equal(got, data) || gf.Name != name {
 				t.Errorf("main file: %d bytes named %q, want the %d uploaded bytes", len(got), gf.Name, len(data))
 			}
 			stored, err := e.svc.FindPartByID(t.Context(), p.ID)
@@ -177,9 +192,6 @@ func TestUploadFileRoundTripsEveryCADFile(t *testing.T) {
 				t.Errorf("stored files = %+v, %v; want [%+v]", stored.Files, err, f)
 			}
 		})
-	}
-	if n < 10 {
-		t.Fatalf("only %d CAD test files found in %s", n, cadDir)
 	}
 }
 
@@ -192,8 +204,8 @@ func (r *infiniteReader) Read(p []byte) (int, error) {
 }
 
 func TestUploadChecks(t *testing.T) {
-	stl := func(name string) []byte { return readCAD(t, name) }
-	binarySTL := stl("featuretype_binary.stl")
+	stl := fixtures.Bytes
+	binarySTL := stl(fixtures.BoxSTLFile)
 	tests := []struct {
 		name    string
 		exts    []string
@@ -214,8 +226,8 @@ func TestUploadChecks(t *testing.T) {
 		{"no extension is unsupported", nil, "step", "", stepBody, parts.ErrUnsupportedType},
 		{"stl is unsupported by default", nil, "a.stl", "", binarySTL, parts.ErrUnsupportedType},
 		{"binary stl accepted when configured", []string{"stl"}, "a.stl", "", binarySTL, nil},
-		{"binary stl with a solid header accepted", []string{"stl"}, "a.stl", "", stl("unit_cube_binary_solid_header.stl"), nil},
-		{"ascii stl accepted", []string{"stl"}, "a.stl", "", stl("two_cubes_ascii.stl"), nil},
+		{"binary stl with a solid header accepted", []string{"stl"}, "a.stl", "", stl(fixtures.CubeSolidHeaderSTLFile), nil},
+		{"ascii stl accepted", []string{"stl"}, "a.stl", "", stl(fixtures.TwoCubesSTLFile), nil},
 		{"truncated binary stl is unsupported", []string{"stl"}, "a.stl", "", binarySTL[:len(binarySTL)-10], parts.ErrUnsupportedType},
 		{"random bytes as stl are unsupported", []string{"stl"}, "a.stl", "", bytes.Repeat([]byte{7}, 500), parts.ErrUnsupportedType},
 		{"step declared as drawing is unsupported", nil, "a.step", parts.FileDrawing, stepBody, parts.ErrUnsupportedType},
@@ -306,13 +318,22 @@ func TestUploadAtTheLimitIsAccepted(t *testing.T) {
 	}
 }
 
+// TestDrawingKeepsCADAndReplacingSwapsAtomically: File names the most
+// recently uploaded main file (the original's rule), the CAD file stays.
 func TestDrawingKeepsCADAndReplacingSwapsAtomically(t *testing.T) {
 	e := newFileEnv(t, nil)
 	p := e.newPart(t, parts.TypeCNC)
 	step1 := e.upload(t, p.ID, "bracket.step", stepBody)
 	pdf := e.upload(t, p.ID, "bracket.pdf", pdfBody)
-	if pdf.Part.File != "bracket.step" {
-		t.Errorf("after the PDF the main file is %q, want the STEP", pdf.Part.File)
+	if pdf.Part.File != "bracket.pdf" {
+		t.Errorf("after the PDF the main file is %q, want the PDF just uploaded", pdf.Part.File)
+	}
+	if cad, ok := pdf.Part.FileByKind(parts.FileCAD); !ok || cad.Name != "bracket.step" {
+		t.Errorf("after the PDF the CAD file is %+v, want the STEP kept", cad)
+	}
+	_, main := e.read(t, func() (io.ReadSeekCloser, parts.File, error) { return e.svc.OpenMainFile(t.Context(), p.ID) })
+	if main.Name != "bracket.pdf" {
+		t.Errorf("OpenMainFile after the PDF = %q, want the PDF", main.Name)
 	}
 	if len(pdf.Part.Files) != 2 || pdf.Replaced != nil {
 		t.Fatalf("after the PDF: files %+v replaced %v; want STEP and PDF", pdf.Part.Files, pdf.Replaced)
@@ -342,7 +363,7 @@ func TestDrawingKeepsCADAndReplacingSwapsAtomically(t *testing.T) {
 var errCutOff = errors.New("unexpected EOF: client went away")
 
 func TestFailedReplacementKeepsPreviousFile(t *testing.T) {
-	big := readCAD(t, "featuretype_ap214.step")
+	big := fixtures.LargeSTEP(200 << 10)
 	for _, tc := range []struct {
 		name    string
 		upload  func(e *fileEnv, p *parts.Part) error
