@@ -66,7 +66,7 @@ func (h *handler) registerConvertRoutes(rt *routeTable) {
 			"from /api/parts/{id}/download/{gltf_path}.",
 		Responses: map[int]response{
 			200: {Description: "Converted", Schema: convResult},
-			404: {Description: "No such part, or the part has no CAD file", Schema: ref("Error")},
+			404: {Description: "No such part, or the part has no CAD file; success is false", Schema: ref("Error")},
 			422: {Description: "The converter rejected the file; success is false", Schema: convResult},
 			503: {Description: "No converter handles the file's format; success is false", Schema: convResult},
 		},
@@ -131,8 +131,19 @@ func unavailableMessage(reason string) string {
 	return reason
 }
 
-// convertNow serves POST /api/parts/{id}/convert.
+// errNothingToConvert answers POST .../convert on a part without a CAD file.
+var errNothingToConvert = &statusError{status: http.StatusNotFound, message: "This part has no CAD file to convert"}
+
+// convertNow serves POST /api/parts/{id}/convert. Every answer, errors
+// included, carries success.
 func (h *handler) convertNow(w http.ResponseWriter, req bunrouter.Request) error {
+	if err := h.convertPart(w, req); err != nil {
+		return &conversionAnswer{err: err}
+	}
+	return nil
+}
+
+func (h *handler) convertPart(w http.ResponseWriter, req bunrouter.Request) error {
 	id, err := h.partID(req)
 	if err != nil {
 		return err
@@ -148,8 +159,11 @@ func (h *handler) convertNow(w http.ResponseWriter, req bunrouter.Request) error
 		writeJSON(w, status, map[string]any{"success": false, "status": state, "error": ce.Message, "gltf_path": nil})
 		return nil
 	}
+	if errors.Is(err, parts.ErrFileNotFound) {
+		return errNothingToConvert
+	}
 	if err != nil {
-		return fileNotFound(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, conversionStatus(p))
 	return nil

@@ -21,7 +21,17 @@ type errorBody struct {
 	Field      string `json:"field,omitempty"`
 	RequestID  string `json:"request_id,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
+	// Success is false on every error of POST .../convert, whose answers
+	// always carry it (the original specification's shape).
+	Success *bool `json:"success,omitempty"`
 }
+
+// conversionAnswer marks an error of POST .../convert: its body carries
+// "success": false like the route's other answers.
+type conversionAnswer struct{ err error }
+
+func (e *conversionAnswer) Error() string { return e.err.Error() }
+func (e *conversionAnswer) Unwrap() error { return e.err }
 
 // statusError is an error that carries its own status: the package's own
 // conditions (auth, routing, rate limits) and httpError for route authors.
@@ -49,7 +59,8 @@ var (
 		details: "Send the key in the X-API-Key header."}
 	errKeyInvalid = &statusError{status: http.StatusUnauthorized, message: "Invalid API key",
 		details: "The key is not one of the configured keys."}
-	errReadOnly = &statusError{status: http.StatusForbidden, message: "This API key is read-only"}
+	errReadOnly      = &statusError{status: http.StatusForbidden, message: "This API key is read-only"}
+	errControlInPath = &statusError{status: http.StatusBadRequest, message: "The path holds a control character (such as %00)"}
 )
 
 // errorRule is one row of the error table.
@@ -152,6 +163,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			status, b = rule.answer(err, w)
 			break
 		}
+	}
+	if _, ok := as[*conversionAnswer](err); ok {
+		b.Success = new(bool)
 	}
 	if status == http.StatusInternalServerError {
 		b.RequestID = st.id

@@ -54,6 +54,8 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 		"filename": str(),
 		"file_path": schema{"type": "string", "description": "The URL path the file downloads from " +
 			"(GET .../download/{filename}); never a server path"},
+		"path": schema{"type": "string", "description": "The same as file_path, under the original " +
+			"specification's name"},
 		"file":       obj(props{"name": str(), "kind": str(), "size": integer(), "sha256": str(), "contentType": str(), "uploadedAt": str()}),
 		"conversion": orNull(obj(props{"success": boolean(), "error": orNull(str()), "gltf_path": orNull(str())})),
 	})
@@ -63,7 +65,8 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 			"buffered). The extension must be allowed (default step, stp, pdf; stl when configured) and the " +
 			"content must match it (STEP starts with ISO-10303-21;, PDF with %PDF-, STL binary by size or " +
 			"ASCII solid/facet). A STEP/STL upload replaces the part's CAD file, a PDF its drawing; the other " +
-			"kind is kept. `file` becomes the CAD file's name (else the drawing's). The served name is a safe " +
+			"kind is kept. `file` becomes the uploaded file's name: the most recent CAD file or drawing, as in " +
+			"the original (the model keeps following the CAD file). The served name is a safe " +
 			"ASCII version of the client's name; the original is kept for downloads. A failed or cut-off " +
 			"upload leaves the previous file and the part unchanged. `conversion` is present for CAD " +
 			"uploads only. Honours If-Match.",
@@ -248,7 +251,8 @@ func (h *handler) upload(w http.ResponseWriter, req bunrouter.Request) error {
 		out := map[string]any{
 			"message":   "File uploaded successfully",
 			"filename":  res.File.Name,
-			"file_path": h.downloadPath(id, res.File.Name),
+			"file_path": h.downloadPath(req.Request, id, res.File.Name),
+			"path":      h.downloadPath(req.Request, id, res.File.Name),
 			"file":      toFileJSON(res.File),
 		}
 		if res.File.Kind == parts.FileCAD {
@@ -270,9 +274,10 @@ func toFileJSON(f parts.File) fileJSON {
 		ContentType: f.ContentType, UploadedAt: formatTime(f.UploadedAt)}
 }
 
-// downloadPath is the URL path a file of part id downloads from.
-func (h *handler) downloadPath(id int64, name string) string {
-	return h.opts.BasePath + "/api/parts/" + strconv.FormatInt(id, 10) + "/download/" + name
+// downloadPath is the URL path a file of part id downloads from, as the
+// client of request r sees it (with any mount prefix).
+func (h *handler) downloadPath(r *http.Request, id int64, name string) string {
+	return h.root(r) + "/api/parts/" + strconv.FormatInt(id, 10) + "/download/" + name
 }
 
 // fileNotFound turns the library's "part holds no such file" into a 404
@@ -307,9 +312,39 @@ func send(w http.ResponseWriter, r *http.Request, disposition string, open opene
 	if f.SHA256 != "" {
 		hd.Set("ETag", `"`+f.SHA256+`"`)
 	}
-	http.ServeContent(w, r, "", f.UploadedAt, rc)
+	http.ServeContent(&rangeErrorWriter{ResponseWriter: w}, r, "", f.UploadedAt, rc)
 	return nil
 }
+
+// rangeErrorWriter turns http.ServeContent's plain-text 416 answer to an
+// unsatisfiable Range into the API's JSON error body (keeping its
+// Content-Range header).
+type rangeErrorWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *rangeErrorWriter) WriteHeader(status int) {
+	if status != http.StatusRequestedRangeNotSatisfiable {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.swallow = true
+	writeJSON(w.ResponseWriter, status, errorBody{Error: "The requested range cannot be satisfied",
+		Details: "Content-Range gives the file's size"})
+}
+
+// Write implements http.ResponseWriter.
+func (w *rangeErrorWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *rangeErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // contentDisposition builds an RFC 6266 header value: an ASCII filename
 // (the original when it is plain printable ASCII, else the safe served

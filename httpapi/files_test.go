@@ -248,7 +248,7 @@ func testUploadAndDownload(t *testing.T, dir string) {
 	}
 }
 
-func TestUploadPDFKeepsSTEPAndHasNoConversion(t *testing.T) {
+func TestUploadPDFKeepsSTEPAndBecomesTheFile(t *testing.T) {
 	e := newFilesEnv(t, nil)
 	p := e.part(nil)
 	if r := e.upload(p, "bracket.step", stepData); r.status != 201 {
@@ -266,11 +266,14 @@ func TestUploadPDFKeepsSTEPAndHasNoConversion(t *testing.T) {
 		t.Errorf("pdf download: %d %q", d.status, d.header.Get("Content-Type"))
 	}
 	main := e.do("GET", p+"/download", nil, nil)
-	if !bytes.Equal(main.body, stepData) {
-		t.Errorf("main file is not the STEP after a PDF upload")
+	if !bytes.Equal(main.body, pdfData) {
+		t.Errorf("main file is not the PDF just uploaded")
+	}
+	if s := e.do("GET", p+"/download/bracket.step", nil, nil); s.status != 200 || !bytes.Equal(s.body, stepData) {
+		t.Errorf("the STEP is no longer downloadable by name: %d", s.status)
 	}
 	got := e.do("GET", p, nil, nil).json(t)
-	if got["file"] != "bracket.step" || len(got["files"].([]any)) != 2 {
+	if got["file"] != "bracket.pdf" || len(got["files"].([]any)) != 2 {
 		t.Errorf("part file %v files %v", got["file"], got["files"])
 	}
 }

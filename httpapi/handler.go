@@ -49,6 +49,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/uptrace/bunrouter"
 
@@ -157,6 +158,9 @@ type Options struct {
 	// Convert configures the model routes (how long they wait for a
 	// conversion); see ConvertOptions.
 	Convert ConvertOptions
+	// Version is the server's version, shown by the page at {BasePath}/
+	// when no StaticDir is served. Default "dev".
+	Version string
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
@@ -200,6 +204,9 @@ func (o *Options) normalize() (*Options, error) {
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()
+	}
+	if out.Version == "" {
+		out.Version = "dev"
 	}
 	if out.Now == nil {
 		out.Now = time.Now
@@ -293,6 +300,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState{
 		id:     requestID(r.Header.Get("X-Request-ID")),
 		client: h.clientAddr(r),
+		mount:  mountPrefix(r),
 	}
 	rw := &responseWriter{ResponseWriter: w}
 	rw.Header().Set("X-Request-ID", st.id)
@@ -318,9 +326,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch sends /api, /health and /ready to the router, everything else
 // under the base path to the static client.
 func (h *handler) dispatch(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		h.writeError(w, r, errMountedWithoutSlash)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath)
 	if !ok || (rest != "" && rest[0] != '/') {
 		h.writeError(w, r, errRouteNotFound)
+		return
+	}
+	if strings.ContainsFunc(rest, unicode.IsControl) {
+		// No route, file or part name holds one; the router must never
+		// see one either.
+		h.writeError(w, r, errControlInPath)
 		return
 	}
 	if rest == "/api" || strings.HasPrefix(rest, "/api/") || rest == "/health" || rest == "/ready" {
@@ -333,6 +351,10 @@ func (h *handler) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.static == nil {
+		if rest == "" || rest == "/" {
+			h.serveIndex(w, r)
+			return
+		}
 		h.writeError(w, r, errRouteNotFound)
 		return
 	}
@@ -376,6 +398,8 @@ func canonicalAPIPath(r *http.Request, base, rest string) (*http.Request, bool) 
 type requestState struct {
 	id     string
 	client netip.Addr
+	// mount is the path prefix an outer handler stripped (see mountPrefix).
+	mount string
 	// keyName is the authenticated key's name, "" before auth.
 	keyName string
 	role    Role

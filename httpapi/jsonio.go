@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -67,13 +70,28 @@ func (h *handler) readJSON(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
 	switch {
 	case err != nil:
-		st.bodyErr = fmt.Errorf("read request body: %w", err)
+		st.bodyErr = bodyReadError(err)
 	case int64(len(b)) > h.opts.MaxBodyBytes:
 		st.bodyErr = &http.MaxBytesError{Limit: h.opts.MaxBodyBytes}
 	default:
 		st.body = b
 	}
 	return st.body, st.bodyErr
+}
+
+// errBodyUnreadable answers a body that ended early (shorter than its
+// Content-Length, a truncated or malformed chunked encoding): the client
+// sent a broken request.
+var errBodyUnreadable = &statusError{status: http.StatusBadRequest,
+	message: "Request body is incomplete or malformed (shorter than its Content-Length, or a broken chunked encoding)"}
+
+// bodyReadError maps an error reading a request body: a size limit stays an
+// *http.MaxBytesError (413), anything else is the client's broken body (400).
+func bodyReadError(err error) error {
+	if _, ok := as[*http.MaxBytesError](err); ok {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errBodyUnreadable, err)
 }
 
 // object is a decoded JSON object whose values are still raw.
@@ -83,14 +101,13 @@ type object map[string]json.RawMessage
 const maxJSONDepth = 32
 
 // decodeObject parses b as one JSON object of valid UTF-8. An empty body is
-// an empty object. Anything else is a *parts.ValidationError (400).
+// an empty object. Anything else is a *parts.ValidationError (400); a value
+// holding invalid UTF-8 or a lone UTF-16 surrogate escape ("\ud800", which
+// encoding/json would silently turn into U+FFFD) names its field.
 func decodeObject(b []byte) (object, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return object{}, nil
-	}
-	if !utf8.Valid(b) {
-		return nil, &parts.ValidationError{Field: "body", Reason: "Request body is not valid UTF-8"}
 	}
 	if b[0] != '{' {
 		return nil, &parts.ValidationError{Field: "body", Reason: "Request body must be a JSON object"}
@@ -105,7 +122,70 @@ func decodeObject(b []byte) (object, error) {
 	if err := json.Unmarshal(b, &o); err != nil {
 		return nil, &parts.ValidationError{Field: "body", Reason: "Request body must be a JSON object"}
 	}
+	if err := checkText(b, o); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// checkText rejects invalid UTF-8 and lone surrogate escapes in the body b,
+// naming the first top-level field (in sorted order) that holds them.
+func checkText(b []byte, o object) error {
+	if utf8.Valid(b) && !hasLoneSurrogate(b) {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(o))
+	for _, k := range keys {
+		v := o[k]
+		switch {
+		case !utf8.ValidString(k):
+		case !utf8.Valid(v):
+			return &parts.ValidationError{Field: k, Reason: k + " is not valid UTF-8"}
+		case hasLoneSurrogate(v):
+			return &parts.ValidationError{Field: k, Reason: k + ` holds a lone UTF-16 surrogate escape (\ud800-\udfff without its pair), which is not text`}
+		}
+	}
+	return &parts.ValidationError{Field: "body", Reason: "Request body is not valid UTF-8 text (a field name holds invalid UTF-8 or a lone surrogate escape)"}
+}
+
+// hasLoneSurrogate reports whether JSON text b holds a \uD800-\uDFFF escape
+// that is not a high surrogate directly followed by a low one.
+func hasLoneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] != 'u' {
+			i++ // a two-character escape such as \\ or \"
+			continue
+		}
+		r, ok := hexEscape(b, i)
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			lo, ok := hexEscape(b, i+6)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// hexEscape decodes the \uXXXX escape at b[i:], if there is one.
+func hexEscape(b []byte, i int) (rune, bool) {
+	if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+	return rune(n), err == nil
 }
 
 // depth returns the deepest nesting of objects and arrays in valid JSON b.

@@ -103,6 +103,10 @@ type partInput struct {
 	// MiscInfo is the new object when MiscInfoSet; nil then means "clear".
 	MiscInfo    map[string]any
 	MiscInfoSet bool
+	// ClaimedDate is the new claim time when ClaimedDateSet; nil then
+	// means "clear".
+	ClaimedDate    *time.Time
+	ClaimedDateSet bool
 }
 
 // decodePart parses a create or edit body. It accepts camelCase and the
@@ -159,7 +163,7 @@ func decodePart(b []byte) (*partInput, error) {
 		c := parts.Category(strings.ToLower(strings.TrimSpace(s)))
 		in.Category = &c
 	}
-	if v, _, ok := o.lookup("amount"); ok && !isNull(v) {
+	if v, _, ok := o.lookup("amount"); ok && !isNull(v) && !isEmptyString(v) {
 		n, err := parseAmount(v)
 		if err != nil {
 			return nil, err
@@ -172,11 +176,45 @@ func decodePart(b []byte) (*partInput, error) {
 		in.MiscInfo, in.MiscInfoSet = m, true
 	}
 	// claimedDate is set by the server when a part is assigned; a client
-	// echoing it back is fine, but it must be a string or null.
-	if _, _, err := o.str("claimedDate", "claimed_date"); err != nil {
+	// may set it (or echo it back): RFC 3339, with or without a zone, or
+	// null to clear it.
+	if s, ok, err := o.str("claimedDate", "claimed_date"); err != nil {
 		return nil, err
+	} else if ok {
+		in.ClaimedDateSet = true
+		if strings.TrimSpace(s) != "" {
+			t, err := parseClaimedDate(s)
+			if err != nil {
+				return nil, err
+			}
+			in.ClaimedDate = &t
+		}
 	}
 	return in, nil
+}
+
+// isEmptyString reports whether v is the JSON string "" (or only spaces).
+func isEmptyString(v json.RawMessage) bool {
+	var s string
+	return json.Unmarshal(v, &s) == nil && strings.TrimSpace(s) == ""
+}
+
+// claimedDateLayouts are the spellings of claimedDate accepted on input:
+// RFC 3339 as Partflow writes it, and the zone-less ISO 8601 the original
+// (Python's isoformat of a UTC time) wrote, read as UTC.
+var claimedDateLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"}
+
+// parseClaimedDate parses a claimedDate value, or returns a
+// *parts.ValidationError.
+func parseClaimedDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range claimedDateLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, &parts.ValidationError{Field: "claimedDate",
+		Reason: fmt.Sprintf("claimedDate must be an RFC 3339 date-time such as 2025-03-14T15:09:26Z, not %q", s)}
 }
 
 // parseAmount accepts a JSON integer or a string holding one ("3"): the
@@ -233,6 +271,7 @@ func (in *partInput) part() *parts.Part {
 		p.Amount = *in.Amount
 	}
 	p.MiscInfo = in.MiscInfo
+	p.ClaimedDate = in.ClaimedDate
 	return p
 }
 
@@ -242,6 +281,7 @@ func (in *partInput) update() parts.Update {
 		PartID: in.PartID, Name: in.Name, Material: in.Material, Subsystem: in.Subsystem,
 		Notes: in.Notes, OnshapeURL: in.OnshapeURL, File: in.File, Type: in.Type,
 		Status: in.Status, Category: in.Category, Amount: in.Amount, Assigned: in.Assigned,
+		ClaimedDate: in.ClaimedDate, ClearClaimedDate: in.ClaimedDateSet && in.ClaimedDate == nil,
 	}
 	if in.MiscInfoSet {
 		if in.MiscInfo == nil {

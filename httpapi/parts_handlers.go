@@ -225,6 +225,10 @@ func (h *handler) updatePart(w http.ResponseWriter, req bunrouter.Request) error
 	if err != nil {
 		return err
 	}
+	if o, err := decodeObject(b); err == nil && len(o) == 0 {
+		// As the original: an edit must carry something.
+		return &parts.ValidationError{Field: "body", Reason: "No data provided"}
+	}
 	in, err := decodePart(b)
 	if err != nil {
 		return err
@@ -487,6 +491,6 @@ func (h *handler) ready(w http.ResponseWriter, req bunrouter.Request) error {
 func (h *handler) openAPIDoc(w http.ResponseWriter, req bunrouter.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(h.openapi)
+	_, _ = w.Write(h.openAPIFor(req.Request))
 	return nil
 }

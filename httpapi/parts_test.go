@@ -80,7 +80,7 @@ func TestCreatePart_acceptsSnakeCaseAndStringAmount(t *testing.T) {
 		"claimed_date": "2020-01-01T00:00:00Z", "unknownField": []int{1, 2},
 	}})
 	want := map[string]any{"partId": "S-1", "amount": 3.0, "type": "hand", "onshapeUrl": "https://cad.onshape.com/x",
-		"miscInfo": map[string]any{"color": "red"}, "claimedDate": nil}
+		"miscInfo": map[string]any{"color": "red"}, "claimedDate": "2020-01-01T00:00:00.000000Z"}
 	for k, v := range want {
 		if !cmp.Equal(p[k], v) {
 			t.Errorf("%s = %#v, want %#v", k, p[k], v)

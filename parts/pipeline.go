@@ -157,8 +157,9 @@ func (p *pipeline) notify(id int64) {
 }
 
 // RequestConversion queues a conversion of the part's CAD file unless its
-// model is ready or pending already, and returns the part. A part without a
-// CAD file gives ErrFileNotFound.
+// model is ready or pending already, or its conversion failed (the recorded
+// failure stands until the CAD file changes or ConvertNow asks again), and
+// returns the part. A part without a CAD file gives ErrFileNotFound.
 func (s *Service) RequestConversion(ctx context.Context, id int64, actor string) (*Part, error) {
 	p, err := s.mutateTx(ctx, id, 0, actor, "model.requested", func(ctx context.Context, tx Tx, cur *Part, now time.Time) (*Part, bool, error) {
 		cad, ok := cur.FileByKind(FileCAD)
@@ -166,7 +167,8 @@ func (s *Service) RequestConversion(ctx context.Context, id int64, actor string)
 			return nil, false, fmt.Errorf("part %d has no CAD file: %w", id, ErrFileNotFound)
 		}
 		_, hasModel := cur.FileByKind(FileModel)
-		if cur.Model.Source == cad.SHA256 && ((cur.Model.State == ModelReady && hasModel) || cur.Model.State == ModelPending) {
+		if cur.Model.Source == cad.SHA256 && ((cur.Model.State == ModelReady && hasModel) ||
+			cur.Model.State == ModelPending || cur.Model.State == ModelFailed) {
 			return cur, false, nil
 		}
 		next := cur.Clone()

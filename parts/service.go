@@ -136,7 +136,8 @@ func (s *Service) FindParts(ctx context.Context, f Filter) ([]*Part, int, error)
 // CreatePart validates p and stores it as a new part. Zero values get the
 // defaults: category review, status Pending, amount 1. ID, Version,
 // timestamps, Files and Model are set by the service. A hand part created
-// with an assignee records it in miscInfo.handWorkers.
+// with an assignee records it in miscInfo.handWorkers and gets claimedDate
+// now, unless p.ClaimedDate gives it.
 func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part, error) {
 	now := s.clock()
 	in := p.Clone()
@@ -149,6 +150,10 @@ func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part,
 	}
 	next.normalize()
 	setAssignee(next, trimmed(in.Assigned), now)
+	if in.ClaimedDate != nil {
+		t := in.ClaimedDate.UTC().Truncate(time.Microsecond)
+		next.ClaimedDate = &t
+	}
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,6 +189,11 @@ type Update struct {
 	// Assigned changes the assignee ("" clears it). A new assignee of a hand
 	// part is appended to miscInfo.handWorkers.
 	Assigned *string
+	// ClaimedDate, when non-nil, sets when the part was claimed (after
+	// Assigned, which sets it to now for a new assignee). ClearClaimedDate
+	// removes it.
+	ClaimedDate      *time.Time
+	ClearClaimedDate bool
 	// MiscInfo, when non-nil, replaces miscInfo. ClearMiscInfo removes it.
 	MiscInfo      map[string]any
 	ClearMiscInfo bool
@@ -235,6 +245,13 @@ func (s *Service) UpdatePart(ctx context.Context, id int64, u Update) (*Part, er
 		next.normalize()
 		if u.Assigned != nil {
 			setAssignee(next, trimmed(*u.Assigned), now)
+		}
+		switch {
+		case u.ClearClaimedDate:
+			next.ClaimedDate = nil
+		case u.ClaimedDate != nil:
+			t := u.ClaimedDate.UTC().Truncate(time.Microsecond)
+			next.ClaimedDate = &t
 		}
 		return next, !samePart(cur, next), nil
 	})

@@ -88,6 +88,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	h, err := httpapi.NewHandler(a.svc, &httpapi.Options{
+		Version:        buildVersion(),
 		BasePath:       cfg.BasePath,
 		Keys:           keys,
 		AllowQueryKey:  cfg.AllowQueryAPIKey,
