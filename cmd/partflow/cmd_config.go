@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,10 +37,14 @@ func (c *Config) entries() []entry {
 	es[len(es)-1].Resolved = redactDSN(c.dbDSN)
 	add("files_url", c.FilesURL)
 	es[len(es)-1].Resolved = c.filesDSN
-	if c.APIKey == "" {
-		add("api_key", "(none)")
-	} else {
+	switch {
+	case c.APIKey != "":
 		add("api_key", maskSecret(c.APIKey))
+	case len(c.APIKeys) > 0:
+		add("api_key", "(none)")
+	default:
+		add("api_key", "(none)")
+		es[len(es)-1].Value, es[len(es)-1].Source = c.generatedKey()
 	}
 	if len(c.APIKeys) == 0 {
 		add("api_keys", "[]")
@@ -55,10 +63,16 @@ func (c *Config) entries() []entry {
 	add("log.format", c.Log.Format)
 	add("trusted_proxies", list(c.TrustedProxies))
 	add("allow_query_api_key", strconv.FormatBool(c.AllowQueryAPIKey))
-	if len(c.Plugins) == 0 {
-		add("plugins", "[]")
+	plugins := c.Plugins
+	if len(plugins) == 0 {
+		// What serve actually starts: the cascadio plugin make venv set up.
+		plugins = pluginConfigs(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if len(plugins) == 0 {
+			add("plugins", "[]")
+			es[len(es)-1].Source = "default; STEP conversion is off: the cascadio plugin is not set up (run make venv)"
+		}
 	}
-	for i, p := range c.Plugins {
+	for i, p := range plugins {
 		opts := make([]string, 0, len(p.Options))
 		for k, v := range p.Options {
 			opts = append(opts, k+"="+v)
@@ -67,6 +81,9 @@ func (c *Config) entries() []entry {
 		add("plugins", fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s",
 			p.Name, list(p.Command), list(p.Formats), p.PoolSize, p.Timeout, p.MemoryLimit, list(opts)))
 		es[len(es)-1].Key = fmt.Sprintf("plugins[%d]", i)
+		if len(c.Plugins) == 0 {
+			es[len(es)-1].Source = "default: the cascadio plugin make venv set up"
+		}
 	}
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
@@ -80,6 +97,29 @@ func (c *Config) entries() []entry {
 		}
 	}
 	return es
+}
+
+// generatedKey describes the key serve uses when none is configured: the
+// key file it generated beside the database (masked), or what it will do.
+// It returns the value and the source for `partflow config`.
+func (c *Config) generatedKey() (value, source string) {
+	if c.Env == ProfileProduction {
+		return "(none)", "default; serve refuses to start without an explicit key in production"
+	}
+	dir := c.DataDir()
+	if dir == "" {
+		return "(none)", "default; serve generates a key for each run (the database is not a file)"
+	}
+	path := filepath.Join(dir, apiKeyFile)
+	key, err := readKeyFile(path)
+	switch {
+	case err == nil:
+		return maskSecret(key), "generated key file " + path
+	case errors.Is(err, fs.ErrNotExist):
+		return "(none)", "default; serve will generate one and store it in " + path
+	default:
+		return "(none)", "default; the key file is unreadable: " + err.Error()
+	}
 }
 
 // maskSecret shows enough of a secret to recognise it: its first two

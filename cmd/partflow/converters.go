@@ -24,6 +24,47 @@ type converters struct {
 	workers int
 	// tmp is where conversion job directories go ("" = the system's).
 	tmp string
+	// failed are the plugins that did not start, with why.
+	failed []pluginFailure
+}
+
+// pluginFailure is a configured plugin that did not start.
+type pluginFailure struct {
+	plugin PluginConfig
+	err    error
+}
+
+// String is the failure as one line: "plugin NAME failed to start: why".
+func (f pluginFailure) String() string {
+	return "plugin " + f.plugin.Name + " failed to start: " + startFailureText(f.plugin.Name, f.err)
+}
+
+// startFailureText shortens a plugin start error for people: without the
+// package prefix and sentinel, and with go-plugin's generic checklist for a
+// missing handshake replaced by what it means. The plugin's stderr tail
+// stays.
+func startFailureText(name string, err error) string {
+	msg := strings.TrimSuffix(err.Error(), ": "+convert.ErrUnavailable.Error())
+	msg = strings.TrimPrefix(msg, "grpcplugin: start "+name+": ")
+	if i := strings.Index(msg, "Unrecognized remote plugin message"); i >= 0 {
+		tail := ""
+		if j := strings.Index(msg, "; stderr: "); j >= 0 {
+			tail = msg[j:]
+		}
+		msg = msg[:i] + "it wrote no handshake line on stdout (it exited or failed before serving)" + tail
+	}
+	return msg
+}
+
+// failureFor returns the start failure of a plugin configured for format
+// from, if one did not start.
+func (c *converters) failureFor(from convert.Format) (pluginFailure, bool) {
+	for _, f := range c.failed {
+		if slices.Contains(f.plugin.Formats, string(from)) {
+			return f, true
+		}
+	}
+	return pluginFailure{}, false
 }
 
 // Close stops every plugin process.
@@ -78,13 +119,15 @@ func openConverters(ctx context.Context, plugins []PluginConfig, tmp string, log
 	for _, pc := range plugins {
 		opts, err := pluginOptions(pc.Options)
 		if err != nil {
+			c.failed = append(c.failed, pluginFailure{pc, err})
 			log.Error("converter plugin not started", "plugin", pc.Name, "err", err)
 			continue
 		}
 		p, err := grpcplugin.Open(ctx, grpcplugin.Config{Name: pc.Name, Command: pc.Command, PoolSize: pc.PoolSize,
 			Timeout: pc.Timeout, MemoryLimit: int64(pc.MemoryLimit), TempDir: tmp, Logger: log})
 		if err != nil {
-			log.Error("converter plugin not started; its formats answer 503", "plugin", pc.Name, "err", err)
+			c.failed = append(c.failed, pluginFailure{pc, err})
+			log.Error("converter plugin not started; its formats answer 503", "plugin", pc.Name, "err", startFailureText(pc.Name, err))
 			continue
 		}
 		conv := &configured{Converter: p, formats: pc.Formats, opts: opts}
@@ -238,6 +281,10 @@ func (c *cli) convertCmd(ctx context.Context, args []string) int {
 	defer convs.Close()
 	conv, err := convs.reg.Lookup(from, to)
 	if err != nil {
+		if f, ok := convs.failureFor(from); ok {
+			c.errorf("convert: %s", f)
+			return exitError
+		}
 		c.errorf("convert: %v", err)
 		return exitError
 	}
@@ -276,7 +323,11 @@ func (c *cli) pluginsCmd(ctx context.Context, args []string) int {
 			strings.Join(pc.Command, " "), strings.Join(pc.Formats, ", "), max(pc.PoolSize, 1), pc.Timeout)
 		convs := openConverters(ctx, []PluginConfig{pc}, "", log)
 		if len(convs.plugins) == 0 {
-			fmt.Fprintf(c.stdout, "  health: NOT RUNNING (it failed to start; run with --log-level debug for details)\n")
+			why := "it did not start"
+			if len(convs.failed) > 0 {
+				why = startFailureText(pc.Name, convs.failed[0].err)
+			}
+			fmt.Fprintf(c.stdout, "  health: NOT RUNNING: %s\n", strings.ReplaceAll(strings.TrimSpace(why), "\n", "\n    "))
 			status = exitError
 			continue
 		}

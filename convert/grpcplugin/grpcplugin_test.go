@@ -389,6 +389,19 @@ func TestGarbageBeforeHandshakeFailsOpen(t *testing.T) {
 	}
 }
 
+// TestCookieMismatchIsNamed: a program expecting another magic cookie is
+// reported as such, not as a generic handshake failure.
+func TestCookieMismatchIsNamed(t *testing.T) {
+	_, err := grpcplugin.Open(context.Background(), grpcplugin.Config{Name: "foreign", Command: []string{testPlugin, "othercookie"}, TempDir: t.TempDir()})
+	if !errors.Is(err, convert.ErrUnavailable) {
+		t.Fatalf("Open error = %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "refused Partflow's magic cookie") || !strings.Contains(err.Error(), "foreign") {
+		t.Errorf("error %q does not name the cookie mismatch and the plugin", err)
+	}
+	assertNoChildren(t)
+}
+
 func TestGarbageAfterHandshakeIsIgnored(t *testing.T) {
 	p := open(t, grpcplugin.Config{})
 	req := request(t, "stdout")

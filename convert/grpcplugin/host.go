@@ -183,6 +183,14 @@ func safeName(s string) string {
 // hostEnv lists the host variables a plugin inherits.
 var hostEnv = []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
 
+// cookieRefused reports whether a plugin's stderr says it did not accept the
+// magic cookie: go-plugin's Serve ("... not meant to be executed directly")
+// and the cascadio plugin ("... not meant to be run directly") print this
+// when the cookie is missing or another application's.
+func cookieRefused(stderr string) bool {
+	return strings.Contains(stderr, "not meant to be executed directly") || strings.Contains(stderr, "not meant to be run directly")
+}
+
 // start launches one process and completes the handshake.
 func (p *Plugin) start() (*proc, error) {
 	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
@@ -208,8 +216,13 @@ func (p *Plugin) start() (*proc, error) {
 	})
 	fail := func(step string, err error) (*proc, error) {
 		client.Kill()
+		lines := tail.String()
 		msg := fmt.Sprintf("grpcplugin: start %s: %s: %v", p.cfg.Name, step, err)
-		if lines := tail.String(); lines != "" {
+		if step == "handshake" && cookieRefused(lines) {
+			msg = fmt.Sprintf("grpcplugin: start %s: handshake: the program refused Partflow's magic cookie (%s): "+
+				"it is not a Partflow converter plugin, or one built for another handshake", p.cfg.Name, Handshake.MagicCookieKey)
+		}
+		if lines != "" {
 			msg += "; stderr: " + lines
 		}
 		return nil, fmt.Errorf("%s: %w", msg, convert.ErrUnavailable)

@@ -14,7 +14,8 @@
 //	anything else: convert
 //
 // With the argument "garbage" it prints a line to stdout before the
-// handshake, which must make the host's Open fail.
+// handshake, which must make the host's Open fail; with "othercookie" it
+// expects another application's magic cookie, so it refuses the host's.
 package main
 
 import (
@@ -117,6 +118,9 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "garbage" {
 		fmt.Println("hello from a plugin that talks too early")
+	}
+	if len(os.Args) > 1 && os.Args[1] == "othercookie" {
+		grpcplugin.Handshake.MagicCookieValue = "another-application"
 	}
 	grpcplugin.Serve(fake{})
 }
