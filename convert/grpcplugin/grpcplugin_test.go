@@ -6,6 +6,7 @@ package grpcplugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -494,6 +495,50 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 }
 func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
 func (r *recorder) WithGroup(string) slog.Handler      { return r }
+
+// TestSlogJSONOnRealStderrKeepsItsLevel is the README's Go plugin example: a
+// slog JSON handler made on os.Stderr before Serve writes to the process's
+// real stderr; its info lines must reach the host's log at info, not debug.
+func TestSlogJSONOnRealStderrKeepsItsLevel(t *testing.T) {
+	var buf syncBuf
+	host := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p := open(t, grpcplugin.Config{Logger: host})
+	if _, err := p.Convert(context.Background(), request(t, "log this")); err != nil {
+		t.Fatal(err)
+	}
+	// The stderr pipe is read asynchronously; Close waits for it.
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "converting as the README shows" {
+			if m["level"] != "INFO" || m["word"] != "log" {
+				t.Errorf("host log line %s: want level INFO and word log", line)
+			}
+			return
+		}
+	}
+	t.Errorf("the plugin's info line is not in the host's info log:\n%s", buf.String())
+}
+
+// syncBuf is a goroutine-safe buffer.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 func TestPluginLogsReachSlog(t *testing.T) {
 	rec := &recorder{}

@@ -42,6 +42,15 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
 	}
+	if level == hclog.Debug && len(args) == 0 && strings.HasPrefix(msg, "{") {
+		// go-plugin logs a JSON line of the plugin's real stderr that is not
+		// hclog's (e.g. log/slog's JSONHandler: level, msg) verbatim at
+		// debug; keep the plugin's own level, message and fields.
+		if lv, m, attrs := parseLine(msg); m != msg {
+			a.logAttrs(lv, m, append(attrs, slog.String("stream", "stderr")))
+			return
+		}
+	}
 	lv := toSlogLevel(level)
 	if !a.l.Enabled(context.Background(), lv) {
 		return
@@ -53,6 +62,17 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	all = append(all, a.args...)
 	all = append(all, args...)
 	a.l.Log(context.Background(), lv, msg, all...)
+}
+
+// logAttrs logs a record parsed from a plugin's log line.
+func (a *hclogAdapter) logAttrs(lv slog.Level, msg string, attrs []slog.Attr) {
+	if !a.l.Enabled(context.Background(), lv) {
+		return
+	}
+	if a.name != "" {
+		attrs = append(attrs, slog.String("logger", a.name))
+	}
+	a.l.LogAttrs(context.Background(), lv, msg, attrs...)
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }

@@ -11,6 +11,8 @@
 //	unsupported  fail with convert.ErrUnsupportedFormat
 //	unavailable  fail with convert.ErrUnavailable
 //	other        fail with a plain error
+//	log          log at info through a slog JSON handler made before Serve
+//	             (the README's example), then convert
 //	anything else: convert
 //
 // With the argument "garbage" it prints a line to stdout before the
@@ -23,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,6 +34,10 @@ import (
 	"github.com/partflow/partflow/convert/glb"
 	"github.com/partflow/partflow/convert/grpcplugin"
 )
+
+// logger is made as the README's plugin example makes it: before Serve, on
+// the process's real stderr.
+var logger *slog.Logger
 
 type fake struct{}
 
@@ -91,6 +98,8 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 		return nil, fmt.Errorf("license server down: %w", convert.ErrUnavailable)
 	case "other":
 		return nil, errors.New("something odd happened")
+	case "log":
+		logger.Info("converting as the README shows", "word", word)
 	}
 	size := float32(len(data))
 	model := &glb.Model{
@@ -119,6 +128,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "garbage" {
 		fmt.Println("hello from a plugin that talks too early")
 	}
+	logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if len(os.Args) > 1 && os.Args[1] == "othercookie" {
 		grpcplugin.Handshake.MagicCookieValue = "another-application"
 	}
