@@ -78,8 +78,13 @@ func (c *Config) entries() []entry {
 			opts = append(opts, k+"="+v)
 		}
 		sort.Strings(opts)
-		add("plugins", fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s",
-			p.Name, list(p.Command), list(p.Formats), p.PoolSize, p.Timeout, p.MemoryLimit, list(opts)))
+		env := make([]string, 0, len(p.Env))
+		for k := range p.Env {
+			env = append(env, k+"=****") // values may be secrets
+		}
+		sort.Strings(env)
+		add("plugins", fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s env=%s",
+			p.Name, list(p.Command), list(p.Formats), p.PoolSize, p.Timeout, p.MemoryLimit, list(opts), list(env)))
 		es[len(es)-1].Key = fmt.Sprintf("plugins[%d]", i)
 		if len(c.Plugins) == 0 {
 			es[len(es)-1].Source = "default: the cascadio plugin make venv set up"

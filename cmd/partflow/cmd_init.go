@@ -198,6 +198,15 @@ func (c *cli) prompt(a initAnswers) (initAnswers, error) {
 	return a, a.check()
 }
 
+// cascadioCommand is the python of the cascadio plugin's virtualenv: the one
+// make venv set up when it is found, else its path in a checkout.
+func cascadioCommand() string {
+	if py, ok := cascadioPython(); ok {
+		return py
+	}
+	return filepath.Join("plugins", "cascadio", ".venv", "bin", "python")
+}
+
 // renderConfig returns the commented YAML config file.
 func renderConfig(a initAnswers, key, path string) string {
 	prof, _ := profileDefaults(a.env)
@@ -260,14 +269,20 @@ api_key: %[6]s
 # Accept the key in ?api_key= URLs (such URLs end up in proxy logs):
 # allow_query_api_key: %[8]t
 
-# Converter plugins and how long requests wait for a conversion:
+# Converter plugins and how long requests wait for a conversion. With no
+# plugins, serve starts the cascadio plugin that make venv set up; this entry
+# is that plugin with its settings spelled out (a non-empty list replaces the
+# default, so keep cascadio in it when adding others). env sets variables for
+# the plugin process only (settings or secrets a converter needs).
 # plugins:
 #   - name: cascadio
-#     command: ["python3", "plugins/cascadio/plugin.py"]
-#     formats: [step, stp]
+#     command: [%[9]s, -m, partflow_cascadio]
+#     formats: [step, iges]
 #     pool_size: 2
 #     timeout: 2m
-#     memory_limit: 1GiB
+#     memory_limit: 4GiB
+#     options: {linear_tolerance: "0.01"}
+#     env: {OMP_NUM_THREADS: "1"}
 # convert:
 #   wait: 2s
 # model_wait: 30s
@@ -275,7 +290,7 @@ api_key: %[6]s
 # Workflow table: original (the original API's: every action but revert from
 # any column) or strict (parts move forward through their columns):
 # workflow: original
-`, path, q(a.env), q(a.addr), q(a.databaseURL), q(a.filesURL), q(key), logFormat, allowQuery)
+`, path, q(a.env), q(a.addr), q(a.databaseURL), q(a.filesURL), q(key), logFormat, allowQuery, q(cascadioCommand()))
 }
 
 // writeConfigFile writes data to path with mode 0600. Without force it

@@ -140,6 +140,10 @@ type PluginConfig struct {
 	// angular_tolerance (numbers), relative_tolerance, merge_primitives
 	// (true/false).
 	Options map[string]string `koanf:"options"`
+	// Env sets environment variables of the plugin's processes (settings
+	// or secrets a converter needs), on top of the few it inherits (PATH,
+	// HOME, TMPDIR, LANG, LC_ALL). `partflow config` masks the values.
+	Env map[string]string `koanf:"env"`
 }
 
 // Plugin defaults applied to entries that leave a field unset.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,7 +125,7 @@ func openConverters(ctx context.Context, plugins []PluginConfig, tmp string, log
 			continue
 		}
 		p, err := grpcplugin.Open(ctx, grpcplugin.Config{Name: pc.Name, Command: pc.Command, PoolSize: pc.PoolSize,
-			Timeout: pc.Timeout, MemoryLimit: int64(pc.MemoryLimit), TempDir: tmp, Logger: log})
+			Timeout: pc.Timeout, MemoryLimit: int64(pc.MemoryLimit), TempDir: tmp, Logger: log, Env: envList(pc.Env)})
 		if err != nil {
 			c.failed = append(c.failed, pluginFailure{pc, err})
 			log.Error("converter plugin not started; its formats answer 503", "plugin", pc.Name, "err", startFailureText(pc.Name, err))
@@ -142,6 +143,15 @@ func openConverters(ctx context.Context, plugins []PluginConfig, tmp string, log
 		log.Info("converter plugin ready", "plugin", pc.Name, "version", info.Version, "conversions", fmt.Sprint(info.Conversions))
 	}
 	return c
+}
+
+// envList turns a plugin's env settings into sorted KEY=value entries.
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
 }
 
 // configured restricts a converter to the formats its configuration names

@@ -98,3 +98,79 @@ func TestConvertNamesAPluginThatFailedToStart(t *testing.T) {
 		t.Errorf("convert does not say the plugin failed to start:\n%s", errOut)
 	}
 }
+
+// TestInitPluginTemplateMatchesTheDefault uncomments the plugins block that
+// init writes and checks it loads, validates and starts the same program as
+// serve's default cascadio entry.
+func TestInitPluginTemplateMatchesTheDefault(t *testing.T) {
+	dir := inTempDir(t)
+	py := filepath.Join(dir, "plugins", "cascadio", ".venv", "bin", "python")
+	if err := os.MkdirAll(filepath.Dir(py), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(py, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCmd(t, []string{"init", "--env", "development"}, nil, ""); code != exitOK {
+		t.Fatalf("init: %d %s", code, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "partflow.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for line := range strings.SplitSeq(string(b), "\n") {
+		switch {
+		case line == "# plugins:":
+			in = true
+		case in && !strings.HasPrefix(line, "#   "):
+			in = false
+		}
+		if in {
+			line = strings.TrimPrefix(line, "# ")
+		}
+		out = append(out, line)
+	}
+	file := writeFile(t, dir, "uncommented.yaml", strings.Join(out, "\n"))
+	cfg := mustLoad(t, []string{"--config", file}, nil)
+	if len(cfg.Plugins) != 1 {
+		t.Fatalf("plugins = %+v, want the cascadio entry", cfg.Plugins)
+	}
+	got := cfg.Plugins[0]
+	def := pluginConfigs(&Config{}, nil)
+	if len(def) != 1 || strings.Join(got.Command, " ") != strings.Join(def[0].Command, " ") ||
+		strings.Join(got.Formats, ",") != strings.Join(def[0].Formats, ",") {
+		t.Errorf("template entry %+v differs from the default %+v", got, def)
+	}
+	if got.Env["OMP_NUM_THREADS"] != "1" || got.Options["linear_tolerance"] != "0.01" {
+		t.Errorf("template env/options not loaded: %+v", got)
+	}
+}
+
+// TestPluginEnvReachesThePluginAndIsMasked: a plugin's env is set in its
+// process and partflow config shows only the names.
+func TestPluginEnvReachesThePluginAndIsMasked(t *testing.T) {
+	dir := inTempDir(t)
+	file := writeFile(t, dir, "c.yaml", `
+plugins:
+  - name: needs-secret
+    command: [/bin/sh, -c, "echo \"token is $CONVERTER_TOKEN, home is $HOME\" >&2; exit 3"]
+    formats: [step]
+    env: {CONVERTER_TOKEN: s3cret-value-123}
+`)
+	_, out, _ := runCmd(t, []string{"plugins", "--config", file}, []string{"HOME=/home/x"}, "")
+	if !strings.Contains(out, "token is s3cret-value-123") {
+		t.Errorf("the plugin did not get its env:\n%s", out)
+	}
+	_, out, _ = runCmd(t, []string{"config", "--config", file}, nil, "")
+	if !strings.Contains(out, "env=[CONVERTER_TOKEN=****]") || strings.Contains(out, "s3cret") {
+		t.Errorf("config does not mask the plugin env:\n%s", out)
+	}
+	bad := writeFile(t, dir, "bad.yaml", "plugins:\n  - {name: p, command: [x], formats: [step], env: {PARTFLOW_CONVERTER_PLUGIN: x, \"1BAD\": y}}\n")
+	code, _, errOut := runCmd(t, []string{"config", "--config", bad}, nil, "")
+	if code == exitOK || !strings.Contains(errOut, "plugins[0].env") || !strings.Contains(errOut, "set by the plugin handshake") ||
+		!strings.Contains(errOut, `invalid variable name "1BAD"`) {
+		t.Errorf("bad env names: exit %d %s", code, errOut)
+	}
+}

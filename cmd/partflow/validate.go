@@ -3,15 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/partflow/partflow/convert/grpcplugin"
 	"github.com/partflow/partflow/parts"
 )
 
@@ -214,12 +217,21 @@ func (c *Config) normalize() error {
 		if _, err := pluginOptions(p.Options); err != nil {
 			bad(key+".options", "%v", err)
 		}
+		for _, name := range slices.Sorted(maps.Keys(p.Env)) {
+			switch {
+			case !envName.MatchString(name):
+				bad(key+".env", "invalid variable name %q (letters, digits and _, not starting with a digit)", name)
+			case name == grpcplugin.Handshake.MagicCookieKey || strings.HasPrefix(name, "PLUGIN_"):
+				bad(key+".env", "%s is set by the plugin handshake and cannot be configured", name)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
 var (
 	extPattern  = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+	envName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	pluginName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	schemeRegex = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 )
