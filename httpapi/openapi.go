@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // The OpenAPI document is generated from the route table: every route added
@@ -97,7 +99,7 @@ func components() map[string]schema {
 					"oneOf": []schema{{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "pattern": "^[0-9]+$"}}},
 				"notes": str(), "file": schema{"type": "string", "nullable": true, "description": "A file name only, never a path"},
 				"onshapeUrl": str(), "onshape_url": str(), "miscInfo": misc, "misc_info": misc,
-				"claimedDate": schema{"type": "string", "nullable": true, "description": "Set by the server on assignment; ignored"},
+				"claimedDate": schema{"type": "string", "nullable": true, "description": "RFC 3339 date-time, with or without a zone (UTC without); null clears it. Set by the server on assignment"},
 				"api_key":     str(),
 			},
 		},
@@ -132,6 +134,16 @@ Errors are JSON: {"error", "details"?, "field"?, "request_id"?}. Unknown /api ro
 Concurrency: GET of a part sets ETag; PUT, DELETE and the workflow actions honour If-Match ("*" or a list of ETags) and answer 412 with the current ETag when it is stale. Responses to writes carry the new ETag.`
 
 // openAPI renders the OpenAPI 3.0 document of the route table.
+// workflowDescription says which workflow table the actions follow.
+func workflowDescription(w *parts.Workflow) string {
+	if w == parts.StrictWorkflow() {
+		return "\n\nWorkflow: strict. Approve only in review; claim, unclaim, start and complete only in cnc or hand; " +
+			"revert only from completed; PUT .../status follows the same rules. Anything else is 409."
+	}
+	return "\n\nWorkflow: " + w.Name() + ". As the original API: approve, claim, unclaim, complete and PUT .../status " +
+		"work from any category; only revert needs a completed part (else 400)."
+}
+
 func (rt *routeTable) openAPI() ([]byte, error) {
 	paths := map[string]map[string]any{}
 	for _, r := range rt.routes {
@@ -150,7 +162,7 @@ func (rt *routeTable) openAPI() ([]byte, error) {
 		"info": map[string]any{
 			"title":       "Partflow API",
 			"version":     "1.0.0",
-			"description": apiDescription,
+			"description": apiDescription + workflowDescription(rt.h.svc.Workflow()),
 		},
 		"servers": []any{map[string]any{"url": server}},
 		"paths":   paths,

@@ -231,9 +231,11 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	rt.add(route{Method: http.MethodPost, Path: "/api/parts/", Access: accessWrite, Handler: h.createPart, Doc: op{
 		Summary: "Create a part",
 		Description: "partId, material and subsystem are required; status defaults to Pending, category to " +
-			"review, amount to 1. snake_case spellings (part_id, onshape_url, misc_info, claimed_date) are " +
-			"accepted; camelCase wins when both are sent. claimedDate is set by the server (on assignment) and " +
-			"ignored here. Unknown fields are ignored.",
+			"review, amount to 1 (also when amount is null or \"\"). snake_case spellings (part_id, " +
+			"onshape_url, misc_info, claimed_date) are accepted; camelCase wins when both are sent. claimedDate " +
+			"(RFC 3339, with or without a zone; without one it is UTC) is kept when given, else set on " +
+			"assignment. A string holding invalid UTF-8 or a lone UTF-16 surrogate escape is 400 naming its " +
+			"field. Unknown fields are ignored.",
 		Body:      &body{ContentType: "application/json", Schema: ref("PartInput"), Required: true},
 		Responses: map[int]response{201: {Description: "Created", Schema: ref("Part"), Headers: map[string]string{"ETag": "The part's entity tag"}}},
 	}})
@@ -258,8 +260,10 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	rt.add(route{Method: http.MethodPut, Path: idParam, Access: accessWrite, Handler: h.updatePart, Doc: op{
 		Summary: "Edit a part (partial update)", IfMatch: true,
 		Description: "Fields present are validated as on create and set; absent fields are kept. An empty " +
-			"status keeps the current one; file is a name only. A new assignee of a hand part is appended to " +
-			"miscInfo.handWorkers; miscInfo (when present) replaces the object. Honours If-Match.",
+			"body or {} is 400 \"No data provided\". An empty status (or amount \"\") keeps the current one; file " +
+			"is a name only. claimedDate sets the claim time (RFC 3339, with or without a zone), null clears " +
+			"it, anything else is 400. A new assignee of a hand part is appended to miscInfo.handWorkers; " +
+			"miscInfo (when present) replaces the object. Honours If-Match.",
 		Body:      &body{ContentType: "application/json", Schema: ref("PartInput"), Required: true},
 		Responses: map[int]response{200: {Description: "The updated part", Schema: ref("Part"), Headers: etag}},
 	}})

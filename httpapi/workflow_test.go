@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/partflow/partflow/parts"
@@ -119,4 +120,16 @@ func TestOriginalTransitionsFromAnyCategory(t *testing.T) {
 		q := e.create(map[string]any{"type": "cnc", "partId": "R-2"})
 		wantError(t, e.do(req{method: "POST", path: partPath(q, "/revert")}), 400, "", "category")
 	})
+}
+
+// TestOpenAPINamesTheWorkflow: the document says which table the actions
+// follow.
+func TestOpenAPINamesTheWorkflow(t *testing.T) {
+	e := newEnv(t, nil)
+	doc := e.must(200, req{method: "GET", path: "/api/openapi.json"})
+	info, _ := doc["info"].(map[string]any)
+	desc, _ := info["description"].(string)
+	if want := "Workflow: " + flow.Name() + "."; !strings.Contains(desc, want) {
+		t.Errorf("description lacks %q:\n%s", want, desc)
+	}
 }
