@@ -159,6 +159,7 @@ func TestEditEdgeCases(t *testing.T) {
 			{req{method: "PUT", path: path, body: "{\"material\":\"\xff\xfe\"}"}, "material"},
 			{req{method: "POST", path: partPath(p, "/approve"), body: `{"reviewer":"\udbff"}`}, "reviewer"},
 			{req{method: "PUT", path: path, body: `{"miscInfo":{"k":["\ud800"]}}`}, "miscInfo"},
+			{req{method: "PUT", path: path, body: "{\"\": \"\xff\"}"}, "body"}, // found by FuzzDecodePart
 		}
 		for _, c := range cases {
 			wantError(t, e.do(c.r), 400, "", c.field)

@@ -138,7 +138,7 @@ func checkText(b []byte, o object) error {
 	for _, k := range keys {
 		v := o[k]
 		switch {
-		case !utf8.ValidString(k):
+		case !utf8.ValidString(k) || k == "":
 		case !utf8.Valid(v):
 			return &parts.ValidationError{Field: k, Reason: k + " is not valid UTF-8"}
 		case hasLoneSurrogate(v):

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -17,10 +18,15 @@ var flow = parts.OriginalWorkflow()
 func strict() bool { return flow == parts.StrictWorkflow() }
 
 // TestMain runs every test of the package under the original workflow (the
-// default) and again under the strict one.
+// default) and again under the strict one. Fuzzing (-fuzz) runs once.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	flows := []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow()}
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		flows = flows[:1]
+	}
 	code := 0
-	for _, w := range []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow()} {
+	for _, w := range flows {
 		flow = w
 		fmt.Fprintf(os.Stderr, "httpapi tests: workflow %s\n", w.Name())
 		if c := m.Run(); c != 0 {
