@@ -169,6 +169,13 @@ func TestEditEdgeCases(t *testing.T) {
 			t.Errorf("a valid pair and an escaped backslash: notes = %q", got["notes"])
 		}
 	})
+}
+
+// TestClaimedDateIsParsedOrRefused: claimedDate in a PUT is returned as the
+// same instant, or 400; never accepted and dropped.
+func TestClaimedDateIsParsedOrRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	path := partPath(e.create(nil), "")
 	t.Run("claimedDate is parsed and returned as the same instant", func(t *testing.T) {
 		for in, want := range map[string]string{
 			"2025-01-02T03:04:05":              "2025-01-02T03:04:05.000000Z",

@@ -37,18 +37,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestOriginalTransitionsFromAnyCategory checks what the original API's
-// clients rely on: assign, unclaim, complete and the PUT forms work on a part
-// still in review, with the documented effects; the strict workflow refuses
-// them with 409. Revert needs a completed part in both.
-func TestOriginalTransitionsFromAnyCategory(t *testing.T) {
-	e := newEnv(t, nil)
-	type step struct {
-		name, method, action string
-		body                 map[string]any
-		check                func(t *testing.T, got map[string]any)
-	}
-	steps := []step{
+// step is one action of TestOriginalTransitionsFromAnyCategory.
+type step struct {
+	name, method, action string
+	body                 map[string]any
+	check                func(t *testing.T, got map[string]any)
+}
+
+// originalSteps are the actions the original API accepted on a part still in
+// review, in order, with their documented effects.
+func originalSteps() []step {
+	return []step{
 		{"POST assign claims a part in review", "POST", "/assign", map[string]any{"assigned": "Ada"}, func(t *testing.T, got map[string]any) {
 			if got["assigned"] != "Ada" || got["claimedDate"] == nil || got["status"] != "In Progress" || got["category"] != "review" {
 				t.Errorf("got %v", got)
@@ -80,6 +79,15 @@ func TestOriginalTransitionsFromAnyCategory(t *testing.T) {
 			}
 		}},
 	}
+}
+
+// TestOriginalTransitionsFromAnyCategory checks what the original API's
+// clients rely on: assign, unclaim, complete and the PUT forms work on a part
+// still in review, with the documented effects; the strict workflow refuses
+// them with 409. Revert needs a completed part in both.
+func TestOriginalTransitionsFromAnyCategory(t *testing.T) {
+	e := newEnv(t, nil)
+	steps := originalSteps()
 	p := e.create(map[string]any{"type": "cnc", "partId": "R-1"})
 	version := 1.0
 	for _, s := range steps {
