@@ -234,4 +234,3 @@ func versionOf(dir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
 	return v
 }
-

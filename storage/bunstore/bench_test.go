@@ -3,6 +3,7 @@ package bunstore_test
 import (
 	"context"
 	"fmt"
+	"github.com/partflow/partflow/internal/pgtest"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -40,7 +41,7 @@ var bench struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	if bench.dir != "" && !bench.keep {
 		os.RemoveAll(bench.dir)
 	}

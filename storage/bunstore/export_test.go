@@ -28,7 +28,7 @@ func SetMaxChangeBatch(n int) (restore func()) {
 // migrations up to and including the one whose name starts with last, as an
 // older release would have left it.
 func MigrateTo(ctx context.Context, path, last string) error {
-	all, err := sqliteEngine{}.migrations()
+	all, err := sqliteEngine{}.Migrations()
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/uptrace/bun"
@@ -14,17 +13,19 @@ import (
 // for SQLite to parse and plan (and, for inserts into parts, to compile the
 // triggers). The hot paths below instead run fixed SQL with ? placeholders
 // through prepared statements cached per pool; SQLite then reuses the
-// compiled program. (A PostgreSQL engine would rebind ? to $n.)
+// compiled program. The SQL is written with ? placeholders; the engine
+// rebinds them ($n for PostgreSQL) when a statement is prepared.
 
 // stmtCache holds the prepared statements of one pool.
 type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	db     *sql.DB
+	rebind func(string) string
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
 }
 
-func newStmtCache(db *bun.DB) *stmtCache {
-	return &stmtCache{db: db.DB, m: map[string]*sql.Stmt{}}
+func newStmtCache(db *bun.DB, rebind func(string) string) *stmtCache {
+	return &stmtCache{db: db.DB, rebind: rebind, m: map[string]*sql.Stmt{}}
 }
 
 // get returns the cached statement for query, preparing it on first use.
@@ -33,7 +34,7 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := c.lookup(query); ok {
 		return st, nil
 	}
-	st, err := c.db.PrepareContext(ctx, query)
+	st, err := c.db.PrepareContext(ctx, c.rebind(query))
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (s *Store) stmt(ctx context.Context, db bun.IDB, query string) (*sql.Stmt, 
 		if st, ok := s.wstmts.lookup(query); ok {
 			return d.StmtContext(ctx, st), nil
 		}
-		return d.PrepareContext(ctx, query)
+		return d.PrepareContext(ctx, s.eng.Rebind(query))
 	case *bun.DB:
 		if d == s.w {
 			return s.wstmts.get(ctx, query)
@@ -124,43 +125,11 @@ func (s *Store) queryRow(ctx context.Context, db bun.IDB, query string, args ...
 	return st.QueryRowContext(ctx, args...), nil
 }
 
-// partColumns lists the parts columns in the order of partRow.fields.
-const partColumns = "id, part_id, name, type, material, subsystem, assigned, status, category, amount, notes, file, " +
-	"onshape_url, misc_info, claimed_date, created_at, updated_at, version, files, model"
-
-// prefixedColumns returns partColumns qualified with alias ("p.id, p.part_id, ...").
-func prefixedColumns(alias string) string {
-	cols := strings.Split(partColumns, ", ")
-	for i, c := range cols {
-		cols[i] = alias + "." + c
-	}
-	return strings.Join(cols, ", ")
-}
-
-// fields returns pointers to r's fields in partColumns order, for Scan.
-func (r *partRow) fields() []any {
-	return []any{&r.ID, &r.PartID, &r.Name, &r.Type, &r.Material, &r.Subsystem, &r.Assigned, &r.Status,
-		&r.Category, &r.Amount, &r.Notes, &r.File, &r.OnshapeURL, &r.MiscInfo, &r.ClaimedDate, &r.CreatedAt,
-		&r.UpdatedAt, &r.Version, &r.Files, &r.Model}
-}
-
-// values returns r's values in partColumns order, without the id.
-func (r *partRow) values() []any {
-	return []any{r.PartID, r.Name, r.Type, r.Material, r.Subsystem, r.Assigned, r.Status,
-		r.Category, r.Amount, r.Notes, r.File, r.OnshapeURL, r.MiscInfo, r.ClaimedDate, r.CreatedAt,
-		r.UpdatedAt, r.Version, r.Files, r.Model}
-}
-
 var (
-	qSelectPart = "SELECT " + partColumns + " FROM parts WHERE id = ?"
-	qInsertPart = "INSERT INTO parts (" + partColumns[len("id, "):] + ") VALUES (?" + strings.Repeat(", ?", 18) + ") RETURNING id"
-	qUpdatePart = "UPDATE parts SET part_id = ?, name = ?, type = ?, material = ?, subsystem = ?, assigned = ?, " +
-		"status = ?, category = ?, amount = ?, notes = ?, file = ?, onshape_url = ?, misc_info = ?, claimed_date = ?, " +
-		"created_at = ?, updated_at = ?, version = ?, files = ?, model = ? WHERE id = ? AND version = ?"
 	qDeletePart   = "DELETE FROM parts WHERE id = ? AND version = ?"
 	qPartVersion  = "SELECT version FROM parts WHERE id = ?"
 	qInsertEvent  = "INSERT INTO part_events (part_id, action, actor, at, changes) VALUES (?, ?, ?, ?, ?) RETURNING id"
 	qSelectEvents = "SELECT id, part_id, action, actor, at, changes FROM part_events WHERE part_id = ? ORDER BY id"
 	qCounts       = "SELECT kind, key, n FROM part_counts"
-	qCount        = "SELECT coalesce(sum(n), 0) FROM part_counts WHERE kind = ? AND key = ?"
+	qCount        = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM part_counts WHERE kind = ? AND key = ?"
 )

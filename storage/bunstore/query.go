@@ -65,14 +65,14 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 		// other categories: the unary + keeps SQLite from filtering by the
 		// category index and then sorting the whole category.
 		if walkIndexes[col] && !walkCategoryIndexes[col] {
-			b.WriteString(" WHERE +p.category = ?")
+			b.WriteString(" WHERE " + s.syn.Unindexed + "p.category = ?")
 		} else {
 			b.WriteString(" WHERE p.category = ?")
 		}
 		args = append(args, string(f.Category))
 	}
 	b.WriteString(" ORDER BY p." + col + " " + dir + ", p.id " + dir + " LIMIT ? OFFSET ?")
-	args = append(args, pageLimit(f), f.Offset)
+	args = append(args, s.pageLimit(f), f.Offset)
 	if !paged {
 		out, err := s.scanParts(ctx, db, b.String(), args...)
 		return out, total, err
@@ -103,12 +103,12 @@ func (s *Store) scanIDs(ctx context.Context, db bun.IDB, query string, args ...a
 	return ids, rows.Err()
 }
 
-// pageLimit is f's LIMIT argument: -1 means no limit.
-func pageLimit(f parts.Filter) int64 {
+// pageLimit is f's LIMIT argument; the engine's NoLimit means no limit.
+func (s *Store) pageLimit(f parts.Filter) any {
 	if f.Limit > 0 {
 		return int64(f.Limit)
 	}
-	return -1
+	return s.syn.NoLimit
 }
 
 // walkIndexes lists the sort columns that have an index usable for walking
@@ -167,16 +167,16 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 func (s *Store) sortMatches(ctx context.Context, db bun.IDB, f parts.Filter, col, dir, list string) ([]*parts.Part, error) {
 	order := " ORDER BY p." + col + " " + dir + ", p.id " + dir
 	if f.Limit <= 0 {
-		return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))"+
-			order+" LIMIT -1 OFFSET ?", list, f.Offset)
+		return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+s.syn.IDsFromJSON+")"+
+			order+" LIMIT ? OFFSET ?", list, s.syn.NoLimit, f.Offset)
 	}
 	inner := " ORDER BY m." + col + " " + dir + ", m.id " + dir
 	return s.scanParts(ctx, db, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+
-		"SELECT m.id FROM parts AS m WHERE m.id IN (SELECT value FROM json_each(?))"+inner+" LIMIT ? OFFSET ?)"+order,
+		"SELECT m.id FROM parts AS m WHERE m.id IN ("+s.syn.IDsFromJSON+")"+inner+" LIMIT ? OFFSET ?)"+order,
 		list, f.Limit, f.Offset)
 }
 
-// idList formats ids as a JSON array for json_each.
+// idList formats ids as a JSON array for the engine's IDsFromJSON.
 func idList(ids []int64) string {
 	b := make([]byte, 0, 8*len(ids)+2)
 	b = append(b, '[')

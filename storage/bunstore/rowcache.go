@@ -89,7 +89,7 @@ func (s *Store) partsByID(ctx context.Context, db bun.IDB, ids []int64) ([]*part
 				s.rows.put(r.ID, seqs[i], r)
 			}
 			return nil
-		}, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN (SELECT value FROM json_each(?))", idList(missing))
+		}, "SELECT "+prefixedColumns("p")+" FROM parts AS p WHERE p.id IN ("+s.syn.IDsFromJSON+")", idList(missing))
 		if err != nil {
 			return nil, err
 		}

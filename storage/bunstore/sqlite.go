@@ -25,7 +25,11 @@ var sqliteMigrationFiles embed.FS
 // sqliteEngine is the SQLite engine.
 type sqliteEngine struct{}
 
-func (sqliteEngine) migrations() (*migrate.Migrations, error) {
+var _ Engine = sqliteEngine{}
+
+func (sqliteEngine) Name() string { return "sqlite" }
+
+func (sqliteEngine) Migrations() (*migrate.Migrations, error) {
 	sub, err := fs.Sub(sqliteMigrationFiles, "migrations/sqlite")
 	if err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func (sqliteEngine) migrations() (*migrate.Migrations, error) {
 
 // openSQLite opens the write and read pools for path (":memory:", or a file
 // path). For :memory: both are the same single-connection pool.
-func openSQLite(ctx context.Context, path string, o *Options) (w, r *bun.DB, eng engine, err error) {
+func openSQLite(ctx context.Context, path string, o *Options) (w, r *bun.DB, eng Engine, err error) {
 	busy := o.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
@@ -126,9 +130,9 @@ func openPool(ctx context.Context, dsn string, conns int) (*bun.DB, error) {
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 
-// isBusy reports whether err is SQLite's "database is locked/busy" after the
+// IsBusy reports whether err is SQLite's "database is locked/busy" after the
 // busy timeout ran out.
-func isBusy(err error) bool {
+func (sqliteEngine) IsBusy(err error) bool {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return false
@@ -137,9 +141,26 @@ func isBusy(err error) bool {
 	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
 
-func (sqliteEngine) writeStatements() []string { return nil }
+// LockMigrations does nothing: a file has one writer at a time, and the
+// migrations of one Open run in transactions.
+func (sqliteEngine) LockMigrations(context.Context, *bun.DB) (func(), error) { return func() {}, nil }
 
-func (sqliteEngine) optimize(ctx context.Context, db bun.IDB) error {
+// Rebind keeps the ? placeholders, which are SQLite's.
+func (sqliteEngine) Rebind(query string) string { return query }
+
+// BeginWrite does nothing: every write transaction began with BEGIN
+// IMMEDIATE (_txlock=immediate), which takes the database's one write lock.
+func (sqliteEngine) BeginWrite(context.Context, bun.Tx) error { return nil }
+
+// AfterExplicitID does nothing: AUTOINCREMENT continues above the largest
+// id ever used.
+func (sqliteEngine) AfterExplicitID(context.Context, bun.IDB, int64) error { return nil }
+
+func (sqliteEngine) Syntax() Syntax {
+	return Syntax{IDsFromJSON: "SELECT value FROM json_each(?)", NoLimit: int64(-1), Unindexed: "+"}
+}
+
+func (sqliteEngine) Optimize(ctx context.Context, db bun.IDB) error {
 	// 0x10002: analyze every table that might benefit, even on a new connection.
 	_, err := db.ExecContext(ctx, "PRAGMA optimize = 0x10002")
 	return err

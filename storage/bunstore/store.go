@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -17,14 +18,20 @@ import (
 	"github.com/partflow/partflow/storage"
 )
 
+// Schemes are the URL schemes Open accepts, registered with the storage
+// registry.
+var Schemes = []string{"sqlite", "postgres", "postgresql", "postgresql+psycopg2"}
+
 func init() {
-	storage.Register("sqlite", func(ctx context.Context, url string, o *storage.Options) (parts.Store, error) {
-		opts := &Options{}
-		if o != nil {
-			opts.Now, opts.Logger = o.Now, o.Logger
-		}
-		return Open(ctx, url, opts)
-	})
+	for _, scheme := range Schemes {
+		storage.Register(scheme, func(ctx context.Context, url string, o *storage.Options) (parts.Store, error) {
+			opts := &Options{}
+			if o != nil {
+				opts.Now, opts.Logger = o.Now, o.Logger
+			}
+			return Open(ctx, url, opts)
+		})
+	}
 }
 
 // Synchronous is SQLite's synchronous setting: how hard a commit pushes data
@@ -69,9 +76,13 @@ type Options struct {
 	// from the operating system's file cache; the rows of the pages people
 	// look at most are in the store's row cache anyway.
 	CacheSizeKiB int
+	// MaxConns is the size of a PostgreSQL store's connection pool (reads
+	// and writes share it); default 16. BusyTimeout is its lock timeout.
+	MaxConns int
 }
 
-// Store is a parts.Store on bun over SQLite. It is safe for concurrent use.
+// Store is a parts.Store on bun over SQLite or PostgreSQL. It is safe for
+// concurrent use.
 //
 // A file database has one write connection (every write transaction starts
 // with BEGIN IMMEDIATE, so writers queue for the lock instead of failing
@@ -83,12 +94,14 @@ type Store struct {
 	w, r   *bun.DB
 	wstmts *stmtCache
 	rstmts *stmtCache
-	eng    engine
+	eng    Engine
+	syn    Syntax
 	text   textIndex
 	rows   rowCache
 	now    func() time.Time
 	log    *slog.Logger
-	memory bool
+	// onePool: reads and writes share one pool (SQLite :memory:, PostgreSQL).
+	onePool bool
 }
 
 var _ parts.Store = (*Store)(nil)
@@ -100,8 +113,13 @@ var _ parts.Store = (*Store)(nil)
 //	sqlite://rel/path/parts.db    a path relative to the working directory
 //	sqlite://:memory:             a new, private in-memory database
 //
+//	postgres://user:pass@host:5432/db?sslmode=disable
+//	postgresql://...             the same (also postgresql+psycopg2://,
+//	                             SQLAlchemy's spelling)
+//
 // The directory of a file database must exist. The path is taken literally
-// (no query parameters; '?' and '%' are part of the name).
+// (no query parameters; '?' and '%' are part of the name). A PostgreSQL URL
+// takes pgx's parameters (host=/socket/dir, sslmode, ...).
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -113,47 +131,79 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	path, ok := strings.CutPrefix(url, "sqlite://")
-	if !ok {
-		return nil, fmt.Errorf("bunstore: open %q: want a sqlite:// URL", url)
-	}
-	if path == "" {
-		return nil, fmt.Errorf("bunstore: open %q: empty database path", url)
-	}
 	var err error
-	s.w, s.r, s.eng, err = openSQLite(ctx, path, opts)
+	switch scheme, rest, _ := strings.Cut(url, "://"); strings.ToLower(scheme) {
+	case "sqlite":
+		if rest == "" {
+			return nil, fmt.Errorf("bunstore: open %q: empty database path", url)
+		}
+		s.w, s.r, s.eng, err = openSQLite(ctx, rest, opts)
+	case "postgres", "postgresql", "postgresql+psycopg2":
+		s.w, s.r, s.eng, err = openPostgres(ctx, "postgres://"+rest, opts)
+	default:
+		return nil, fmt.Errorf("bunstore: open %q: want a sqlite:// or postgres:// URL", redactURL(url))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
+		return nil, fmt.Errorf("bunstore: open %s: %w", redactURL(url), err)
 	}
-	s.memory = s.w == s.r
-	s.wstmts, s.rstmts = newStmtCache(s.w), newStmtCache(s.r)
-	if s.memory {
-		s.rstmts = s.wstmts
-	}
-	if _, err := s.Migrate(ctx); err != nil {
+	if err := s.init(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
-	}
-	if err := s.wstmts.prepare(ctx, append(writeStatements, s.eng.writeStatements()...)...); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("bunstore: open %s: %w", url, err)
-	}
-	if err := s.pruneChanges(ctx, s.w); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("bunstore: open %s: prune changes: %w", url, mapErr(ctx, err))
+		return nil, fmt.Errorf("bunstore: open %s: %w", redactURL(url), err)
 	}
 	return s, nil
 }
 
+// init migrates the database and prepares the store's statements.
+func (s *Store) init(ctx context.Context) error {
+	s.syn = s.eng.Syntax()
+	s.onePool = s.w == s.r
+	s.wstmts, s.rstmts = newStmtCache(s.w, s.eng.Rebind), newStmtCache(s.r, s.eng.Rebind)
+	if s.onePool {
+		s.rstmts = s.wstmts
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.wstmts.prepare(ctx, writeStatements...); err != nil {
+		return err
+	}
+	if err := s.pruneChanges(ctx, s.w); err != nil {
+		return fmt.Errorf("prune changes: %w", mapErr(ctx, err))
+	}
+	return nil
+}
+
+// redactURL hides a password in a database URL, keeping errors safe to log.
+func redactURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			return "…" + raw[i:]
+		}
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Engine returns the name of the store's SQL engine: "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.eng.Name() }
+
 // Close releases the store's connections. A :memory: database is gone after Close.
 func (s *Store) Close() error {
 	var errs []error
-	s.rstmts.close()
-	s.wstmts.close()
-	if s.r != s.w {
+	if s.rstmts != nil {
+		s.rstmts.close()
+		s.wstmts.close()
+	}
+	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}
-	errs = append(errs, s.w.Close())
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bunstore: close: %w", err)
 	}
@@ -165,10 +215,15 @@ func (s *Store) Close() error {
 // empty list. Open calls it, so it is only needed to report what ran (the
 // `partflow migrate` command).
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	ms, err := s.eng.migrations()
+	ms, err := s.eng.Migrations()
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	unlock, err := s.eng.LockMigrations(ctx, s.w)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: lock: %w", mapErr(ctx, err))
+	}
+	defer unlock()
 	m := migrate.NewMigrator(s.w, ms, migrate.WithTableName("bun_migrations"),
 		migrate.WithLocksTableName("bun_migration_locks"), migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
@@ -195,7 +250,7 @@ func (s *Store) Optimize(ctx context.Context) error {
 	if err := s.pruneChanges(ctx, s.w); err != nil {
 		return fmt.Errorf("bunstore: optimize: %w", mapErr(ctx, err))
 	}
-	if err := s.eng.optimize(ctx, s.w); err != nil {
+	if err := s.eng.Optimize(ctx, s.w); err != nil {
 		return fmt.Errorf("bunstore: optimize: %w", mapErr(ctx, err))
 	}
 	return nil
@@ -214,7 +269,7 @@ func mapErr(ctx context.Context, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return parts.ErrNotFound
 	}
-	if isBusy(err) {
+	if (sqliteEngine{}).IsBusy(err) || (pgEngine{}).IsBusy(err) {
 		return fmt.Errorf("%w: database is busy: %v", parts.ErrConflict, err)
 	}
 	return err
@@ -373,6 +428,9 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx part
 			_ = btx.Rollback()
 		}
 	}()
+	if err := s.eng.BeginWrite(ctx, btx); err != nil {
+		return fmt.Errorf("begin: %w", mapErr(ctx, err))
+	}
 	if err := fn(ctx, &txn{db: btx, s: s}); err != nil {
 		done = true
 		_ = btx.Rollback()
@@ -395,7 +453,7 @@ func (s *Store) NextJob(ctx context.Context) (*parts.Job, error) {
 	}
 	var r jobRow
 	err := s.w.NewRaw(`UPDATE jobs SET state = ?, attempts = attempts + 1, updated_at = ?
-WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY created_at, id LIMIT 1)
+WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY created_at, id LIMIT 1`+s.syn.LockSkipLocked+`)
 RETURNING id, part_id, source, state, attempts, error, created_at, updated_at`,
 		string(parts.JobRunning), micros(s.clock()), string(parts.JobQueued)).Scan(ctx, &r)
 	if err != nil {

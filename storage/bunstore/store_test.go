@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/parts/partstest"
 	"github.com/partflow/partflow/storage/bunstore"
@@ -11,8 +12,9 @@ import (
 
 func TestConformance(t *testing.T) {
 	urls := map[string]func(t *testing.T) string{
-		"file":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
-		"memory": func(*testing.T) string { return "sqlite://:memory:" },
+		"file":     func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
+		"memory":   func(*testing.T) string { return "sqlite://:memory:" },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
 	}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {

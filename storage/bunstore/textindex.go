@@ -102,7 +102,6 @@ const (
 	qChangesSince = "SELECT seq, part_id FROM part_changes WHERE seq > ? ORDER BY seq LIMIT ?"
 	qTextColumns  = "SELECT id, part_id, name, subsystem, assigned, material, notes, category, created_at, updated_at FROM parts"
 	qTextAll      = qTextColumns
-	qTextOf       = qTextColumns + " WHERE id IN (SELECT value FROM json_each(?))"
 	qPruneChanges = "DELETE FROM part_changes WHERE seq <= (SELECT max(seq) FROM part_changes) - ?"
 )
 
@@ -180,7 +179,7 @@ func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
 	// The fields are read after the changes, so they are at least as new as
 	// the last change read; anything newer is listed after it and applied
 	// again next time.
-	docs, err := s.readTexts(ctx, qTextOf, idList(ids))
+	docs, err := s.readTexts(ctx, qTextColumns+" WHERE id IN ("+s.syn.IDsFromJSON+")", idList(ids))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -26,9 +25,6 @@ func (t *txn) FindPartByID(ctx context.Context, id int64) (*parts.Part, error) {
 	}
 	return t.s.findPart(ctx, t.db, id)
 }
-
-// qInsertPartWithID inserts an imported part under its own id.
-var qInsertPartWithID = "INSERT INTO parts (" + partColumns + ") VALUES (?" + strings.Repeat(", ?", 19) + ") RETURNING id"
 
 func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	if err := ctx.Err(); err != nil {
@@ -58,6 +54,11 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 	}
 	if err != nil {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
+	}
+	if q == qInsertPartWithID {
+		if err := t.s.eng.AfterExplicitID(ctx, t.db, r.ID); err != nil {
+			return fmt.Errorf("create part %d: %w", r.ID, mapErr(ctx, err))
+		}
 	}
 	p.ID = r.ID
 	return nil

@@ -1,0 +1,162 @@
+package bunstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/migrate"
+)
+
+//go:embed migrations/postgres/*.sql
+var postgresMigrationFiles embed.FS
+
+// pgEngine is the PostgreSQL engine: bun's pgdialect over pgx (its
+// database/sql adapter), one pool for reads and writes.
+type pgEngine struct {
+	lockTimeout time.Duration
+}
+
+var _ Engine = pgEngine{}
+
+// migrationLockKey is the advisory lock key migrations run under
+// ("partflow" in ASCII).
+const migrationLockKey = 0x70617274666c6f77
+
+// openPostgres opens one pool for url. Reads and writes share it:
+// PostgreSQL's MVCC lets reads run beside writes without a second pool.
+func openPostgres(ctx context.Context, url string, o *Options) (w, r *bun.DB, eng Engine, err error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("postgres URL: %w", err)
+	}
+	sqldb := stdlib.OpenDB(*cfg)
+	n := o.MaxConns
+	if n <= 0 {
+		n = 16
+	}
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, nil, nil, err
+	}
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	db := bun.NewDB(sqldb, pgdialect.New())
+	return db, db, pgEngine{lockTimeout: busy}, nil
+}
+
+func (pgEngine) Name() string { return "postgres" }
+
+func (pgEngine) Migrations() (*migrate.Migrations, error) {
+	sub, err := fs.Sub(postgresMigrationFiles, "migrations/postgres")
+	if err != nil {
+		return nil, err
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// LockMigrations takes a session advisory lock on a connection of its own,
+// so several servers starting at once migrate one after the other: the
+// first runs the migrations, the others find nothing left to run.
+func (pgEngine) LockMigrations(ctx context.Context, db *bun.DB) (func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLockKey)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		// Closing the session would release the lock too; unlocking keeps
+		// the pooled connection clean.
+		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", int64(migrationLockKey))
+		conn.Close()
+	}, nil
+}
+
+// Rebind numbers the ? placeholders: $1, $2, ... (outside quotes).
+func (pgEngine) Rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// BeginWrite locks the change counter's row for the whole transaction
+// (waiting up to the busy timeout): transactions that write parts run one
+// after the other, so the part_changes sequence numbers their triggers take
+// are in commit order and without gaps, which lets the search index and
+// the row cache of every server follow the log exactly. (A plain sequence
+// would hand out numbers in the order transactions start, not commit.)
+func (e pgEngine) BeginWrite(ctx context.Context, tx bun.Tx) error {
+	_, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = "+strconv.FormatInt(e.lockTimeout.Milliseconds(), 10)+
+		"; SELECT seq FROM part_change_seq WHERE id = 1 FOR UPDATE")
+	return err
+}
+
+// AfterExplicitID moves the parts id sequence above an imported id (it
+// never moves back, so ids stay unused after deletes).
+func (pgEngine) AfterExplicitID(ctx context.Context, db bun.IDB, id int64) error {
+	_, err := db.ExecContext(ctx,
+		"SELECT setval(pg_get_serial_sequence('parts', 'id'), greatest(?, (SELECT last_value FROM parts_id_seq)))", id)
+	return err
+}
+
+// IsBusy reports lock timeouts, deadlocks and serialisation failures.
+func (pgEngine) IsBusy(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "55P03", "40001", "40P01": // lock_not_available, serialization_failure, deadlock_detected
+		return true
+	}
+	return false
+}
+
+func (pgEngine) Optimize(ctx context.Context, db bun.IDB) error {
+	_, err := db.ExecContext(ctx, "ANALYZE")
+	return err
+}
+
+func (pgEngine) Syntax() Syntax {
+	return Syntax{
+		IDsFromJSON:    "SELECT CAST(json_array_elements_text(CAST(? AS json)) AS bigint)",
+		NoLimit:        nil,
+		LockSkipLocked: " FOR UPDATE SKIP LOCKED",
+	}
+}
