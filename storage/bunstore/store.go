@@ -508,3 +508,8 @@ func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
 	}
 	return int(n), nil
 }
+
+// DB returns the database handle the store writes through (for tools that
+// read or copy tables, and tests). Writing parts through it bypasses the
+// store's rules and, on PostgreSQL, its write serialisation: don't.
+func (s *Store) DB() *sql.DB { return s.w.DB }

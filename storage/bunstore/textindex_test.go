@@ -42,9 +42,8 @@ func ptr[T any](v T) *T { return &v }
 
 // twoProcesses opens two stores on one database file, as two processes
 // would, and returns a Service on each.
-func twoProcesses(t *testing.T) (a, b *parts.Service) {
+func twoProcesses(t *testing.T, url string) (a, b *parts.Service) {
 	t.Helper()
-	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
 	open := func() *parts.Service {
 		s, err := bunstore.Open(t.Context(), url, nil)
 		if err != nil {
@@ -60,9 +59,11 @@ func twoProcesses(t *testing.T) (a, b *parts.Service) {
 // would, and checks that searches in one see every kind of write committed
 // by the other: creates, edits of a searched field, category changes and
 // deletes.
-func TestSearchSeesOtherWriters(t *testing.T) {
+func TestSearchSeesOtherWriters(t *testing.T) { onEachEngine(t, searchSeesOtherWriters) }
+
+func searchSeesOtherWriters(t *testing.T, url string) {
 	ctx := t.Context()
-	reader, writer := twoProcesses(t)
+	reader, writer := twoProcesses(t, url)
 	if got := searchIDs(t, reader, "widget", ""); len(got) != 0 {
 		t.Fatalf("empty database: got %v", got)
 	}
@@ -271,9 +272,11 @@ func containsFold(s, q string) bool {
 // TestSearchWhileWriting runs searches from several goroutines while others
 // write; every part returned must match, and the final answer be exact. Run it
 // with -race.
-func TestSearchWhileWriting(t *testing.T) {
+func TestSearchWhileWriting(t *testing.T) { onEachEngine(t, searchWhileWriting) }
+
+func searchWhileWriting(t *testing.T, url string) {
 	ctx := t.Context()
-	s, err := bunstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "parts.db"), nil)
+	s, err := bunstore.Open(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,9 +356,11 @@ func TestSearchWhileWriting(t *testing.T) {
 // cache show every write committed before the request, from this store
 // and from another one on the same file, including writes that change no
 // searched field (amount, status).
-func TestCachedRowsFollowWrites(t *testing.T) {
+func TestCachedRowsFollowWrites(t *testing.T) { onEachEngine(t, cachedRowsFollowWrites) }
+
+func cachedRowsFollowWrites(t *testing.T, url string) {
 	ctx := t.Context()
-	reader, writer := twoProcesses(t)
+	reader, writer := twoProcesses(t, url)
 	var ids []int64
 	for i := range 5 {
 		p, err := writer.CreatePart(ctx, newPart(fmt.Sprintf("R-%d", i), "Roller", ""), "w")
