@@ -15,7 +15,7 @@ PY      := $(VENV)/bin/python
 BIN     := bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-go test-python vet fuzz venv bench load proto clean ci-deps
+.PHONY: all build run test test-go test-postgres test-python vet fuzz venv bench load proto clean ci-deps pg-deps
 
 all: build
 
@@ -37,14 +37,27 @@ run: build
 	@$(MAKE) --no-print-directory venv || echo "partflow: cascadio plugin not set up; STEP conversion will answer 503"
 	$(BIN)/partflow serve
 
-## test: every test (Go, Python plugin, short fuzzing)
-test: venv vet test-go test-python fuzz
+## test: every test (Go on SQLite and PostgreSQL, Python plugin, short fuzzing)
+test: venv vet pg-deps test-go test-postgres test-python fuzz
 
 vet:
 	$(GO) vet ./...
 
 test-go:
 	PARTFLOW_TEST_CASCADIO_PYTHON=$(abspath $(PY)) $(GO) test -count=1 ./...
+
+## test-postgres: the HTTP suite again, each test on a new PostgreSQL
+## database (the store's own tests run on both engines in test-go)
+test-postgres:
+	PARTFLOW_TEST_ENGINE=postgres $(GO) test -count=1 ./httpapi/
+
+## pg-deps: PostgreSQL server binaries for the tests (Debian's postgresql
+## package; installed when missing and running as root, else explained)
+pg-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$PARTFLOW_PG_BIN" ] || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	    else echo "partflow: PostgreSQL binaries not found: install Debian's postgresql package (sudo apt-get install postgresql) or set PARTFLOW_PG_BIN; the PostgreSQL tests will skip"; fi; }
 
 test-python: venv
 	cd plugins/cascadio && .venv/bin/python -m pytest -q
@@ -68,6 +81,7 @@ proto:
 ## ci-deps: system packages the tests use (Debian)
 ci-deps:
 	@command -v systemd-analyze >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 clean:
 	rm -rf $(BIN) $(VENV)

@@ -47,7 +47,7 @@ type filesEnv struct {
 
 func newFilesEnv(t *testing.T, configure func(po *parts.Options, ho *httpapi.Options)) *filesEnv {
 	t.Helper()
-	store, err := bunstore.Open(t.Context(), "sqlite://:memory:", nil)
+	store, err := bunstore.Open(t.Context(), testStoreURL(t), nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

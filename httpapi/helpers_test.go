@@ -81,7 +81,7 @@ type env struct {
 func newEnv(t *testing.T, configure func(o *httpapi.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, err := bunstore.Open(ctx, "sqlite://:memory:", nil)
+	store, err := bunstore.Open(ctx, testStoreURL(t), nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

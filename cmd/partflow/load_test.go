@@ -207,7 +207,8 @@ func TestNormalizeDatabaseURL(t *testing.T) {
 		{"sqlite://", memoryDSN, ""},
 		{"sqlite:///:memory:", memoryDSN, ""},
 		{"postgres://u:p@h/db", "postgres://u:p@h/db", ""},
-		{"postgresql://h/db?sslmode=require", "postgresql://h/db?sslmode=require", ""},
+		{"postgresql://h/db?sslmode=require", "postgres://h/db?sslmode=require", ""},
+		{"postgresql+psycopg2://u:p@h/db", "postgres://u:p@h/db", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -25,8 +25,12 @@ func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	engine := ""
+	if e, ok := a.store.(interface{ Engine() string }); ok {
+		engine = " (" + e.Engine() + ")"
+	}
 	if len(ran) == 0 {
-		fmt.Fprintf(stdout, "database %s is up to date\n", redactDSN(cfg.DatabaseDSN()))
+		fmt.Fprintf(stdout, "database %s%s is up to date\n", redactDSN(cfg.DatabaseDSN()), engine)
 		return nil
 	}
 	for _, name := range ran {

@@ -243,8 +243,8 @@ var (
 // (relative to the working directory) and sqlite:////absolute/path.db,
 // plus sqlite://relative.db, sqlite://:memory: (also sqlite:// and
 // sqlite:///:memory:, SQLAlchemy's in-memory spellings), and a bare file
-// path. A query string is kept. postgres:// and postgresql:// URLs pass
-// through unchanged.
+// path. A query string is kept. postgres:// URLs pass through unchanged;
+// postgresql:// and SQLAlchemy's postgresql+psycopg2:// become postgres://.
 func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -258,13 +258,11 @@ func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	}
 	scheme, rest, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
-		// Passed on to the storage registry, which names the drivers this
-		// binary has (sqlite today) when none serves the scheme.
+	case "postgres", "postgresql", "postgresql+psycopg2":
 		if _, err := url.Parse(raw); err != nil {
 			return "", "", fmt.Errorf("invalid postgres URL: %v", redactURLError(err))
 		}
-		return raw, "", nil
+		return "postgres://" + rest, "", nil
 	case "sqlite", "sqlite3":
 	default:
 		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite)", scheme)

@@ -54,7 +54,13 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest")
+	base := ""
+	if cred != nil {
+		// The postgres user must reach the directory: $TMPDIR may be
+		// inside root's private home.
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "pgtest")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/partflow/partflow/internal/pgtest"
+)
+
+// TestMain stops the PostgreSQL server the tests started, if any.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// TestServeOnPostgres runs the real binary on PostgreSQL given as an
+// SQLAlchemy-style DATABASE_URL: `partflow migrate` migrates and names the
+// engine, and the server serves the workflow from the database, also after
+// a restart.
+func TestServeOnPostgres(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	const key = "pg-e2e-secret-key-0123456789abcdef"
+	env := []string{"PARTFLOW_ENV=development", "SECRET_KEY=" + key,
+		"DATABASE_URL=postgresql+psycopg2://" + strings.TrimPrefix(url, "postgres://")}
+
+	migrate := func() string {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Dir = dir
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("partflow migrate: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := migrate(); !strings.Contains(out, "20261206000001_schema") {
+		t.Fatalf("first migrate does not report the schema migration:\n%s", out)
+	}
+	if out := migrate(); !strings.Contains(out, "(postgres) is up to date") {
+		t.Fatalf("second migrate does not report an up-to-date postgres database:\n%s", out)
+	}
+
+	s := startServer(t, bin, dir, env)
+	p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": "PG-1", "name": "Bracket",
+		"type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
+	id := int(p["id"].(float64))
+	call(t, "POST", fmt.Sprintf("%s/api/parts/%d/approve", s.url, id), key, map[string]any{"reviewer": "Rita"}, 200)
+	s.stop(t)
+
+	s2 := startServer(t, bin, dir, env)
+	defer s2.stop(t)
+	got := call(t, "GET", fmt.Sprintf("%s/api/parts/%d", s2.url, id), key, nil, 200)
+	if got["partId"] != "PG-1" || got["category"] == "review" {
+		t.Fatalf("after restart: %v", got)
+	}
+	list := call(t, "GET", s2.url+"/api/parts/?search=brack", key, nil, 200)
+	if list["total"].(float64) != 1 {
+		t.Fatalf("search after restart: %v", list)
+	}
+}
