@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
@@ -150,18 +151,30 @@ func (s *Server) URL(db string) string {
 	return "postgres://partflow@/" + db + "?host=" + url.QueryEscape(s.sock)
 }
 
-// CreateDatabase creates a new empty database and returns its URL and a
-// function that drops it.
-func (s *Server) CreateDatabase(ctx context.Context) (string, func() error, error) {
+// Database is a database on a Server.
+type Database struct {
+	// Name is the database's name, URL its URL.
+	Name, URL string
+	srv       *Server
+}
+
+// Drop drops the database, ending its sessions.
+func (d *Database) Drop() error {
+	_, err := d.srv.admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+d.Name+" WITH (FORCE)")
+	return err
+}
+
+// CreateDatabase creates a new database: an empty one, or a copy of
+// template's database when template is not "" (it must have no sessions).
+func (s *Server) CreateDatabase(ctx context.Context, template string) (*Database, error) {
+	if template == "" {
+		template = "template0"
+	}
 	name := "t" + strconv.FormatInt(s.n.Add(1), 10)
-	if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
-		return "", nil, fmt.Errorf("pgtest: create database: %w", err)
+	if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("pgtest: create database: %w", err)
 	}
-	drop := func() error {
-		_, err := s.admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		return err
-	}
-	return s.URL(name), drop, nil
+	return &Database{Name: name, URL: s.URL(name), srv: s}, nil
 }
 
 // Stop shuts the server down (fast shutdown: open sessions are ended) and

@@ -54,14 +54,14 @@ func NewDatabase(tb testing.TB) string {
 		}
 		tb.Fatal(err)
 	}
-	url, drop, err := srv.CreateDatabase(tb.Context())
+	db, err := srv.CreateDatabase(tb.Context(), "")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if err := drop(); err != nil {
+		if err := db.Drop(); err != nil {
 			tb.Errorf("drop test database: %v", err)
 		}
 	})
-	return url
+	return db.URL
 }

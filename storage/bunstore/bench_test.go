@@ -2,6 +2,7 @@ package bunstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/partflow/partflow/internal/pgtest"
 	"io"
@@ -18,13 +19,18 @@ import (
 	"github.com/partflow/partflow/storage/bunstore"
 )
 
-// The benchmarks run against databases of 10,000 and 100,000 realistic parts.
-// Each database is seeded once per `go test -bench` run (only when a benchmark
-// asks for it, never in a plain `go test`) into a directory under
-// os.TempDir() that TestMain removes afterwards. Read benchmarks open the
-// seeded file; write benchmarks work on a copy.
+// The benchmarks run on each engine against databases of 10,000 and 100,000
+// realistic parts. Each database is seeded once per `go test -bench` run
+// (only when a benchmark asks for it, never in a plain `go test`): SQLite
+// into a directory under os.TempDir(), PostgreSQL on a private server
+// (pgtest, durable settings: fsync and synchronous commits on) over a unix
+// socket; TestMain removes both afterwards. Read benchmarks open the seeded
+// database; write benchmarks work on a copy.
 
-var benchSizes = []int{10_000, 100_000}
+var (
+	benchSizes   = []int{10_000, 100_000}
+	benchEngines = []string{"sqlite", "postgres"}
+)
 
 // Terms the search benchmarks look for: rareTerm occurs in well under 1% of
 // parts, commonTerm in about 20%.
@@ -34,44 +40,91 @@ const (
 )
 
 var bench struct {
-	mu    sync.Mutex
-	dir   string
-	keep  bool // a developer's scratch setup may keep the seeded files
-	files map[int]string
+	mu   sync.Mutex
+	dir  string
+	keep bool // a developer's scratch setup may keep the seeded files
+	urls map[string]string
+	pg   *pgtest.Server
+	dbs  map[string]*pgtest.Database
 }
 
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
+	if bench.pg != nil {
+		bench.pg.Stop()
+	}
 	if bench.dir != "" && !bench.keep {
 		os.RemoveAll(bench.dir)
 	}
 	os.Exit(code)
 }
 
-// seeded returns the path of a database holding n generated parts, building
-// it on first use.
-func seeded(b *testing.B, n int) string {
+// seeded returns the URL of a database of engine holding n generated
+// parts, building it on first use.
+func seeded(b *testing.B, engine string, n int) string {
 	b.Helper()
 	bench.mu.Lock()
 	defer bench.mu.Unlock()
-	if path, ok := bench.files[n]; ok {
-		return path
+	key := fmt.Sprintf("%s-%d", engine, n)
+	if url, ok := bench.urls[key]; ok {
+		return url
 	}
-	if bench.dir == "" {
-		dir, err := os.MkdirTemp("", "partflow-bench-")
+	if bench.urls == nil {
+		bench.urls, bench.dbs = map[string]string{}, map[string]*pgtest.Database{}
+	}
+	var url string
+	switch engine {
+	case "sqlite":
+		if bench.dir == "" {
+			dir, err := os.MkdirTemp("", "partflow-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			bench.dir = dir
+		}
+		path := filepath.Join(bench.dir, fmt.Sprintf("parts-%d.db", n))
+		url = "sqlite://" + path
+		if _, err := os.Stat(path); err == nil && bench.keep {
+			bench.urls[key] = url
+			return url
+		}
+	case "postgres":
+		db := newBenchDatabase(b, "")
+		bench.dbs[key] = db
+		url = db.URL
+	}
+	start := time.Now()
+	seed(b, url, n)
+	b.Logf("seeded %d parts on %s in %v", n, engine, time.Since(start).Round(time.Millisecond))
+	bench.urls[key] = url
+	return url
+}
+
+// newBenchDatabase creates a database (a copy of template, if not "") on
+// the benchmarks' PostgreSQL server, starting it on first use.
+func newBenchDatabase(b *testing.B, template string) *pgtest.Database {
+	b.Helper()
+	if bench.pg == nil {
+		srv, err := pgtest.Start(context.Background(), &pgtest.Options{Durable: true})
+		if errors.Is(err, pgtest.ErrNoBinaries) && !pgtest.Required() {
+			b.Skip(err)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		bench.dir, bench.files = dir, map[int]string{}
+		bench.pg = srv
 	}
-	path := filepath.Join(bench.dir, fmt.Sprintf("parts-%d.db", n))
-	if _, err := os.Stat(path); err == nil && bench.keep {
-		bench.files[n] = path
-		return path
+	db, err := bench.pg.CreateDatabase(context.Background(), template)
+	if err != nil {
+		b.Fatal(err)
 	}
-	start := time.Now()
+	return db
+}
+
+// seed writes n generated parts into the new database at url.
+func seed(b *testing.B, url string, n int) {
 	ctx := context.Background()
-	s, err := bunstore.Open(ctx, "sqlite://"+path, &bunstore.Options{Synchronous: bunstore.SyncOff})
+	s, err := bunstore.Open(ctx, url, &bunstore.Options{Synchronous: bunstore.SyncOff})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,23 +149,28 @@ func seeded(b *testing.B, n int) string {
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
-	st, _ := os.Stat(path)
-	b.Logf("seeded %d parts in %v (%d MB)", n, time.Since(start).Round(time.Millisecond), st.Size()>>20)
-	bench.files[n] = path
-	return path
 }
 
 // openSeeded opens the seeded database of n parts; writable gives a private
 // copy that the benchmark may change.
-func openSeeded(b *testing.B, n int, writable bool) (*bunstore.Store, *parts.Service) {
+func openSeeded(b *testing.B, engine string, n int, writable bool) (*bunstore.Store, *parts.Service) {
 	b.Helper()
-	path := seeded(b, n)
+	url := seeded(b, engine, n)
 	if writable {
-		cp := filepath.Join(b.TempDir(), "parts.db")
-		copyFile(b, path, cp)
-		path = cp
+		switch engine {
+		case "sqlite":
+			cp := filepath.Join(b.TempDir(), "parts.db")
+			copyFile(b, strings.TrimPrefix(url, "sqlite://"), cp)
+			url = "sqlite://" + cp
+		case "postgres":
+			bench.mu.Lock()
+			db := newBenchDatabase(b, bench.dbs[fmt.Sprintf("%s-%d", engine, n)].Name)
+			bench.mu.Unlock()
+			b.Cleanup(func() { db.Drop() })
+			url = db.URL
+		}
 	}
-	s, err := bunstore.Open(context.Background(), "sqlite://"+path, nil)
+	s, err := bunstore.Open(context.Background(), url, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,16 +202,18 @@ func copyFile(b *testing.B, from, to string) {
 	}
 }
 
-// forSizes runs fn as one sub-benchmark per database size.
-func forSizes(b *testing.B, fn func(b *testing.B, n int)) {
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("parts=%d", n), func(b *testing.B) { fn(b, n) })
+// forSizes runs fn as one sub-benchmark per engine and database size.
+func forSizes(b *testing.B, fn func(b *testing.B, engine string, n int)) {
+	for _, engine := range benchEngines {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/parts=%d", engine, n), func(b *testing.B) { fn(b, engine, n) })
+		}
 	}
 }
 
 func BenchmarkGetByID(b *testing.B) {
-	forSizes(b, func(b *testing.B, n int) {
-		s, _ := openSeeded(b, n, false)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		s, _ := openSeeded(b, engine, n, false)
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(1, 1))
 		for b.Loop() {
@@ -166,8 +226,8 @@ func BenchmarkGetByID(b *testing.B) {
 
 // benchFind measures one FindParts through the Service and reports the total.
 func benchFind(b *testing.B, f parts.Filter) {
-	forSizes(b, func(b *testing.B, n int) {
-		_, svc := openSeeded(b, n, false)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		_, svc := openSeeded(b, engine, n, false)
 		ctx := context.Background()
 		var total int
 		for b.Loop() {
@@ -207,8 +267,8 @@ func BenchmarkSearchCommon(b *testing.B) {
 }
 
 func BenchmarkStats(b *testing.B) {
-	forSizes(b, func(b *testing.B, n int) {
-		_, svc := openSeeded(b, n, false)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		_, svc := openSeeded(b, engine, n, false)
 		ctx := context.Background()
 		for b.Loop() {
 			st, err := svc.Stats(ctx)
@@ -223,8 +283,8 @@ func BenchmarkStats(b *testing.B) {
 }
 
 func BenchmarkCreate(b *testing.B) {
-	forSizes(b, func(b *testing.B, n int) {
-		_, svc := openSeeded(b, n, true)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		_, svc := openSeeded(b, engine, n, true)
 		ctx := context.Background()
 		gen := newGenerator(n)
 		i := n
@@ -240,8 +300,8 @@ func BenchmarkCreate(b *testing.B) {
 }
 
 func BenchmarkClaim(b *testing.B) {
-	forSizes(b, func(b *testing.B, n int) {
-		s, svc := openSeeded(b, n, true)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		s, svc := openSeeded(b, engine, n, true)
 		ctx := context.Background()
 		var open []int64
 		for _, c := range []parts.Category{parts.CategoryCNC, parts.CategoryHand} {
@@ -416,13 +476,13 @@ func (g *generator) part(i int) *parts.Part {
 // BenchmarkSearchIndexBuild measures building the in-memory search index
 // (Warm) and reports the heap it holds per part.
 func BenchmarkSearchIndexBuild(b *testing.B) {
-	forSizes(b, func(b *testing.B, n int) {
-		path := seeded(b, n)
+	forSizes(b, func(b *testing.B, engine string, n int) {
+		url := seeded(b, engine, n)
 		ctx := context.Background()
 		var held uint64
 		for b.Loop() {
 			b.StopTimer()
-			s, err := bunstore.Open(ctx, "sqlite://"+path, nil)
+			s, err := bunstore.Open(ctx, url, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -34,9 +34,11 @@ type Engine interface {
 	// part_changes sequence numbers they take are in commit order without
 	// gaps (the search index relies on that).
 	BeginWrite(ctx context.Context, tx bun.Tx) error
-	// AfterExplicitID runs after a part was inserted under an id of its
-	// own (an import), so that generated ids continue above it.
-	AfterExplicitID(ctx context.Context, tx bun.IDB, id int64) error
+	// AfterExplicitID runs after rows were inserted into table ("parts",
+	// "part_events", "jobs") under ids of their own (an import, a copy, a
+	// restore), the largest being id, so that generated ids continue above
+	// it and never reuse one.
+	AfterExplicitID(ctx context.Context, tx bun.IDB, table string, id int64) error
 	// IsBusy reports whether err means a lock could not be had in time
 	// (reported as parts.ErrConflict).
 	IsBusy(err error) bool

@@ -127,11 +127,12 @@ func (e pgEngine) BeginWrite(ctx context.Context, tx bun.Tx) error {
 	return err
 }
 
-// AfterExplicitID moves the parts id sequence above an imported id (it
-// never moves back, so ids stay unused after deletes).
-func (pgEngine) AfterExplicitID(ctx context.Context, db bun.IDB, id int64) error {
+// AfterExplicitID moves table's id sequence to id unless it is past it
+// already (it never moves back, so ids stay unused after deletes).
+func (pgEngine) AfterExplicitID(ctx context.Context, db bun.IDB, table string, id int64) error {
 	_, err := db.ExecContext(ctx,
-		"SELECT setval(pg_get_serial_sequence('parts', 'id'), greatest(?, (SELECT last_value FROM parts_id_seq)))", id)
+		"SELECT setval(pg_get_serial_sequence(?, 'id'), greatest(?, nextval(pg_get_serial_sequence(?, 'id')) - 1))",
+		table, id, table)
 	return err
 }
 
@@ -148,8 +149,10 @@ func (pgEngine) IsBusy(err error) bool {
 	return false
 }
 
+// Optimize vacuums and analyzes the database: the counts and the change
+// counter are rewritten by every write and are read by every request.
 func (pgEngine) Optimize(ctx context.Context, db bun.IDB) error {
-	_, err := db.ExecContext(ctx, "ANALYZE")
+	_, err := db.ExecContext(ctx, "VACUUM (ANALYZE)")
 	return err
 }
 

@@ -154,7 +154,7 @@ func (sqliteEngine) BeginWrite(context.Context, bun.Tx) error { return nil }
 
 // AfterExplicitID does nothing: AUTOINCREMENT continues above the largest
 // id ever used.
-func (sqliteEngine) AfterExplicitID(context.Context, bun.IDB, int64) error { return nil }
+func (sqliteEngine) AfterExplicitID(context.Context, bun.IDB, string, int64) error { return nil }
 
 func (sqliteEngine) Syntax() Syntax {
 	return Syntax{IDsFromJSON: "SELECT value FROM json_each(?)", NoLimit: int64(-1), Unindexed: "+"}

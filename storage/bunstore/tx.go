@@ -56,7 +56,7 @@ func (t *txn) CreatePart(ctx context.Context, p *parts.Part) error {
 		return fmt.Errorf("create part: %w", mapErr(ctx, err))
 	}
 	if q == qInsertPartWithID {
-		if err := t.s.eng.AfterExplicitID(ctx, t.db, r.ID); err != nil {
+		if err := t.s.eng.AfterExplicitID(ctx, t.db, "parts", r.ID); err != nil {
 			return fmt.Errorf("create part %d: %w", r.ID, mapErr(ctx, err))
 		}
 	}
