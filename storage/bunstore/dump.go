@@ -115,6 +115,9 @@ type TableSummary struct {
 	Rows   int64  `json:"rows"`
 	MaxID  int64  `json:"maxId"`
 	SHA256 string `json:"sha256"`
+	// LastID is the largest id the table ever handed out, deleted rows
+	// included (at least MaxID).
+	LastID int64 `json:"lastId"`
 }
 
 // Digest accumulates a TableSummary from rows given in id order.
@@ -204,6 +207,10 @@ func (s *Store) Summaries(ctx context.Context) ([]TableSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	last, err := s.LastIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]TableSummary, len(DataTables))
 	for i, t := range DataTables {
 		d := ds[t.Name]
@@ -211,8 +218,40 @@ func (s *Store) Summaries(ctx context.Context) ([]TableSummary, error) {
 			d = NewDigest(t.Name)
 		}
 		out[i] = d.Summary()
+		out[i].LastID = max(last[t.Name], out[i].MaxID)
 	}
 	return out, nil
+}
+
+// LastIDs returns the largest id each data table ever handed out (0 when
+// none), deleted rows included.
+func (s *Store) LastIDs(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range DataTables {
+		id, err := s.eng.LastID(ctx, s.r, t.Name)
+		if err != nil {
+			return nil, fmt.Errorf("bunstore: last id of %s: %w", t.Name, mapErr(ctx, err))
+		}
+		out[t.Name] = id
+	}
+	return out, nil
+}
+
+// SetLastIDs raises the largest id each table handed out to at least
+// last[table], so that new rows get ids above it (a copy of a database
+// whose newest rows were deleted must not hand their ids out again).
+func (s *Store) SetLastIDs(ctx context.Context, last map[string]int64) error {
+	return s.Update(ctx, func(ctx context.Context, ptx parts.Tx) error {
+		tx := ptx.(*txn)
+		for _, t := range DataTables {
+			if id := last[t.Name]; id > 0 {
+				if err := s.eng.AfterExplicitID(ctx, tx.db, t.Name, id); err != nil {
+					return fmt.Errorf("bunstore: set last id of %s: %w", t.Name, mapErr(ctx, err))
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // MaxIDs returns the largest id of every data table (0 when empty): where

@@ -39,6 +39,10 @@ type Engine interface {
 	// restore), the largest being id, so that generated ids continue above
 	// it and never reuse one.
 	AfterExplicitID(ctx context.Context, tx bun.IDB, table string, id int64) error
+	// LastID returns the largest id table ever handed out (0 if none),
+	// deleted rows included: a copy carries it over so that the target
+	// never reuses an id either.
+	LastID(ctx context.Context, db bun.IDB, table string) (int64, error)
 	// IsBusy reports whether err means a lock could not be had in time
 	// (reported as parts.ErrConflict).
 	IsBusy(err error) bool

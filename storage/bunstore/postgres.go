@@ -136,6 +136,16 @@ func (pgEngine) AfterExplicitID(ctx context.Context, db bun.IDB, table string, i
 	return err
 }
 
+func (pgEngine) LastID(ctx context.Context, db bun.IDB, table string) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM "+
+		pgIdent(table+"_id_seq")).Scan(&id)
+	return id, err
+}
+
+// pgIdent quotes an identifier.
+func pgIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
 // IsBusy reports lock timeouts, deadlocks and serialisation failures.
 func (pgEngine) IsBusy(err error) bool {
 	var pe *pgconn.PgError

@@ -152,9 +152,25 @@ func (sqliteEngine) Rebind(query string) string { return query }
 // IMMEDIATE (_txlock=immediate), which takes the database's one write lock.
 func (sqliteEngine) BeginWrite(context.Context, bun.Tx) error { return nil }
 
-// AfterExplicitID does nothing: AUTOINCREMENT continues above the largest
-// id ever used.
-func (sqliteEngine) AfterExplicitID(context.Context, bun.IDB, string, int64) error { return nil }
+// AfterExplicitID raises table's AUTOINCREMENT counter to id (inserts
+// above it raise it themselves; a copy sets a deleted row's id).
+func (sqliteEngine) AfterExplicitID(ctx context.Context, db bun.IDB, table string, id int64) error {
+	res, err := db.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", id, table)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	_, err = db.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", table, id)
+	return err
+}
+
+func (sqliteEngine) LastID(ctx context.Context, db bun.IDB, table string) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = ?", table).Scan(&id)
+	return id, err
+}
 
 func (sqliteEngine) Syntax() Syntax {
 	return Syntax{IDsFromJSON: "SELECT value FROM json_each(?)", NoLimit: int64(-1), Unindexed: "+"}

@@ -91,6 +91,11 @@ func backupTables(ctx context.Context, tw *tar.Writer, store *bunstore.Store, m 
 	if err != nil {
 		return err
 	}
+	// Read after the snapshot: at least as large as the snapshot's ids.
+	last, err := store.LastIDs(ctx)
+	if err != nil {
+		return err
+	}
 	for _, t := range bunstore.DataTables {
 		if err := bufs[t.Name].Flush(); err != nil {
 			return err
@@ -110,6 +115,7 @@ func backupTables(ctx context.Context, tw *tar.Writer, store *bunstore.Store, m 
 			return err
 		}
 		sum := digests[t.Name].Summary()
+		sum.LastID = max(sum.MaxID, last[t.Name])
 		m.Tables = append(m.Tables, sum)
 		p.step("table "+t.Name, sum.Rows, sum.Rows, true)
 	}

@@ -127,7 +127,19 @@ func copyTables(ctx context.Context, dst, src *bunstore.Store, rep *Report, o *O
 	if err == nil {
 		err = w.flush(ctx)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return dst.SetLastIDs(ctx, lastIDs(total))
+}
+
+// lastIDs maps each table to the largest id it handed out.
+func lastIDs(sums []bunstore.TableSummary) map[string]int64 {
+	out := map[string]int64{}
+	for _, s := range sums {
+		out[s.Table] = s.LastID
+	}
+	return out
 }
 
 // batchWriter writes rows to dst in batches of size, one transaction each.
@@ -170,9 +182,9 @@ func compareTables(got, want []bunstore.TableSummary) error {
 	var errs []error
 	for i, w := range want {
 		g := got[i]
-		if g.Rows != w.Rows || g.SHA256 != w.SHA256 {
-			errs = append(errs, fmt.Errorf("table %s: target has %d rows (sha256 %.12s…), source %d (sha256 %.12s…)",
-				w.Table, g.Rows, g.SHA256, w.Rows, w.SHA256))
+		if g.Rows != w.Rows || g.SHA256 != w.SHA256 || g.LastID != w.LastID {
+			errs = append(errs, fmt.Errorf("table %s: target has %d rows (sha256 %.12s…, last id %d), source %d (sha256 %.12s…, last id %d)",
+				w.Table, g.Rows, g.SHA256, g.LastID, w.Rows, w.SHA256, w.LastID))
 		}
 	}
 	if len(errs) > 0 {

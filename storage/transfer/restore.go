@@ -56,6 +56,9 @@ func Restore(ctx context.Context, open func() (io.ReadCloser, error), store *bun
 	if err := applyArchive(ctx, open, store, files, after, types, rep, o); err != nil {
 		return rep, err
 	}
+	if err := store.SetLastIDs(ctx, lastIDs(m.Tables)); err != nil {
+		return rep, err
+	}
 	if rep.Tables, err = store.Summaries(ctx); err != nil {
 		return rep, err
 	}
