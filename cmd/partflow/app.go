@@ -13,7 +13,7 @@ import (
 	"github.com/partflow/partflow/storage"
 
 	_ "github.com/partflow/partflow/storage/blobfiles" // file://, mem://, s3:// file stores
-	_ "github.com/partflow/partflow/storage/bunstore"  // sqlite:// part store
+	_ "github.com/partflow/partflow/storage/bunstore"  // sqlite:// and postgres:// part stores
 )
 
 // app is the library wired to the configured drivers: what serve and the
