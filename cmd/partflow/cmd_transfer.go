@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 	"github.com/partflow/partflow/storage/bunstore"
@@ -183,16 +185,22 @@ func (c *cli) openForArchive(ctx context.Context, name string, args []string, ex
 	if extra != nil {
 		extra(fs)
 	}
-	var path string
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		path, args = args[0], args[1:]
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		fmt.Fprintf(c.stdout, "Usage of %s PATH:\n%s", fs.Name(), fs.FlagUsages())
+		return nil, "", exitOK
+	case err != nil:
+		fmt.Fprintf(c.stderr, "%s: %v\n", fs.Name(), err)
+		return nil, "", exitUsage
+	case fs.NArg() != 1:
+		c.errorf("%s: want the archive's path: partflow %s [flags] PATH", name, name)
+		return nil, "", exitUsage
 	}
-	cfg, code := c.loadChecked(fs, args)
-	if code >= 0 {
-		return nil, "", code
-	}
-	if path == "" {
-		c.errorf("%s: want the archive's path: partflow %s PATH", name, name)
+	path := fs.Arg(0)
+	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	if err != nil {
+		c.errorf("%v", err)
 		return nil, "", exitUsage
 	}
 	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)

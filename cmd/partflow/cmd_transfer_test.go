@@ -70,7 +70,7 @@ func TestCopyBackupRestoreCommands(t *testing.T) {
 
 	archive := filepath.Join(dir, "backup.tar.gz")
 	env := []string{"PARTFLOW_ENV=development", "DATABASE_URL=" + pg, "UPLOAD_FOLDER=" + pgFiles}
-	if out, code := runCLI(t, env, "backup", archive); code != 0 || !strings.Contains(out, "backed up 12 files") {
+	if out, code := runCLI(t, env, "backup", "--env", "development", archive); code != 0 || !strings.Contains(out, "backed up 12 files") {
 		t.Fatalf("backup: exit %d\n%s", code, out)
 	}
 	if _, err := os.Stat(archive); err != nil {

@@ -1,16 +1,20 @@
 // Package bunstore is Partflow's parts.Store on github.com/uptrace/bun over
-// SQLite (modernc.org/sqlite: pure Go, no cgo).
+// SQLite (modernc.org/sqlite: pure Go, no cgo) or PostgreSQL 15+ (bun's
+// pgdialect over github.com/jackc/pgx/v5 through its database/sql adapter).
 //
 // # Opening
 //
 //	store, err := bunstore.Open(ctx, "sqlite:///var/lib/partflow/parts.db", nil)
+//	store, err := bunstore.Open(ctx, "postgres://pf:secret@db:5432/partflow", nil)
 //
 // or, through the registry, storage.Open(ctx, url, opts) with a blank import of
-// this package (its init registers the "sqlite" scheme). Accepted URLs:
+// this package (its init registers the Schemes). Accepted URLs:
 //
 //	sqlite:///abs/path/parts.db   absolute path
 //	sqlite://rel/path/parts.db    relative to the working directory
 //	sqlite://:memory:             a new private in-memory database
+//	postgres://...                PostgreSQL (pgx's URL parameters); also
+//	postgresql://... and SQLAlchemy's postgresql+psycopg2://...
 //
 // A file database runs in WAL mode with foreign keys on, a busy timeout
 // (Options.BusyTimeout, default 5s) and synchronous=NORMAL by default
@@ -103,15 +107,39 @@
 // shared value. Lists without a limit (a whole category) read their rows
 // directly.
 //
-// # Adding PostgreSQL
+// # PostgreSQL
 //
-// Everything dialect-specific sits behind the small engine interface
-// (engine.go) and in sqlite-named files: migrations and maintenance. To add
-// PostgreSQL in this package: write postgres.go with an
-// engine (bun's pgdialect over pgx or lib/pq, one pool; SELECT ... FOR UPDATE
-// SKIP LOCKED in NextJob's subquery), migrations/postgres/*.sql with the same
-// tables, the part_counts and part_changes triggers as plpgsql trigger
-// functions (the search index needs nothing else), rebind the ? placeholders of the fixed statements (prepared.go) to
-// $n, then accept postgres:// URLs in Open and register the scheme. The
-// conformance suite (parts/partstest) then tells you whether it is right.
+// Reads and writes share one pool (Options.MaxConns, default 16). The tables,
+// columns and triggers are SQLite's (migrations/postgres): BIGINT microsecond
+// times, TEXT JSON, identity ids (sequences never hand a number out twice),
+// and COLLATE "C" on text so that every sort order is bytewise, as in SQLite
+// and the search index, whatever the database's locale. Search is the same
+// in-memory index, fed by the same part_changes log.
+//
+// The index relies on that log's sequence numbers being in commit order
+// without gaps, which a PostgreSQL sequence does not give (numbers are taken
+// in start order and lost on rollback). So the log's numbers come from one
+// counter row, and every write transaction (Update) locks that row first:
+// transactions that write parts run one after the other, as SQLite's do, and
+// a reader that has seen number n has seen everything committed before it.
+// A write waits for the lock up to Options.BusyTimeout (lock_timeout), then
+// fails with parts.ErrConflict. NextJob claims with FOR UPDATE SKIP LOCKED.
+// Migrations run under a session advisory lock, so several servers starting
+// at once migrate exactly once. Optimize runs VACUUM (ANALYZE).
+//
+// # Engines
+//
+// Everything that differs between the engines sits behind the exported
+// Engine interface (engine.go); the parts columns are defined once
+// (columns.go) and every query and both engines use that list. A third
+// engine implements Engine, adds migrations/<engine>/*.sql and accepts its
+// URLs in Open; the conformance suite (parts/partstest) then tells whether
+// it is right.
+//
+// # Copies and backups
+//
+// DataTables lists the tables that hold a deployment's data; ReadTables reads
+// them in one snapshot, Summaries counts and digests them, WriteRows writes
+// rows under their own ids, and LastIDs/SetLastIDs carry the id counters
+// over. storage/transfer builds copy, backup and restore on these.
 package bunstore
