@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,10 +106,23 @@ func (s *Server) start(ctx context.Context, bin string, cred *syscall.Credential
 		"-c", "max_connections=300", "-c", "shared_buffers=128MB")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = sysProcAttr(cred)
-	if err := s.cmd.Start(); err != nil {
+	// The kernel's parent-death signal follows the thread that started the
+	// process: start and wait on one locked thread, which lives as long as
+	// the server, so the server is stopped only when this process dies.
+	started := make(chan error, 1)
+	go func() {
+		defer close(s.exited)
+		runtime.LockOSThread()
+		err := s.cmd.Start()
+		started <- err
+		if err == nil {
+			_ = s.cmd.Wait()
+		}
+	}()
+	if err := <-started; err != nil {
+		s.cmd = nil
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	s.admin, err = sql.Open("pgx", s.URL("postgres"))
 	if err != nil {
 		return err

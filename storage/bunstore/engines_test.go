@@ -1,8 +1,10 @@
 package bunstore_test
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -85,4 +87,40 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	if err != nil || st.Total != n {
 		t.Fatalf("stats after %d creates through %d stores: %+v, %v", n, n, st, err)
 	}
+}
+
+// TestOptimizeKeepsData runs Optimize on each engine after writes in one
+// large transaction and checks that counts and searches are unchanged.
+func TestOptimizeKeepsData(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, url string) {
+		ctx := t.Context()
+		s, err := bunstore.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		err = s.Update(ctx, func(ctx context.Context, tx parts.Tx) error {
+			for i := range 50 {
+				p := newPart("O-"+strconv.Itoa(i), "Optimized plate", "")
+				p.Category, p.Status, p.Version, p.Model = parts.CategoryReview, parts.StatusPending, 1, parts.Model{State: parts.ModelNone}
+				if err := tx.CreatePart(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Optimize(ctx); err != nil {
+			t.Fatalf("Optimize on %s: %v", s.Engine(), err)
+		}
+		st, err := s.Stats(ctx)
+		if err != nil || st.Total != 50 || st.ByCategory[parts.CategoryReview] != 50 {
+			t.Fatalf("stats after Optimize: %+v, %v", st, err)
+		}
+		if got := searchIDs(t, parts.NewService(s, nil), "optimized", ""); len(got) != 50 {
+			t.Fatalf("search after Optimize found %d parts, want 50", len(got))
+		}
+	})
 }
