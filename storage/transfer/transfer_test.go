@@ -378,3 +378,56 @@ func TestRestoreRefusesACorruptArchive(t *testing.T) {
 		t.Fatalf("a refused restore wrote into the target: %v, %v", ids, err)
 	}
 }
+
+// TestBackupWhileWritingIsOneSnapshot backs up while parts are being
+// created (each create writes a part and one history entry): the archive
+// is one snapshot, so it holds exactly as many history entries as parts.
+func TestBackupWhileWritingIsOneSnapshot(t *testing.T) {
+	for name, src := range map[string]deployment{"postgres": postgresS3Deployment(t), "sqlite": sqliteDeployment(t)} {
+		t.Run(name, func(t *testing.T) {
+			svc := src.service()
+			create := func(i int) error {
+				_, err := svc.CreatePart(context.Background(), &parts.Part{PartID: fmt.Sprintf("W-%d", i), Name: "w",
+					Type: parts.TypeHand, Material: "PLA", Subsystem: "Arm", Amount: 1}, "w")
+				return err
+			}
+			for i := range 200 {
+				if err := create(i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stop, done := make(chan struct{}), make(chan error, 1)
+			go func() {
+				for i := 200; ; i++ {
+					select {
+					case <-stop:
+						done <- nil
+						return
+					default:
+					}
+					if err := create(i); err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+			archive := backup(t, src)
+			close(stop)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			dst := sqliteDeployment(t)
+			rep, err := transfer.Restore(t.Context(), opener(archive), dst.store, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := map[string]int64{}
+			for _, s := range rep.Tables {
+				rows[s.Table] = s.Rows
+			}
+			if rows["parts"] < 200 || rows["parts"] != rows["part_events"] {
+				t.Fatalf("backup taken while writing holds %d parts and %d history entries; want equal", rows["parts"], rows["part_events"])
+			}
+		})
+	}
+}
