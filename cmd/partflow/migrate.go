@@ -25,16 +25,32 @@ func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, name := range ran {
+		fmt.Fprintf(stdout, "applied migration %s\n", name)
+	}
 	engine := ""
 	if e, ok := a.store.(interface{ Engine() string }); ok {
 		engine = " (" + e.Engine() + ")"
 	}
+	if st, ok := a.store.(migrationState); ok {
+		applied, pending, err := st.MigrationState(ctx)
+		if err != nil {
+			return err
+		}
+		last := "none"
+		if len(applied) > 0 {
+			last = applied[len(applied)-1]
+		}
+		fmt.Fprintf(stdout, "database %s%s: %d migrations applied, the last %s; %d pending\n",
+			redactDSN(cfg.DatabaseDSN()), engine, len(applied), last, len(pending))
+	}
 	if len(ran) == 0 {
 		fmt.Fprintf(stdout, "database %s%s is up to date\n", redactDSN(cfg.DatabaseDSN()), engine)
-		return nil
-	}
-	for _, name := range ran {
-		fmt.Fprintf(stdout, "applied migration %s\n", name)
 	}
 	return nil
+}
+
+// migrationState is a store that reports its migrations (bunstore).
+type migrationState interface {
+	MigrationState(ctx context.Context) (applied, pending []string, err error)
 }

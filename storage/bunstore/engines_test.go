@@ -124,3 +124,23 @@ func TestOptimizeKeepsData(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationState reports every embedded migration applied after Open,
+// on each engine.
+func TestMigrationState(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, url string) {
+		s, err := bunstore.Open(t.Context(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		applied, pending, err := s.MigrationState(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := map[string]string{"sqlite": "20260601000001_schema", "postgres": "20261206000001_schema"}[s.Engine()]
+		if len(applied) == 0 || applied[0] != first || len(pending) != 0 {
+			t.Fatalf("%s: applied %v, pending %v; want all applied from %s", s.Engine(), applied, pending, first)
+		}
+	})
+}

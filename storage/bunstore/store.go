@@ -224,8 +224,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("migrate: lock: %w", mapErr(ctx, err))
 	}
 	defer unlock()
-	m := migrate.NewMigrator(s.w, ms, migrate.WithTableName("bun_migrations"),
-		migrate.WithLocksTableName("bun_migration_locks"), migrate.WithMarkAppliedOnSuccess(true))
+	m := s.migrator(ms)
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: init: %w", mapErr(ctx, err))
 	}
@@ -241,6 +240,32 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		s.log.Info("database migrated", "migrations", ran)
 	}
 	return ran, nil
+}
+
+func (s *Store) migrator(ms *migrate.Migrations) *migrate.Migrator {
+	return migrate.NewMigrator(s.w, ms, migrate.WithTableName("bun_migrations"),
+		migrate.WithLocksTableName("bun_migration_locks"), migrate.WithMarkAppliedOnSuccess(true))
+}
+
+// MigrationState returns the names of the embedded migrations the database
+// has applied and of those it has not, each in order.
+func (s *Store) MigrationState(ctx context.Context) (applied, pending []string, err error) {
+	ms, err := s.eng.Migrations()
+	if err != nil {
+		return nil, nil, fmt.Errorf("migration state: %w", err)
+	}
+	all, err := s.migrator(ms).MigrationsWithStatus(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("migration state: %w", mapErr(ctx, err))
+	}
+	for _, m := range all {
+		if m.IsApplied() {
+			applied = append(applied, m.Name+"_"+m.Comment)
+		} else {
+			pending = append(pending, m.Name+"_"+m.Comment)
+		}
+	}
+	return applied, pending, nil
 }
 
 // Optimize updates the query planner's statistics and prunes the change log
