@@ -278,27 +278,23 @@ func (s *Store) WriteRows(ctx context.Context, table string, rows []Row) error {
 		return fmt.Errorf("bunstore: write rows: unknown table %q", table)
 	}
 	t := DataTables[i]
-	q := "INSERT INTO " + t.Name + " (" + t.columnList() + ") VALUES (" + placeholders(len(t.Columns)) + ")"
+	var last int64
+	for _, row := range rows {
+		if len(row) != len(t.Columns) {
+			return fmt.Errorf("bunstore: write %s: row of %d values for %d columns", table, len(row), len(t.Columns))
+		}
+		id, ok := row[0].(int64)
+		if !ok {
+			return fmt.Errorf("bunstore: write %s: row id %v is not an integer", table, row[0])
+		}
+		last = max(last, id)
+	}
 	err := s.Update(ctx, func(ctx context.Context, ptx parts.Tx) error {
 		tx := ptx.(*txn)
-		st, err := tx.db.(bun.Tx).Tx.PrepareContext(ctx, s.eng.Rebind(q))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		var last int64
-		for _, row := range rows {
-			if len(row) != len(t.Columns) {
-				return fmt.Errorf("row of %d values for %d columns", len(row), len(t.Columns))
-			}
-			if _, err := st.ExecContext(ctx, row...); err != nil {
+		for chunk := range slices.Chunk(rows, rowsPerInsert) {
+			if err := insertRows(ctx, tx.db.(bun.Tx), s.eng, t, chunk); err != nil {
 				return mapErr(ctx, err)
 			}
-			id, ok := row[0].(int64)
-			if !ok {
-				return fmt.Errorf("row id %v is not an integer", row[0])
-			}
-			last = max(last, id)
 		}
 		if last > 0 {
 			return s.eng.AfterExplicitID(ctx, tx.db, t.Name, last)
@@ -309,4 +305,25 @@ func (s *Store) WriteRows(ctx context.Context, table string, rows []Row) error {
 		return fmt.Errorf("bunstore: write %s: %w", table, err)
 	}
 	return nil
+}
+
+// rowsPerInsert is how many rows one INSERT statement writes: few round
+// trips, and well within every engine's limit on parameters.
+const rowsPerInsert = 100
+
+// insertRows writes rows with one multi-row INSERT.
+func insertRows(ctx context.Context, tx bun.Tx, eng Engine, t Table, rows []Row) error {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.Name + " (" + t.columnList() + ") VALUES ")
+	one := "(" + placeholders(len(t.Columns)) + ")"
+	args := make([]any, 0, len(rows)*len(t.Columns))
+	for i, row := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+		args = append(args, row...)
+	}
+	_, err := tx.Tx.ExecContext(ctx, eng.Rebind(b.String()), args...)
+	return err
 }
