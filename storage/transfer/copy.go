@@ -114,6 +114,9 @@ func copyTables(ctx context.Context, dst, src *bunstore.Store, rep *Report, o *O
 	if err != nil {
 		return err
 	}
+	if err := checkPrefix(ctx, dst, src, after); err != nil {
+		return err
+	}
 	total, err := src.Summaries(ctx)
 	if err != nil {
 		return err
@@ -131,6 +134,44 @@ func copyTables(ctx context.Context, dst, src *bunstore.Store, rep *Report, o *O
 		return err
 	}
 	return dst.SetLastIDs(ctx, lastIDs(total))
+}
+
+// checkPrefix makes sure that what dst holds already is a copy of src's
+// rows up to the same ids (an earlier, interrupted run), so that a copy
+// never mixes two deployments' data.
+func checkPrefix(ctx context.Context, dst, src *bunstore.Store, after map[string]int64) error {
+	var some bool
+	for _, id := range after {
+		some = some || id > 0
+	}
+	if !some {
+		return nil
+	}
+	have, err := dst.Summaries(ctx)
+	if err != nil {
+		return err
+	}
+	ds := map[string]*bunstore.Digest{}
+	for _, t := range bunstore.DataTables {
+		ds[t.Name] = bunstore.NewDigest(t.Name)
+	}
+	err = src.ReadTables(ctx, nil, func(t bunstore.Table, row bunstore.Row) error {
+		if row[0].(int64) > after[t.Name] {
+			return nil
+		}
+		return ds[t.Name].Add(row)
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range have {
+		w := ds[h.Table].Summary()
+		if h.Rows != w.Rows || h.SHA256 != w.SHA256 {
+			return fmt.Errorf("%w: the target's %s (%d rows up to id %d) is not a copy of the source's; "+
+				"copy into an empty database, or into the target of an interrupted copy of this source", ErrMismatch, h.Table, h.Rows, h.MaxID)
+		}
+	}
+	return nil
 }
 
 // lastIDs maps each table to the largest id it handed out.

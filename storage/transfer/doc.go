@@ -13,7 +13,9 @@
 // Copy is resumable and safe to run twice: each table is copied in id order
 // in batches of one transaction each, starting above the largest id the
 // target has, so a copy killed halfway continues where it stopped and a
-// second run copies nothing; a file is copied unless the target holds an
+// second run copies nothing (a target holding rows that are not the
+// source's, up to the same ids, is refused before anything is written); a
+// file is copied unless the target holds an
 // object of the same size and SHA-256 (a file store's Put is atomic, so a
 // killed copy leaves no half file). It then verifies: every table's row
 // count and a SHA-256 over its rows must match, and every file's SHA-256

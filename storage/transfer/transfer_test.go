@@ -313,6 +313,24 @@ func TestCopyKilledHalfwayResumes(t *testing.T) {
 	same(t, "resumed copy", read(t, dst), want)
 }
 
+// TestCopyRefusesAnotherDeploymentsData checks that a copy into a store
+// holding other data writes nothing.
+func TestCopyRefusesAnotherDeploymentsData(t *testing.T) {
+	src, dst := sqliteDeployment(t), postgresS3Deployment(t)
+	seed(t, src)
+	_, err := dst.service().CreatePart(t.Context(), &parts.Part{PartID: "OTHER", Name: "o", Type: parts.TypeCNC,
+		Material: "6061", Subsystem: "Drive", Amount: 1}, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := read(t, dst)
+	_, err = transfer.Copy(t.Context(), dst.store, src.store, dst.files, src.files, nil)
+	if !errors.Is(err, transfer.ErrMismatch) || !strings.Contains(err.Error(), "not a copy of the source") {
+		t.Fatalf("copy into another deployment's store: %v, want ErrMismatch", err)
+	}
+	same(t, "target after a refused copy", read(t, dst), before)
+}
+
 func backup(t *testing.T, d deployment) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "backup.tar.gz")
