@@ -9,8 +9,7 @@ import (
 
 // The HTTP tests run on an in-memory SQLite store, or, with
 // PARTFLOW_TEST_ENGINE=postgres (make test runs both), each test on a new
-// database of a private PostgreSQL server.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// database of a private PostgreSQL server, which TestMain stops at the end.
 
 // testStoreURL returns the store URL for one test's environment.
 func testStoreURL(t *testing.T) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 )
 
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 			code = c
 		}
 	}
-	os.Exit(code)
+	os.Exit(pgtest.Done(code))
 }
 
 // step is one action of TestOriginalTransitionsFromAnyCategory.

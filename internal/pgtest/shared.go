@@ -27,8 +27,14 @@ func Shared() (*Server, error) {
 // if one was started, returning the exit code:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-func Main(m *testing.M) int {
-	code := m.Run()
+func Main(m *testing.M) int { return Done(m.Run()) }
+
+// Done stops and removes the shared server, if one was started, and
+// returns code, or 1 if stopping failed. A TestMain that runs the tests
+// itself (several times, say) calls it at the end:
+//
+//	os.Exit(pgtest.Done(code))
+func Done(code int) int {
 	if shared.srv != nil {
 		if err := shared.srv.Stop(); err != nil && code == 0 {
 			os.Stderr.WriteString("pgtest: stop: " + err.Error() + "\n")
