@@ -60,8 +60,10 @@ func openPostgres(ctx context.Context, url string, o *Options) (w, r *bun.DB, en
 	return db, db, pgEngine{lockTimeout: busy}, nil
 }
 
+// Name is "postgres".
 func (pgEngine) Name() string { return "postgres" }
 
+// Migrations returns migrations/postgres.
 func (pgEngine) Migrations() (*migrate.Migrations, error) {
 	sub, err := fs.Sub(postgresMigrationFiles, "migrations/postgres")
 	if err != nil {
@@ -136,6 +138,7 @@ func (pgEngine) AfterExplicitID(ctx context.Context, db bun.IDB, table string, i
 	return err
 }
 
+// LastID reads table's identity sequence.
 func (pgEngine) LastID(ctx context.Context, db bun.IDB, table string) (int64, error) {
 	var id int64
 	err := db.QueryRowContext(ctx, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM "+
@@ -173,6 +176,8 @@ func (pgEngine) Optimize(ctx context.Context, db bun.IDB) error {
 	return nil
 }
 
+// Syntax: ids from a JSON array through json_array_elements_text, LIMIT
+// NULL for no limit, SKIP LOCKED job claims.
 func (pgEngine) Syntax() Syntax {
 	return Syntax{
 		IDsFromJSON:    "SELECT CAST(json_array_elements_text(CAST(? AS json)) AS bigint)",
