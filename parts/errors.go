@@ -24,6 +24,10 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrUnsupportedType: an upload's extension or content is not accepted.
 	ErrUnsupportedType = errors.New("unsupported file type")
+	// ErrCursorExpired: events after the reader's cursor have been pruned
+	// from the change log. The reader must resync (read the current parts,
+	// then follow the log from its head) instead of skipping them.
+	ErrCursorExpired = errors.New("event cursor expired: events after it were pruned; resync from the current state")
 )
 
 // ValidationError reports one invalid field. It matches ErrInvalid.

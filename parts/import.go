@@ -47,7 +47,7 @@ func (s *Service) ImportPart(ctx context.Context, p *Part, actor string) (create
 	if err := next.Validate(); err != nil {
 		return false, fmt.Errorf("import part %d: %w", p.ID, err)
 	}
-	err = s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = s.update(ctx, func(ctx context.Context, tx Tx) error {
 		_, err := tx.FindPartByID(ctx, next.ID)
 		if err == nil {
 			return nil
@@ -59,7 +59,7 @@ func (s *Service) ImportPart(ctx context.Context, p *Part, actor string) (create
 			return err
 		}
 		created = true
-		return tx.AddEvent(ctx, &Event{PartID: next.ID, Action: "import", Actor: actor, At: now, Changes: diffParts(nil, next)})
+		return tx.AddEvent(ctx, newEvent(next, "import", actor, now, diffParts(nil, next)))
 	})
 	if err != nil {
 		return false, fmt.Errorf("import part %d: %w", p.ID, err)

@@ -31,6 +31,9 @@ type Options struct {
 	// Workflow is the transition table the workflow actions follow; nil is
 	// OriginalWorkflow().
 	Workflow *Workflow
+	// Events configures the change log: subscribers' polling for other
+	// processes' commits, their in-memory buffer, and retention.
+	Events EventOptions
 }
 
 // Service is the one type callers use. It validates input, applies the
@@ -44,6 +47,7 @@ type Service struct {
 	uploads UploadOptions
 	pipe    *pipeline
 	flow    *Workflow
+	feed    *feed
 }
 
 // NewService returns a Service over store.
@@ -63,6 +67,7 @@ func NewService(store Store, opts *Options) *Service {
 	}
 	s.uploads = s.normalizeUploads(opts.Uploads)
 	s.pipe = newPipeline(opts.Convert)
+	s.feed = newFeed(store, opts.Events, s.log)
 	if opts.Convert.Converters != nil && s.uploads.OnCADStored == nil {
 		s.uploads.OnCADStored = s.queueConversion
 	}
@@ -157,11 +162,11 @@ func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part,
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.CreatePart(ctx, next); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, &Event{PartID: next.ID, Action: "create", Actor: actor, At: now, Changes: diffParts(nil, next)})
+		return tx.AddEvent(ctx, newEvent(next, "create", actor, now, diffParts(nil, next)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create part: %w", err)
@@ -266,7 +271,7 @@ func (s *Service) UpdatePart(ctx context.Context, id int64, u Update) (*Part, er
 func (s *Service) DeletePart(ctx context.Context, id int64, ifVersion int64, actor string) error {
 	now := s.clock()
 	var deleted *Part
-	err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.update(ctx, func(ctx context.Context, tx Tx) error {
 		cur, err := tx.FindPartByID(ctx, id)
 		if err != nil {
 			return err
@@ -278,7 +283,7 @@ func (s *Service) DeletePart(ctx context.Context, id int64, ifVersion int64, act
 			return err
 		}
 		deleted = cur
-		return tx.AddEvent(ctx, &Event{PartID: id, Action: "delete", Actor: actor, At: now, Changes: diffParts(cur, nil)})
+		return tx.AddEvent(ctx, newEvent(cur, "delete", actor, now, diffParts(cur, nil)))
 	})
 	if err != nil {
 		return fmt.Errorf("delete part %d: %w", id, err)
@@ -412,8 +417,7 @@ func writeNext(ctx context.Context, tx Tx, cur, next *Part, now time.Time, actio
 	if err := tx.UpdatePart(ctx, next, cur.Version); err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, &Event{PartID: cur.ID, Action: action, Actor: actor, At: now,
-		Changes: append(diffParts(cur, next), extra...)})
+	return tx.AddEvent(ctx, newEvent(next, action, actor, now, append(diffParts(cur, next), extra...)))
 }
 
 // retryTx runs fn in one store transaction, and again (a bounded number of
@@ -422,7 +426,7 @@ func writeNext(ctx context.Context, tx Tx, cur, next *Part, now time.Time, actio
 // a claim held by someone else are answers, not races, and are returned.
 func (s *Service) retryTx(ctx context.Context, ifVersion int64, fn func(ctx context.Context, tx Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.store.Update(ctx, fn)
+		err := s.update(ctx, fn)
 		if err == nil {
 			return nil
 		}

@@ -42,6 +42,20 @@ type Store interface {
 	// RequeueRunningJobs puts every running job back in the queue (used at
 	// start, after a crash) and returns how many it requeued.
 	RequeueRunningJobs(ctx context.Context) (int, error)
+	// ReadLog returns the change log after a cursor: up to q.Limit events
+	// with ID > q.After that match q's filters, in ID order, and the cursor
+	// to read from next (see EventPage). q has been normalised by the
+	// Service (Limit between 1 and MaxEventLimit). Event IDs are assigned in
+	// commit order, so a reader never sees an event while an earlier one is
+	// still to commit. It returns an error wrapping ErrCursorExpired when
+	// events after q.After have been pruned (q.After is below the horizon
+	// PruneLog left), never a page that silently skips them.
+	ReadLog(ctx context.Context, q EventQuery) (*EventPage, error)
+	// PruneLog deletes the oldest events: those before olderThan (when not
+	// zero) and all but the newest keep (when keep > 0). It returns how many
+	// it deleted. Readers whose cursor falls below the pruned range then get
+	// ErrCursorExpired. A part's history loses the pruned events too.
+	PruneLog(ctx context.Context, olderThan time.Time, keep int) (int, error)
 	// Close releases the store's resources.
 	Close() error
 }
@@ -62,7 +76,10 @@ type Tx interface {
 	// DeletePart removes the part if its stored version is prevVersion (else
 	// ErrConflict), or ErrNotFound if it does not exist. Events are kept.
 	DeletePart(ctx context.Context, id int64, prevVersion int64) error
-	// AddEvent appends e to the history, assigning e.ID.
+	// AddEvent appends e to the history and the change log, assigning e.ID:
+	// a store-wide sequence number greater than every ID assigned before,
+	// and, once the transaction commits, greater than that of every event
+	// committed before it (commit order).
 	AddEvent(ctx context.Context, e *Event) error
 	// EnqueueJob adds a queued job, assigning j.ID.
 	EnqueueJob(ctx context.Context, j *Job) error
@@ -156,10 +173,21 @@ type Change struct {
 	After  any
 }
 
-// Event is one entry in a part's history.
+// Event is one entry in a part's history and in the store's change log.
 type Event struct {
-	ID     int64
+	// ID is the event's sequence number in the change log: store-wide,
+	// strictly increasing in commit order. It is the log's cursor.
+	ID int64
+	// PartID is the part's id (Part.ID).
 	PartID int64
+	// PartNumber, Name, Category and Version are the part's partId, name,
+	// category and version after the change; for a delete, as the part was
+	// when deleted. Events recorded before the change log existed may lack
+	// them.
+	PartNumber string
+	Name       string
+	Category   Category
+	Version    int64
 	// Action names what happened: "create", "update", "delete", "import", a
 	// workflow action ("approve", "assign", ...), a file event
 	// ("file.uploaded", "file.replaced", "file.deleted"; a converted model

@@ -20,4 +20,8 @@
 // stats, history, jobs, UTC times, cancelled contexts and aliasing of returned
 // data. Subtests are named for the behaviour they expect, so a failure reads
 // as the broken rule.
+//
+// RunLog exercises the change log (Store.ReadLog, Store.PruneLog and the
+// Service's subscribers) on a database opened by more than one Store, as
+// several processes sharing one database file would.
 package partstest

@@ -126,10 +126,11 @@ func (s *Store) queryRow(ctx context.Context, db bun.IDB, query string, args ...
 }
 
 var (
-	qDeletePart   = "DELETE FROM parts WHERE id = ? AND version = ?"
-	qPartVersion  = "SELECT version FROM parts WHERE id = ?"
-	qInsertEvent  = "INSERT INTO part_events (part_id, action, actor, at, changes) VALUES (?, ?, ?, ?, ?) RETURNING id"
-	qSelectEvents = "SELECT id, part_id, action, actor, at, changes FROM part_events WHERE part_id = ? ORDER BY id"
+	qDeletePart  = "DELETE FROM parts WHERE id = ? AND version = ?"
+	qPartVersion = "SELECT version FROM parts WHERE id = ?"
+	qInsertEvent = "INSERT INTO part_events (part_id, action, actor, at, changes, part_ref, name, category, version) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+	qSelectEvents = "SELECT " + eventColumns + " FROM part_events WHERE part_id = ? ORDER BY id"
 	qCounts       = "SELECT kind, key, n FROM part_counts"
 	qCount        = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM part_counts WHERE kind = ? AND key = ?"
 )

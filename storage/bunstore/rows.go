@@ -163,12 +163,24 @@ func (r *partRow) toPart() (*parts.Part, error) {
 type eventRow struct {
 	bun.BaseModel `bun:"table:part_events,alias:e"`
 
-	ID      int64  `bun:"id,pk,autoincrement"`
-	PartID  int64  `bun:"part_id,notnull"`
-	Action  string `bun:"action,notnull"`
-	Actor   string `bun:"actor,notnull"`
-	At      int64  `bun:"at,notnull"`
-	Changes string `bun:"changes,notnull"`
+	ID       int64  `bun:"id,pk,autoincrement"`
+	PartID   int64  `bun:"part_id,notnull"`
+	Action   string `bun:"action,notnull"`
+	Actor    string `bun:"actor,notnull"`
+	At       int64  `bun:"at,notnull"`
+	Changes  string `bun:"changes,notnull"`
+	PartRef  string `bun:"part_ref,notnull"`
+	Name     string `bun:"name,notnull"`
+	Category string `bun:"category,notnull"`
+	Version  int64  `bun:"version,notnull"`
+}
+
+// eventColumns lists the part_events columns in the order of eventRow.fields.
+const eventColumns = "id, part_id, action, actor, at, changes, part_ref, name, category, version"
+
+// fields returns pointers to r's fields in eventColumns order, for Scan.
+func (r *eventRow) fields() []any {
+	return []any{&r.ID, &r.PartID, &r.Action, &r.Actor, &r.At, &r.Changes, &r.PartRef, &r.Name, &r.Category, &r.Version}
 }
 
 type changeJSON struct {
@@ -186,7 +198,8 @@ func toEventRow(e *parts.Event) (*eventRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode changes: %w", err)
 	}
-	return &eventRow{PartID: e.PartID, Action: e.Action, Actor: e.Actor, At: micros(e.At), Changes: string(b)}, nil
+	return &eventRow{PartID: e.PartID, Action: e.Action, Actor: e.Actor, At: micros(e.At), Changes: string(b),
+		PartRef: e.PartNumber, Name: e.Name, Category: string(e.Category), Version: e.Version}, nil
 }
 
 func (r *eventRow) toEvent() (*parts.Event, error) {
@@ -194,7 +207,8 @@ func (r *eventRow) toEvent() (*parts.Event, error) {
 	if err := json.Unmarshal([]byte(r.Changes), &cs); err != nil {
 		return nil, fmt.Errorf("decode changes of event %d: %w", r.ID, err)
 	}
-	e := &parts.Event{ID: r.ID, PartID: r.PartID, Action: r.Action, Actor: r.Actor, At: fromMicros(r.At)}
+	e := &parts.Event{ID: r.ID, PartID: r.PartID, Action: r.Action, Actor: r.Actor, At: fromMicros(r.At),
+		PartNumber: r.PartRef, Name: r.Name, Category: parts.Category(r.Category), Version: r.Version}
 	if len(cs) > 0 {
 		e.Changes = make([]parts.Change, len(cs))
 		for i, c := range cs {

@@ -422,7 +422,7 @@ func (s *Store) FindEvents(ctx context.Context, partID int64) ([]*parts.Event, e
 	out := []*parts.Event{}
 	for rs.Next() {
 		var r eventRow
-		if err := rs.Scan(&r.ID, &r.PartID, &r.Action, &r.Actor, &r.At, &r.Changes); err != nil {
+		if err := rs.Scan(r.fields()...); err != nil {
 			return nil, fmt.Errorf("events of part %d: %w", partID, mapErr(ctx, err))
 		}
 		e, err := r.toEvent()

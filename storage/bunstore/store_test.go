@@ -28,3 +28,16 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+func TestLogConformance(t *testing.T) {
+	partstest.RunLog(t, func(t *testing.T) partstest.Opener {
+		url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
+		return func(t *testing.T) parts.Store {
+			s, err := bunstore.Open(t.Context(), url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}

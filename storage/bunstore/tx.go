@@ -125,7 +125,8 @@ func (t *txn) AddEvent(ctx context.Context, e *parts.Event) error {
 	if err != nil {
 		return fmt.Errorf("add event: %w", err)
 	}
-	row, err := t.s.queryRow(ctx, t.db, qInsertEvent, r.PartID, r.Action, r.Actor, r.At, r.Changes)
+	row, err := t.s.queryRow(ctx, t.db, qInsertEvent, r.PartID, r.Action, r.Actor, r.At, r.Changes,
+		r.PartRef, r.Name, r.Category, r.Version)
 	if err == nil {
 		err = row.Scan(&r.ID)
 	}

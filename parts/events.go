@@ -1,0 +1,191 @@
+package parts
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultEventLimit is the page size of the change log when EventQuery.Limit is 0.
+const DefaultEventLimit = 100
+
+// MaxEventLimit is the largest page of the change log a reader may ask for.
+const MaxEventLimit = 1000
+
+// FromHead as EventQuery.After starts at the head of the log: a reader that
+// wants only events committed from now on.
+const FromHead int64 = -1
+
+// EventQuery selects events of the change log after a cursor.
+type EventQuery struct {
+	// After is the cursor: events with ID > After are read. 0 is the start
+	// of the log; FromHead (any negative value) is its current head.
+	After int64
+	// Limit is the page size: 0 means DefaultEventLimit; at most
+	// MaxEventLimit.
+	Limit int
+	// PartID restricts to one part's events; 0 means all parts.
+	PartID int64
+	// Category restricts to events whose part is in that category after
+	// the change; empty means all.
+	Category Category
+	// Actions restricts to events with one of these actions ("create",
+	// "complete", "file.uploaded", ...); empty means all.
+	Actions []string
+}
+
+// Match reports whether e passes q's filters (not its cursor).
+func (q *EventQuery) Match(e *Event) bool {
+	if q.PartID != 0 && e.PartID != q.PartID {
+		return false
+	}
+	if q.Category != "" && e.Category != q.Category {
+		return false
+	}
+	if len(q.Actions) == 0 {
+		return true
+	}
+	for _, a := range q.Actions {
+		if a == e.Action {
+			return true
+		}
+	}
+	return false
+}
+
+// EventPage is one page of the change log.
+type EventPage struct {
+	// Events are the matching events, oldest first.
+	Events []*Event
+	// Next is the cursor to read from next: the ID of the last event of a
+	// full page, or the head of the log when the page is not full, so that
+	// a filtered reader moves past events it does not want. It is never
+	// below the query's cursor.
+	Next int64
+	// Head is the ID of the newest event in the log when it was read (0
+	// for an empty log).
+	Head int64
+}
+
+// EventOptions configure the change log of a Service. Zero fields get the
+// defaults.
+type EventOptions struct {
+	// Poll is how often subscribers look for events committed by other
+	// processes (or other Services) sharing the store; default 250ms.
+	// Commits through this Service wake them at once.
+	Poll time.Duration
+	// Buffer is how many recent events the Service keeps in memory for
+	// subscribers that are caught up; default 4096. Subscribers further
+	// behind read from the store.
+	Buffer int
+	// MaxAge and MaxCount bound the log for PruneEvents: events older than
+	// MaxAge, and all but the newest MaxCount, are deleted. Zero means no
+	// bound of that kind. A part's history loses pruned events too.
+	MaxAge   time.Duration
+	MaxCount int
+}
+
+func (o EventOptions) normalize() EventOptions {
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 4096
+	}
+	return o
+}
+
+// newEvent describes a change of p (the part after it; for a delete, the
+// part as it was).
+func newEvent(p *Part, action, actor string, at time.Time, changes []Change) *Event {
+	return &Event{PartID: p.ID, PartNumber: p.PartID, Name: p.Name, Category: p.Category,
+		Version: p.Version, Action: action, Actor: actor, At: at, Changes: changes}
+}
+
+// update runs fn in one store transaction and, once it has committed, wakes
+// this Service's subscribers.
+func (s *Service) update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error {
+	if err := s.store.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.feed.notify()
+	return nil
+}
+
+// maxActions bounds the action filter of an EventQuery.
+const maxActions = 32
+
+// normalizeQuery validates q and fills in the defaults.
+func normalizeQuery(q EventQuery) (EventQuery, error) {
+	if q.After < 0 {
+		q.After = FromHead
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultEventLimit
+	}
+	if q.Limit < 0 || q.Limit > MaxEventLimit {
+		return q, invalid("limit", "limit must be between 1 and %d", MaxEventLimit)
+	}
+	if q.PartID < 0 {
+		return q, invalid("part", "part must be a positive id")
+	}
+	if q.Category != "" && !q.Category.Valid() {
+		return q, invalid("category", "unknown category %q", q.Category)
+	}
+	if len(q.Actions) > maxActions {
+		return q, invalid("action", "at most %d actions", maxActions)
+	}
+	for _, a := range q.Actions {
+		if a == "" || len(a) > 64 || !utf8.ValidString(a) {
+			return q, invalid("action", "action must be a name of at most 64 bytes")
+		}
+	}
+	q.Actions = append([]string(nil), q.Actions...)
+	return q, nil
+}
+
+// Events reads one page of the change log after q.After. Invalid queries
+// give a *ValidationError; a cursor behind the retained log gives an error
+// wrapping ErrCursorExpired.
+func (s *Service) Events(ctx context.Context, q EventQuery) (*EventPage, error) {
+	q, err := normalizeQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.store.ReadLog(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read events after %d: %w", q.After, err)
+	}
+	return page, nil
+}
+
+// PruneEvents applies the retention of Options.Events to the log and
+// returns how many events it deleted; without a bound it deletes nothing.
+func (s *Service) PruneEvents(ctx context.Context) (int, error) {
+	o := s.feed.opts
+	if o.MaxAge <= 0 && o.MaxCount <= 0 {
+		return 0, nil
+	}
+	var before time.Time
+	if o.MaxAge > 0 {
+		before = s.clock().Add(-o.MaxAge)
+	}
+	n, err := s.store.PruneLog(ctx, before, o.MaxCount)
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return n, nil
+}
+
+// cloneEvent returns a deep copy of e, so subscribers never share data.
+func cloneEvent(e *Event) *Event {
+	c := *e
+	if e.Changes != nil {
+		c.Changes = make([]Change, len(e.Changes))
+		for i, ch := range e.Changes {
+			c.Changes[i] = Change{Field: ch.Field, Before: cloneValue(ch.Before), After: cloneValue(ch.After)}
+		}
+	}
+	return &c
+}

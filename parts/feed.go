@@ -1,0 +1,250 @@
+package parts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// feed fans the change log out to a Service's subscribers. One tail
+// goroutine (running while anyone subscribes) reads new events from the
+// store, woken at once by this Service's commits and every Poll for
+// commits by others, and keeps the newest in a ring. Subscribers that are
+// caught up read the ring; those further behind read pages from the store.
+// Writers only ever do a non-blocking send, so no subscriber slows them.
+type feed struct {
+	store Store
+	opts  EventOptions
+	log   *slog.Logger
+	kick  chan struct{}
+
+	mu      sync.Mutex
+	subs    int
+	running bool
+	ready   bool
+	base    int64    // the ring holds every event with base < ID <= head
+	head    int64    //
+	ring    []*Event // ascending IDs
+	changed chan struct{}
+}
+
+func newFeed(store Store, opts EventOptions, log *slog.Logger) *feed {
+	return &feed{store: store, opts: opts.normalize(), log: log, kick: make(chan struct{}, 1),
+		changed: make(chan struct{})}
+}
+
+// notify wakes the tail after a commit; it never blocks.
+func (f *feed) notify() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Subscription is a running subscription to the change log.
+type Subscription struct {
+	// C delivers the events in ID order. It is closed when the
+	// subscription ends; Err then says why.
+	C   <-chan *Event
+	err error
+}
+
+// Err returns why the subscription ended: the context's error, or an error
+// wrapping ErrCursorExpired (resync and subscribe again). Call it once C is
+// closed.
+func (s *Subscription) Err() error { return s.err }
+
+// Subscribe follows the change log from q.After: every matching event after
+// the cursor, in order, including events committed by other processes
+// sharing the store, then new ones as they commit, until ctx ends. q.Limit
+// is ignored. Delivery is at-least-once: a consumer that stores its cursor
+// (the last ID it handled) and resumes from it may see an event again after
+// a crash, never miss one; use the ID to de-duplicate. A slow consumer
+// never blocks writers or other subscribers: it falls behind and catches up
+// from the store. An invalid query gives a *ValidationError.
+func (s *Service) Subscribe(ctx context.Context, q EventQuery) (*Subscription, error) {
+	q, err := normalizeQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit = MaxEventLimit
+	ch := make(chan *Event)
+	sub := &Subscription{C: ch}
+	s.feed.join()
+	go func() {
+		defer close(ch)
+		defer s.feed.leave()
+		sub.err = s.feed.follow(ctx, q, ch)
+	}()
+	return sub, nil
+}
+
+func (f *feed) join() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs++
+	if !f.running {
+		f.running = true
+		go f.tail()
+	}
+}
+
+func (f *feed) leave() {
+	f.mu.Lock()
+	f.subs--
+	f.mu.Unlock()
+	f.notify()
+}
+
+// follow delivers the events after q.After to out until ctx ends or the
+// cursor expires.
+func (f *feed) follow(ctx context.Context, q EventQuery, out chan<- *Event) error {
+	cursor := q.After
+	if cursor < 0 {
+		page, err := f.store.ReadLog(ctx, EventQuery{After: FromHead, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+		cursor = page.Next
+	}
+	for {
+		evs, next, wait, fromRing := f.fromRing(&q, cursor)
+		if !fromRing {
+			q.After = cursor
+			page, err := f.store.ReadLog(ctx, q)
+			if err != nil {
+				if errors.Is(err, ErrCursorExpired) || ctx.Err() != nil {
+					return fmt.Errorf("subscribe after %d: %w", cursor, err)
+				}
+				f.log.Warn("change feed: read failed; retrying", "err", err)
+				if err := f.sleep(ctx, f.opts.Poll); err != nil {
+					return err
+				}
+				continue
+			}
+			evs, next = page.Events, page.Next
+		}
+		for _, e := range evs {
+			select {
+			case out <- e:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		cursor = max(cursor, next)
+		if wait != nil && len(evs) == 0 {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// fromRing returns the matching events after cursor from the ring (copies)
+// and the new cursor, with the channel that closes when the ring moves on.
+// ok is false when the cursor is behind the ring: read the store.
+func (f *feed) fromRing(q *EventQuery, cursor int64) (evs []*Event, next int64, wait <-chan struct{}, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.ready {
+		return nil, cursor, f.changed, true
+	}
+	if cursor < f.base {
+		return nil, cursor, nil, false
+	}
+	for _, e := range f.ring {
+		if e.ID > cursor && q.Match(e) {
+			evs = append(evs, cloneEvent(e))
+		}
+	}
+	return evs, max(cursor, f.head), f.changed, true
+}
+
+// sleep waits d or until ctx ends.
+func (f *feed) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// tail reads new events into the ring until no one subscribes.
+func (f *feed) tail() {
+	ctx := context.Background()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-f.kick:
+		case <-timer.C:
+		}
+		f.mu.Lock()
+		if f.subs == 0 {
+			f.running, f.ready, f.ring = false, false, nil
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		if err := f.readNew(ctx); err != nil {
+			f.log.Warn("change feed: tail read failed; retrying", "err", err)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(f.opts.Poll)
+	}
+}
+
+// readNew appends the events committed since the ring's head.
+func (f *feed) readNew(ctx context.Context) error {
+	f.mu.Lock()
+	ready, after := f.ready, f.head
+	f.mu.Unlock()
+	if !ready {
+		after = FromHead
+	}
+	for {
+		page, err := f.store.ReadLog(ctx, EventQuery{After: after, Limit: MaxEventLimit})
+		if err != nil {
+			return err
+		}
+		f.append(page, !ready)
+		ready = true
+		if len(page.Events) < MaxEventLimit {
+			return nil
+		}
+		after = page.Next
+	}
+}
+
+// append adds a page read by the tail to the ring and wakes subscribers.
+func (f *feed) append(page *EventPage, first bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if first {
+		f.ready, f.base, f.head, f.ring = true, page.Next, page.Next, nil
+	}
+	if len(page.Events) == 0 && page.Next <= f.head && !first {
+		return
+	}
+	f.ring = append(f.ring, page.Events...)
+	if n := len(f.ring) - f.opts.Buffer; n > 0 {
+		f.base = f.ring[n-1].ID
+		f.ring = append([]*Event(nil), f.ring[n:]...)
+	}
+	f.head = max(f.head, page.Next)
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
