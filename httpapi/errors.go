@@ -106,6 +106,10 @@ var errorTable = []errorRule{
 	{is(parts.ErrInvalid), func(err error, _ http.ResponseWriter) (int, errorBody) {
 		return http.StatusBadRequest, errorBody{Error: err.Error()}
 	}},
+	{is(parts.ErrCursorExpired), func(error, http.ResponseWriter) (int, errorBody) {
+		return http.StatusGone, errorBody{Error: "Event cursor expired",
+			Details: "Events after this cursor were pruned. Resync: read the current parts, then follow from the head (the next cursor of GET /api/events?after=<head>)."}
+	}},
 	{is(parts.ErrNotFound), fixedAnswer(http.StatusNotFound, "Part not found")},
 	{asType[*parts.StaleError](), func(err error, w http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*parts.StaleError](err)

@@ -161,6 +161,9 @@ type Options struct {
 	// Version is the server's version, shown by the page at {BasePath}/
 	// when no StaticDir is served. Default "dev".
 	Version string
+	// Events configures the change-feed routes (stream heartbeats, ending
+	// streams at shutdown); see EventOptions.
+	Events EventOptions
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
@@ -193,6 +196,7 @@ func (o *Options) normalize() (*Options, error) {
 		out.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	out.Convert = out.Convert.withDefaults()
+	out.Events = out.Events.withDefaults()
 	if out.AuthCheckInterval <= 0 {
 		out.AuthCheckInterval = DefaultAuthCheckInterval
 	}
@@ -283,6 +287,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 	h.routes = &routeTable{h: h, group: h.router.NewGroup(o.BasePath)}
 	h.registerRoutes(h.routes)
 	h.registerFileRoutes(h.routes)
+	h.registerEventRoutes(h.routes)
 	for _, r := range o.extraRoutes {
 		h.routes.add(r)
 	}

@@ -132,6 +132,7 @@ type req struct {
 	body         any               // string/[]byte sent raw, anything else JSON-encoded
 	header       map[string]string // extra headers; "X-API-Key": "" removes the key
 	remote       string
+	ctx          context.Context // nil: the request's default
 }
 
 func (e *env) do(r req) resp {
@@ -151,6 +152,9 @@ func (e *env) do(r req) resp {
 		body = bytes.NewReader(j)
 	}
 	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.ctx != nil {
+		hr = hr.WithContext(r.ctx)
+	}
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}

@@ -54,7 +54,7 @@ func enum(values ...string) schema { return schema{"type": "string", "enum": val
 func components() map[string]schema {
 	misc := schema{"type": "object", "nullable": true, "additionalProperties": true,
 		"description": "String keys; values strings, numbers, lists or objects; nulls are dropped. Known keys: reviewer, handWorkers, views."}
-	return map[string]schema{
+	out := map[string]schema{
 		"Error": obj(props{
 			"error":       str(),
 			"details":     schema{"description": "More about the error (a string or an object)"},
@@ -123,6 +123,10 @@ func components() map[string]schema {
 		}))}),
 		"AuthCheck": obj(props{"status": str(), "message": str(), "timestamp": schema{"type": "string", "format": "date-time"}}),
 	}
+	for k, v := range eventSchemas() {
+		out[k] = v
+	}
+	return out
 }
 
 const apiDescription = `Partflow's REST API, a drop-in backend for the parts-workflow web client.

@@ -2,6 +2,7 @@ package parts
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -188,4 +189,44 @@ func cloneEvent(e *Event) *Event {
 		}
 	}
 	return &c
+}
+
+// eventJSON is the wire form of an event (the HTTP feed and webhooks).
+type eventJSON struct {
+	Seq     int64        `json:"seq"`
+	At      string       `json:"at"`
+	Action  string       `json:"action"`
+	Actor   string       `json:"actor"`
+	Part    eventPart    `json:"part"`
+	Changes []changeJSON `json:"changes"`
+}
+
+type eventPart struct {
+	ID       int64    `json:"id"`
+	PartID   string   `json:"partId"`
+	Name     string   `json:"name"`
+	Category Category `json:"category"`
+	Version  int64    `json:"version"`
+}
+
+type changeJSON struct {
+	Field  string `json:"field"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+}
+
+// MarshalJSON gives the wire form of the change log, used by the HTTP event
+// feed and webhooks:
+//
+//	{"seq":12,"at":"2026-01-02T03:04:05.000006Z","action":"complete","actor":"ada",
+//	 "part":{"id":5,"partId":"DRV-001","name":"Gearbox plate","category":"completed","version":4},
+//	 "changes":[{"field":"status","before":"In Progress","after":"Completed"}]}
+func (e *Event) MarshalJSON() ([]byte, error) {
+	out := eventJSON{Seq: e.ID, At: e.At.UTC().Format(time.RFC3339Nano), Action: e.Action, Actor: e.Actor,
+		Part:    eventPart{ID: e.PartID, PartID: e.PartNumber, Name: e.Name, Category: e.Category, Version: e.Version},
+		Changes: make([]changeJSON, len(e.Changes))}
+	for i, c := range e.Changes {
+		out.Changes[i] = changeJSON(c)
+	}
+	return json.Marshal(out)
 }

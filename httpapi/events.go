@@ -1,0 +1,249 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// EventOptions configure the change-feed routes.
+type EventOptions struct {
+	// Heartbeat is how often an idle event stream gets a comment line, so
+	// proxies do not close it; default 15s.
+	Heartbeat time.Duration
+	// Done, when closed, ends every open event stream cleanly (the server is
+	// shutting down): http.Server.Shutdown does not end streaming responses
+	// by itself. Pass a channel closed from http.Server.RegisterOnShutdown.
+	Done <-chan struct{}
+}
+
+// DefaultHeartbeat is the default EventOptions.Heartbeat.
+const DefaultHeartbeat = 15 * time.Second
+
+// streamWriteTimeout bounds each write to a stream client; the server's
+// WriteTimeout would otherwise end every stream after a few minutes.
+const streamWriteTimeout = 30 * time.Second
+
+func (o EventOptions) withDefaults() EventOptions {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	return o
+}
+
+// eventQuery reads the filters and cursor of the event routes.
+func eventQuery(req bunrouter.Request) (parts.EventQuery, error) {
+	v := req.URL.Query()
+	var q parts.EventQuery
+	num := func(name string, dst *int64) error {
+		s := v.Get(name)
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return &parts.ValidationError{Field: name, Reason: name + " must be a non-negative integer"}
+		}
+		*dst = n
+		return nil
+	}
+	var limit int64
+	if err := errors.Join(num("after", &q.After), num("limit", &limit), num("part", &q.PartID)); err != nil {
+		return q, err
+	}
+	if v.Has("limit") && limit == 0 {
+		return q, &parts.ValidationError{Field: "limit", Reason: fmt.Sprintf("limit must be between 1 and %d", parts.MaxEventLimit)}
+	}
+	q.Limit = int(min(limit, parts.MaxEventLimit+1))
+	q.Category = parts.Category(v.Get("category"))
+	for _, a := range v["action"] {
+		for _, s := range strings.Split(a, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				q.Actions = append(q.Actions, s)
+			}
+		}
+	}
+	return q, nil
+}
+
+// eventPage is the JSON of GET /api/events.
+type eventPage struct {
+	Events []*parts.Event `json:"events"`
+	Next   int64          `json:"next"`
+	Head   int64          `json:"head"`
+}
+
+func (h *handler) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
+	q, err := eventQuery(req)
+	if err != nil {
+		return err
+	}
+	page, err := h.svc.Events(req.Context(), q)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, eventPage{Events: page.Events, Next: page.Next, Head: page.Head})
+	return nil
+}
+
+// streamEvents serves the change log as Server-Sent Events: each event's
+// id is its sequence number, so a client's Last-Event-ID resumes exactly
+// after the last event it received.
+func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) error {
+	q, err := eventQuery(req)
+	if err != nil {
+		return err
+	}
+	if id := strings.TrimSpace(req.Header.Get("Last-Event-ID")); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return &parts.ValidationError{Field: "Last-Event-ID", Reason: "Last-Event-ID must be an event sequence number"}
+		}
+		q.After = n
+	}
+	// Check the cursor and filters before the stream starts, so that errors
+	// are ordinary JSON answers (400, 410).
+	if _, err := h.svc.Events(req.Context(), parts.EventQuery{After: q.After, Limit: 1, PartID: q.PartID,
+		Category: q.Category, Actions: q.Actions}); err != nil {
+		return err
+	}
+	q.Limit = 0
+	if req.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "text/event-stream")
+		return nil
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	sub, err := h.svc.Subscribe(ctx, q)
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	s := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	s.write("retry: 2000\n: connected\n\n")
+	h.pumpEvents(ctx, s, sub)
+	cancel()
+	for range sub.C {
+	}
+	return nil
+}
+
+// pumpEvents writes events and heartbeats until the client goes, the
+// server shuts down, or the subscription ends.
+func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, sub *parts.Subscription) {
+	beat := time.NewTicker(h.opts.Events.Heartbeat)
+	defer beat.Stop()
+	for s.err == nil {
+		select {
+		case e, ok := <-sub.C:
+			if !ok {
+				if errors.Is(sub.Err(), parts.ErrCursorExpired) {
+					s.write("event: error\ndata: {\"error\":\"cursor expired: resync from the current state\"}\n\n")
+				}
+				return
+			}
+			b, err := json.Marshal(e)
+			if err != nil {
+				h.log.Error("encode event", "seq", e.ID, "err", err)
+				return
+			}
+			s.write("id: " + strconv.FormatInt(e.ID, 10) + "\ndata: " + string(b) + "\n\n")
+		case <-beat.C:
+			s.write(": heartbeat\n\n")
+		case <-h.opts.Events.Done:
+			s.write("event: shutdown\ndata: {}\n\n")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// sseWriter writes and flushes stream frames, remembering the first error.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	err error
+}
+
+func (s *sseWriter) write(frame string) {
+	if s.err != nil {
+		return
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := s.w.Write([]byte(frame)); err != nil {
+		s.err = err
+		return
+	}
+	s.err = s.rc.Flush()
+}
+
+// eventSchemas are the OpenAPI components of the change feed.
+func eventSchemas() map[string]schema {
+	dt := schema{"type": "string", "format": "date-time"}
+	return map[string]schema{
+		"Event": obj(props{
+			"seq":    schema{"type": "integer", "description": "Store-wide sequence number, strictly increasing in commit order: the cursor"},
+			"at":     dt,
+			"action": schema{"type": "string", "description": "create, update, delete, import, a workflow action (approve, assign, unclaim, start, complete, revert, status), file.uploaded, file.replaced, file.deleted, model.requested, model.failed, ..."},
+			"actor":  str(),
+			"part": obj(props{"id": integer(), "partId": str(), "name": str(),
+				"category": schema{"type": "string", "description": "After the change (for a delete, as the part was)"},
+				"version":  integer()}),
+			"changes": arr(obj(props{"field": str(), "before": schema{}, "after": schema{}})),
+		}, "seq", "at", "action", "part", "changes"),
+		"EventPage": obj(props{
+			"events": arr(ref("Event")),
+			"next":   schema{"type": "integer", "description": "Pass as after= to read on; moves past events that did not match the filters"},
+			"head":   schema{"type": "integer", "description": "The newest event's seq when the page was read"},
+		}, "events", "next", "head"),
+	}
+}
+
+// registerEventRoutes adds the change-feed routes.
+func (h *handler) registerEventRoutes(rt *routeTable) {
+	query := []param{
+		{Name: "after", Description: "Cursor: events with seq > after (default 0, the start of the retained log)", Schema: integer()},
+		{Name: "part", Description: "Only this part's events (its numeric id)", Schema: integer()},
+		{Name: "category", Description: "Only events whose part is in this category after the change", Schema: enum("review", "cnc", "hand", "completed")},
+		{Name: "action", Description: "Only these actions; repeat the parameter or separate with commas", Schema: str()},
+	}
+	expired := response{Description: "Events after the cursor were pruned (retention): resync from the current state, then follow from the head", Schema: ref("Error")}
+	rt.add(route{Method: http.MethodGet, Path: "/api/events", Access: accessRead, Handler: h.listEvents, Doc: op{
+		Summary: "Read the change log after a cursor",
+		Description: "One page of events, oldest first, and the cursor to read on from. Every committed change " +
+			"(create, update, workflow actions, delete, files, models, imports) is an event; deleted parts' events stay.",
+		Query: append(query, param{Name: "limit", Description: fmt.Sprintf("Page size 1..%d (default %d)",
+			parts.MaxEventLimit, parts.DefaultEventLimit), Schema: integer()}),
+		Responses: map[int]response{200: {Description: "A page of events", Schema: ref("EventPage")}, 410: expired},
+	}})
+	rt.add(route{Method: http.MethodGet, Path: "/api/events/stream", Access: accessRead, Handler: h.streamEvents, Doc: op{
+		Summary: "Follow the change log as Server-Sent Events",
+		Description: "text/event-stream. Each event is `id: <seq>` and `data: <Event JSON>`. Resume with the " +
+			"Last-Event-ID header (browsers send it on reconnect) or ?after=; the stream then continues exactly after " +
+			"that event, in order, with nothing lost or repeated. Comment lines (`: heartbeat`) keep idle streams " +
+			"open through proxies (every 15 s by default); X-Accel-Buffering: no and Cache-Control: no-transform stop " +
+			"proxy buffering. On server shutdown the stream sends `event: shutdown` and ends; when the cursor falls " +
+			"behind retention while streaming it sends `event: error` and ends. A read-only key may stream.",
+		Query: query,
+		Responses: map[int]response{
+			200: {Description: "The event stream", ContentType: "text/event-stream", Schema: str()},
+			410: expired,
+		},
+	}})
+}
