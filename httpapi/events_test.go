@@ -1,0 +1,269 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partflow/partflow/httpapi"
+)
+
+func TestEvents_pageAndFilters(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.create(map[string]any{"partId": "A-1", "type": "cnc"})
+	b := e.create(map[string]any{"partId": "B-1"})
+	e.must(200, req{method: "POST", path: partPath(a, "/approve"), body: map[string]any{}})
+	e.must(200, req{method: "DELETE", path: partPath(b, "")})
+
+	all := e.must(200, req{method: "GET", path: "/api/events", header: map[string]string{"X-API-Key": readerKey}})
+	evs := all["events"].([]any)
+	if len(evs) != 4 {
+		t.Fatalf("got %d events, want 4: %v", len(evs), all)
+	}
+	var actions []string
+	var last float64
+	for _, x := range evs {
+		ev := x.(map[string]any)
+		actions = append(actions, ev["action"].(string))
+		if seq := ev["seq"].(float64); seq <= last {
+			t.Errorf("seq %v after %v", seq, last)
+		} else {
+			last = seq
+		}
+	}
+	if !slices.Equal(actions, []string{"create", "create", "approve", "delete"}) {
+		t.Errorf("actions %v", actions)
+	}
+	approve := evs[2].(map[string]any)["part"].(map[string]any)
+	if approve["partId"] != "A-1" || approve["category"] != "cnc" || approve["version"] != 2.0 {
+		t.Errorf("approve event part = %v, want A-1 in cnc at version 2", approve)
+	}
+	if all["next"] != last || all["head"] != last {
+		t.Errorf("next %v head %v, want %v", all["next"], all["head"], last)
+	}
+
+	cases := map[string][]string{
+		"/api/events?part=" + jsonInt(b["id"]):    {"create", "delete"},
+		"/api/events?category=cnc":                {"approve"},
+		"/api/events?action=delete,approve":       {"approve", "delete"},
+		"/api/events?action=create&limit=1":       {"create"},
+		fmt.Sprintf("/api/events?after=%v", last): {},
+	}
+	for path, want := range cases {
+		page := e.must(200, req{method: "GET", path: path})
+		var got []string
+		for _, x := range page["events"].([]any) {
+			got = append(got, x.(map[string]any)["action"].(string))
+		}
+		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
+	}
+	for path, field := range map[string]string{"/api/events?after=x": "after", "/api/events?limit=0": "limit",
+		"/api/events?limit=5000": "limit", "/api/events?category=nope": "category", "/api/events?part=-2": "part"} {
+		wantError(t, e.do(req{method: "GET", path: path}), 400, "", field)
+	}
+	wantError(t, e.do(req{method: "GET", path: "/api/events", header: noKey}), 401, "API key required", "")
+}
+
+func TestEvents_expiredCursorIs410(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range 3 {
+		e.create(map[string]any{"partId": fmt.Sprint("P-", i)})
+	}
+	if _, err := e.store.PruneLog(t.Context(), time.Time{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	m := wantError(t, e.do(req{method: "GET", path: "/api/events?after=0"}), 410, "Event cursor expired", "")
+	if !strings.Contains(fmt.Sprint(m["details"]), "Resync") {
+		t.Errorf("details %v do not say how to resync", m["details"])
+	}
+	wantError(t, e.do(req{method: "GET", path: "/api/events/stream?after=1"}), 410, "Event cursor expired", "")
+	e.must(200, req{method: "GET", path: "/api/events?after=2"})
+}
+
+// sseFrame is one Server-Sent Events frame, or a comment.
+type sseFrame struct {
+	id, event, data, comment string
+}
+
+// stream is an open event stream read by a goroutine.
+type stream struct {
+	resp   *http.Response
+	frames chan sseFrame
+	cancel context.CancelFunc
+}
+
+func openStream(t *testing.T, url string, header map[string]string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	r, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("X-API-Key", readerKey)
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		cancel()
+		t.Fatalf("stream status %d", resp.StatusCode)
+	}
+	s := &stream{resp: resp, frames: make(chan sseFrame, 100), cancel: cancel}
+	t.Cleanup(func() { cancel(); resp.Body.Close() })
+	go s.read()
+	return s
+}
+
+func (s *stream) read() {
+	defer close(s.frames)
+	sc := bufio.NewScanner(s.resp.Body)
+	var f sseFrame
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if f != (sseFrame{}) {
+				s.frames <- f
+			}
+			f = sseFrame{}
+		case strings.HasPrefix(line, ":"):
+			f.comment = strings.TrimSpace(line[1:])
+		case strings.HasPrefix(line, "id: "):
+			f.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			f.event = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			f.data = line[6:]
+		}
+	}
+}
+
+// next returns the next frame that is not a comment (or the next comment,
+// with comments true), failing after a deadline or at the end.
+func (s *stream) next(t *testing.T, comments bool) sseFrame {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-s.frames:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			if (f.comment != "") == comments {
+				return f
+			}
+		case <-deadline:
+			t.Fatal("no frame before the deadline")
+		}
+	}
+}
+
+func (s *stream) events(t *testing.T, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		f := s.next(t, false)
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(f.data), &ev); err != nil {
+			t.Fatalf("data %q: %v", f.data, err)
+		}
+		if fmt.Sprint(ev["seq"]) != f.id {
+			t.Fatalf("frame id %s, data seq %v", f.id, ev["seq"])
+		}
+		ids = append(ids, f.id)
+	}
+	return ids
+}
+
+func TestEventStream_resumeWithLastEventID(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	for i := range 3 {
+		e.create(map[string]any{"partId": fmt.Sprint("P-", i)})
+	}
+	s := openStream(t, srv.URL+"/api/events/stream?after=0", nil)
+	if ct := s.resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if s.resp.Header.Get("X-Accel-Buffering") != "no" || !strings.Contains(s.resp.Header.Get("Cache-Control"), "no-transform") {
+		t.Errorf("headers do not stop proxy buffering: %v", s.resp.Header)
+	}
+	first := s.events(t, 2)
+	s.cancel() // the connection drops after two events
+	for i := 3; i < 6; i++ {
+		e.create(map[string]any{"partId": fmt.Sprint("P-", i)})
+	}
+	s2 := openStream(t, srv.URL+"/api/events/stream?after=0", map[string]string{"Last-Event-ID": first[1]})
+	rest := s2.events(t, 4)
+	e.create(map[string]any{"partId": "P-live"})
+	rest = append(rest, s2.events(t, 1)...)
+	all := e.must(200, req{method: "GET", path: "/api/events"})["events"].([]any)
+	var want []string
+	for _, x := range all {
+		want = append(want, fmt.Sprint(x.(map[string]any)["seq"]))
+	}
+	if got := append(first, rest...); !slices.Equal(got, want) {
+		t.Fatalf("events across the reconnect %v, want each of %v once in order", got, want)
+	}
+}
+
+func TestEventStream_heartbeatsAndFilters(t *testing.T) {
+	e := newEnv(t, func(o *httpapi.Options) { o.Events.Heartbeat = 5 * time.Millisecond })
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	s := openStream(t, srv.URL+"/api/events/stream?action=complete", nil)
+	if f := s.next(t, true); f.comment != "connected" {
+		t.Fatalf("first comment %q", f.comment)
+	}
+	if f := s.next(t, true); f.comment != "heartbeat" {
+		t.Fatalf("comment %q, want a heartbeat", f.comment)
+	}
+	p := e.create(map[string]any{"type": "hand"})
+	e.must(200, req{method: "POST", path: partPath(p, "/approve"), body: map[string]any{}})
+	e.must(200, req{method: "POST", path: partPath(p, "/complete"), body: map[string]any{}})
+	f := s.next(t, false)
+	if !strings.Contains(f.data, `"action":"complete"`) {
+		t.Fatalf("filtered stream sent %s, want only the complete event", f.data)
+	}
+}
+
+func TestEventStream_endsOnShutdown(t *testing.T) {
+	done := make(chan struct{})
+	e := newEnv(t, func(o *httpapi.Options) { o.Events.Done = done })
+	srv := httptest.NewUnstartedServer(e.h)
+	srv.Config.RegisterOnShutdown(func() { close(done) })
+	srv.Start()
+	t.Cleanup(srv.Close)
+	s := openStream(t, srv.URL+"/api/events/stream", nil)
+	s.next(t, true) // connected
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v (the stream held the server open)", err)
+	}
+	if f := s.next(t, false); f.event != "shutdown" {
+		t.Fatalf("last frame %+v, want event: shutdown", f)
+	}
+	select {
+	case _, ok := <-s.frames:
+		if ok {
+			t.Fatal("frames after shutdown")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream did not end")
+	}
+}
