@@ -64,7 +64,9 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
-	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv, Workflow: flow})
+	events := parts.EventOptions{Poll: cfg.Events.Poll, MaxAge: cfg.Events.MaxAge, MaxCount: cfg.Events.MaxCount}
+	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv,
+		Workflow: flow, Events: events})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 

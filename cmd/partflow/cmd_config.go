@@ -93,6 +93,10 @@ func (c *Config) entries() []entry {
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
 	add("workflow", c.Workflow)
+	add("events.max_age", c.Events.MaxAge.String())
+	add("events.max_count", strconv.Itoa(c.Events.MaxCount))
+	add("events.poll", c.Events.Poll.String())
+	add("events.heartbeat", c.Events.Heartbeat.String())
 	add("onshape.base_url", c.Onshape.BaseURL)
 	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
 		if k.v == "" {

@@ -70,6 +70,8 @@ type Config struct {
 	// (default, the original API's: everything but revert from any
 	// category) or "strict" (parts move forward through their columns).
 	Workflow string `koanf:"workflow"`
+	// Events configures the change log and its event stream.
+	Events EventsConfig `koanf:"events"`
 
 	sources  map[string]Source
 	dbDSN    string
@@ -108,6 +110,21 @@ type ConvertConfig struct {
 	// Wait is how long an upload waits for its conversion before answering
 	// (the conversion continues in the background after that).
 	Wait time.Duration `koanf:"wait"`
+}
+
+// EventsConfig configures the change log: retention (applied at start and
+// hourly), how often subscribers look for other processes' writes, and the
+// event stream's heartbeat.
+type EventsConfig struct {
+	// MaxAge prunes events older than this; 0 keeps them by age.
+	MaxAge time.Duration `koanf:"max_age"`
+	// MaxCount keeps at most this many events; 0 means no count bound.
+	// Pruned events also leave the parts' history.
+	MaxCount int `koanf:"max_count"`
+	// Poll is how often subscribers look for commits by other processes.
+	Poll time.Duration `koanf:"poll"`
+	// Heartbeat is how often an idle event stream gets a comment line.
+	Heartbeat time.Duration `koanf:"heartbeat"`
 }
 
 // OnshapeConfig holds the Onshape API settings for drawings. Without keys

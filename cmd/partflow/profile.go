@@ -53,6 +53,10 @@ func baseDefaults() map[string]any {
 		"onshape.access_key":  "",
 		"onshape.secret_key":  "",
 		"workflow":            parts.WorkflowOriginal,
+		"events.max_age":      time.Duration(0),
+		"events.max_count":    1_000_000,
+		"events.poll":         250 * time.Millisecond,
+		"events.heartbeat":    15 * time.Second,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/parts"
 )
 
 // shutdownTimeout bounds how long serve waits for in-flight requests after
@@ -83,10 +85,13 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Info("file gc removed unreferenced files", "count", len(removed))
 		}
 	})
+	background.Go(func() { pruneEvents(wctx, a.svc, log) })
 	keys, err := apiKeys(cfg)
 	if err != nil {
 		return err
 	}
+	// Closing streamsDone ends the event streams, which Shutdown does not.
+	streamsDone := make(chan struct{})
 	h, err := httpapi.NewHandler(a.svc, &httpapi.Options{
 		Version:        buildVersion(),
 		BasePath:       cfg.BasePath,
@@ -99,6 +104,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Logger:         log,
 		Files:          httpapi.FileOptions{Onshape: onshape(cfg)},
 		Convert:        httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
+		Events:         httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
 	})
 	if err != nil {
 		return err
@@ -116,6 +122,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		h.ServeHTTP(w, r)
 	}))
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "partflow %s listening on http://%s%s/ (%s profile)\n", buildVersion(), ln.Addr(), cfg.BasePath, cfg.Env)
@@ -172,4 +179,23 @@ func apiKeys(cfg *Config) ([]httpapi.Key, error) {
 		keys = append(keys, httpapi.Key{Name: k.Name, Key: k.Key, Role: role})
 	}
 	return keys, nil
+}
+
+// pruneEvents applies the change log's retention at start and then hourly,
+// until ctx ends.
+func pruneEvents(ctx context.Context, svc *parts.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := svc.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune events", "err", err)
+		} else if n > 0 {
+			log.Info("pruned old events", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

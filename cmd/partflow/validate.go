@@ -174,6 +174,9 @@ func (c *Config) normalize() error {
 	if _, err := parts.WorkflowByName(c.Workflow); err != nil {
 		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, parts.WorkflowOriginal, parts.WorkflowStrict)
 	}
+	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
+		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
+	}
 
 	plugins := map[string]bool{}
 	for i := range c.Plugins {
