@@ -112,6 +112,9 @@ func (h *handler) withAccess(a access, next bunrouter.HandlerFunc) bunrouter.Han
 		if a == accessWrite && k.role < RoleEditor {
 			return errReadOnly
 		}
+		if a == accessAdmin && k.role < RoleAdmin {
+			return errAdminOnly
+		}
 		return next(w, req)
 	}
 }

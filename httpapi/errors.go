@@ -61,6 +61,7 @@ var (
 		details: "The key is not one of the configured keys."}
 	errReadOnly      = &statusError{status: http.StatusForbidden, message: "This API key is read-only"}
 	errControlInPath = &statusError{status: http.StatusBadRequest, message: "The path holds a control character (such as %00)"}
+	errAdminOnly     = &statusError{status: http.StatusForbidden, message: "This needs an admin API key"}
 )
 
 // errorRule is one row of the error table.

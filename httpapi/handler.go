@@ -54,6 +54,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/webhooks"
 )
 
 // Role is what an API key may do.
@@ -164,6 +165,9 @@ type Options struct {
 	// Events configures the change-feed routes (stream heartbeats, ending
 	// streams at shutdown); see EventOptions.
 	Events EventOptions
+	// Webhooks, when set, is managed through /api/webhooks (admin keys).
+	// Without it those routes answer 404.
+	Webhooks *webhooks.Manager
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
@@ -288,6 +292,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 	h.registerRoutes(h.routes)
 	h.registerFileRoutes(h.routes)
 	h.registerEventRoutes(h.routes)
+	h.registerWebhookRoutes(h.routes)
 	for _, r := range o.extraRoutes {
 		h.routes.add(r)
 	}

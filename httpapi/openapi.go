@@ -126,6 +126,9 @@ func components() map[string]schema {
 	for k, v := range eventSchemas() {
 		out[k] = v
 	}
+	for k, v := range webhookSchemas() {
+		out[k] = v
+	}
 	return out
 }
 
@@ -284,6 +287,9 @@ func operation(r route, pathParams []string) map[string]any {
 	}
 	if r.Access == accessWrite {
 		errResp(http.StatusForbidden, "The key is read-only")
+	}
+	if r.Access == accessAdmin {
+		errResp(http.StatusForbidden, "The key is not an admin key")
 	}
 	for _, n := range pathParams {
 		if n == "id" {

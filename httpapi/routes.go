@@ -19,6 +19,8 @@ const (
 	accessRead
 	// accessWrite routes need an editor or admin key.
 	accessWrite
+	// accessAdmin routes need an admin key (webhook management).
+	accessAdmin
 )
 
 // route is one row of the route table: what the router serves and what the
