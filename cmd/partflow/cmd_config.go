@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -93,6 +94,13 @@ func (c *Config) entries() []entry {
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
 	add("workflow", c.Workflow)
+	if len(c.Webhooks) == 0 {
+		add("webhooks", "[]")
+	}
+	for i, w := range c.Webhooks {
+		add("webhooks", fmt.Sprintf("id=%s url=%s format=%s enabled=%t secret=%s", w.ID, redactURL(w.URL), w.Format, w.Enabled, maskSecret(w.Secret)))
+		es[len(es)-1].Key = fmt.Sprintf("webhooks[%d]", i)
+	}
 	add("events.max_age", c.Events.MaxAge.String())
 	add("events.max_count", strconv.Itoa(c.Events.MaxCount))
 	add("events.poll", c.Events.Poll.String())
@@ -224,4 +232,17 @@ func writeEntries(w io.Writer, es []entry, asJSON bool) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// redactURL keeps a webhook URL's scheme and host: its path often holds a
+// token (Slack and Discord put the secret there).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "****"
+	}
+	if u.Path == "" || u.Path == "/" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partflow/partflow/webhooks"
 )
 
 // Config is the complete, validated configuration of the partflow binary.
@@ -72,6 +74,10 @@ type Config struct {
 	Workflow string `koanf:"workflow"`
 	// Events configures the change log and its event stream.
 	Events EventsConfig `koanf:"events"`
+	// Webhooks are endpoints that receive the change log. They are added
+	// to (or update) the endpoints managed at run time through the API,
+	// kept with their cursors in webhooks.json in the data directory.
+	Webhooks []webhooks.Endpoint `koanf:"webhooks"`
 
 	sources  map[string]Source
 	dbDSN    string

@@ -72,6 +72,7 @@ func commands() []command {
 		{"copy", "copy a deployment between stores: --from URL --to URL [--files-from URL --files-to URL]", (*cli).copyCmd},
 		{"backup", "write an archive of the deployment (database snapshot and files): partflow backup PATH", (*cli).backup},
 		{"restore", "restore an archive into an empty deployment: partflow restore PATH [--force]", (*cli).restore},
+		{"webhooks", "list the webhook endpoints and their recent delivery attempts", (*cli).webhooksCmd},
 		{"bench", "load-test a running server through its API", (*cli).bench},
 		{"version", "print the version", (*cli).version},
 		{"help", "show this help", (*cli).help},

@@ -57,6 +57,7 @@ func baseDefaults() map[string]any {
 		"events.max_count":    1_000_000,
 		"events.poll":         250 * time.Millisecond,
 		"events.heartbeat":    15 * time.Second,
+		"webhooks":            []any{},
 	}
 }
 

@@ -86,6 +86,10 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 	})
 	background.Go(func() { pruneEvents(wctx, a.svc, log) })
+	hooks, err := startWebhooks(wctx, cfg, a.svc, log, &background)
+	if err != nil {
+		return err
+	}
 	keys, err := apiKeys(cfg)
 	if err != nil {
 		return err
@@ -105,6 +109,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Files:          httpapi.FileOptions{Onshape: onshape(cfg)},
 		Convert:        httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
 		Events:         httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
+		Webhooks:       hooks,
 	})
 	if err != nil {
 		return err

@@ -174,6 +174,11 @@ func (c *Config) normalize() error {
 	if _, err := parts.WorkflowByName(c.Workflow); err != nil {
 		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, parts.WorkflowOriginal, parts.WorkflowStrict)
 	}
+	for i := range c.Webhooks {
+		if err := c.Webhooks[i].Validate(); err != nil {
+			bad(fmt.Sprintf("webhooks[%d]", i), "%v", err)
+		}
+	}
 	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
 		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
 	}
