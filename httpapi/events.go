@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bunrouter"
@@ -151,18 +152,26 @@ func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, sub *parts.Subsc
 	for s.err == nil {
 		select {
 		case e, ok := <-sub.C:
+			// Write every event that is ready, then flush once: under load
+			// a client gets batches instead of a write per event.
+			for ok && s.err == nil {
+				h.writeEvent(s, e)
+				select {
+				case e, ok = <-sub.C:
+				default:
+					e = nil
+				}
+				if e == nil && ok {
+					break
+				}
+			}
+			s.flush()
 			if !ok {
 				if errors.Is(sub.Err(), parts.ErrCursorExpired) {
 					s.write("event: error\ndata: {\"error\":\"cursor expired: resync from the current state\"}\n\n")
 				}
 				return
 			}
-			b, err := json.Marshal(e)
-			if err != nil {
-				h.log.Error("encode event", "seq", e.ID, "err", err)
-				return
-			}
-			s.write("id: " + strconv.FormatInt(e.ID, 10) + "\ndata: " + string(b) + "\n\n")
 		case <-beat.C:
 			s.write(": heartbeat\n\n")
 		case <-h.opts.Events.Done:
@@ -174,23 +183,93 @@ func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, sub *parts.Subsc
 	}
 }
 
-// sseWriter writes and flushes stream frames, remembering the first error.
+// writeEvent adds e's frame to the stream (not flushed).
+func (h *handler) writeEvent(s *sseWriter, e *parts.Event) {
+	b, err := h.frames.frame(e)
+	if err != nil {
+		h.log.Error("encode event", "seq", e.ID, "err", err)
+		s.err = err
+		return
+	}
+	s.add(b)
+}
+
+// frameCache keeps the encoded stream frames of recent events, so that an
+// event is encoded once however many clients stream it. Events never
+// change once committed.
+type frameCache struct {
+	mu    sync.Mutex
+	m     map[int64][]byte
+	order []int64 // ring of cached ids, oldest at next
+	next  int
+}
+
+const frameCacheSize = 4096
+
+func newFrameCache() *frameCache {
+	return &frameCache{m: make(map[int64][]byte, frameCacheSize), order: make([]int64, 0, frameCacheSize)}
+}
+
+func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.m[e.ID]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	b = make([]byte, 0, len(data)+32)
+	b = append(b, "id: "...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	b = append(b, "\n\n"...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[e.ID]; ok {
+		return b, nil
+	}
+	if len(c.order) < frameCacheSize {
+		c.order = append(c.order, e.ID)
+	} else {
+		delete(c.m, c.order[c.next])
+		c.order[c.next] = e.ID
+		c.next = (c.next + 1) % frameCacheSize
+	}
+	c.m[e.ID] = b
+	return b, nil
+}
+
+// sseWriter writes stream frames, remembering the first error.
 type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	err error
 }
 
-func (s *sseWriter) write(frame string) {
+// add writes a frame without flushing it.
+func (s *sseWriter) add(frame []byte) {
 	if s.err != nil {
 		return
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, err := s.w.Write([]byte(frame)); err != nil {
-		s.err = err
-		return
+	_, s.err = s.w.Write(frame)
+}
+
+// flush sends what was added.
+func (s *sseWriter) flush() {
+	if s.err == nil {
+		s.err = s.rc.Flush()
 	}
-	s.err = s.rc.Flush()
+}
+
+// write adds a frame and flushes it.
+func (s *sseWriter) write(frame string) {
+	s.add([]byte(frame))
+	s.flush()
 }
 
 // eventSchemas are the OpenAPI components of the change feed.

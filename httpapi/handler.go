@@ -257,6 +257,7 @@ type handler struct {
 	failures   *limiter      // address -> failed key attempts in the window
 	openapi    []byte        // the generated document
 	bigLists   chan struct{} // slots for unpaged or very large list requests
+	frames     *frameCache   // encoded event stream frames
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty
@@ -276,6 +277,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		keys:       newKeyring(o.Keys),
 		authChecks: newLimiter(maxLimiterEntries),
 		failures:   newLimiter(maxLimiterEntries),
+		frames:     newFrameCache(),
 		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
 	}
 	if o.StaticDir != "" {

@@ -76,6 +76,11 @@ type EventOptions struct {
 	// processes (or other Services) sharing the store; default 250ms.
 	// Commits through this Service wake them at once.
 	Poll time.Duration
+	// Coalesce is the shortest time between two reads of new events for
+	// subscribers, default 5ms: under a burst of commits each wake-up of
+	// the subscribers carries a batch instead of one event. A commit after
+	// a quiet spell is read at once.
+	Coalesce time.Duration
 	// Buffer is how many recent events the Service keeps in memory for
 	// subscribers that are caught up; default 4096. Subscribers further
 	// behind read from the store.
@@ -90,6 +95,9 @@ type EventOptions struct {
 func (o EventOptions) normalize() EventOptions {
 	if o.Poll <= 0 {
 		o.Poll = 250 * time.Millisecond
+	}
+	if o.Coalesce <= 0 {
+		o.Coalesce = 5 * time.Millisecond
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 4096

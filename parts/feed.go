@@ -1,10 +1,12 @@
 package parts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -44,6 +46,9 @@ func (f *feed) notify() {
 	}
 }
 
+// subscriptionBuffer is the channel buffer of a Subscription.
+const subscriptionBuffer = 64
+
 // Subscription is a running subscription to the change log.
 type Subscription struct {
 	// C delivers the events in ID order. It is closed when the
@@ -71,7 +76,9 @@ func (s *Service) Subscribe(ctx context.Context, q EventQuery) (*Subscription, e
 		return nil, err
 	}
 	q.Limit = MaxEventLimit
-	ch := make(chan *Event)
+	// A small buffer lets a batch reach the consumer without a hand-off
+	// per event; a consumer further behind reads from the store.
+	ch := make(chan *Event, subscriptionBuffer)
 	sub := &Subscription{C: ch}
 	s.feed.join()
 	go func() {
@@ -157,8 +164,9 @@ func (f *feed) fromRing(q *EventQuery, cursor int64) (evs []*Event, next int64, 
 	if cursor < f.base {
 		return nil, cursor, nil, false
 	}
-	for _, e := range f.ring {
-		if e.ID > cursor && q.Match(e) {
+	i, _ := slices.BinarySearchFunc(f.ring, cursor+1, func(e *Event, id int64) int { return cmp.Compare(e.ID, id) })
+	for _, e := range f.ring[i:] {
+		if q.Match(e) {
 			evs = append(evs, cloneEvent(e))
 		}
 	}
@@ -197,6 +205,10 @@ func (f *feed) tail() {
 		if err := f.readNew(ctx); err != nil {
 			f.log.Warn("change feed: tail read failed; retrying", "err", err)
 		}
+		// Under a burst of commits, wake subscribers at most once per
+		// Coalesce: each wake then carries a batch. After a quiet spell the
+		// next commit is read at once.
+		<-time.After(f.opts.Coalesce)
 		if !timer.Stop() {
 			select {
 			case <-timer.C:

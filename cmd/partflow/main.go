@@ -74,6 +74,7 @@ func commands() []command {
 		{"restore", "restore an archive into an empty deployment: partflow restore PATH [--force]", (*cli).restore},
 		{"webhooks", "list the webhook endpoints and their recent delivery attempts", (*cli).webhooksCmd},
 		{"bench", "load-test a running server through its API", (*cli).bench},
+		{"bench-events", "measure a running server's event streams and webhooks under a create load", (*cli).benchEvents},
 		{"version", "print the version", (*cli).version},
 		{"help", "show this help", (*cli).help},
 	}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// benchEvents measures the change feed of a running server: commit-to-
+// client latency of event streams while a create load runs, the first
+// webhook attempt, how far subscribers fall behind at full write load and
+// how fast a new one catches up, memory per stream client, and what the
+// streams cost writers.
+func (c *cli) benchEvents(ctx context.Context, args []string) int {
+	fs := c.flagSet("bench-events")
+	base := fs.String("url", "http://127.0.0.1:5000", "the server's base URL (including BASE_PATH)")
+	clients := fs.Int("clients", 100, "event stream clients")
+	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
+	rate := fs.Int("rate", 20, "creates per second of the paced phase")
+	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
+	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client")
+	if code := c.parse(fs, args); code >= 0 {
+		return code
+	}
+	key := ""
+	for _, kv := range c.environ {
+		if v, ok := strings.CutPrefix(kv, "PARTFLOW_BENCH_KEY="); ok {
+			key = v
+		}
+	}
+	if key == "" || *clients < 1 || *clients > 2000 || *rate < 1 || *writers < 1 || *dur <= 0 || *dur > 10*time.Minute {
+		c.errorf("bench-events: set PARTFLOW_BENCH_KEY (an admin key); clients 1..2000, rate and writers >= 1, duration up to 10m")
+		return exitUsage
+	}
+	b := &loadRun{base: strings.TrimRight(*base, "/"), key: key, out: c.stdout,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
+	if err := b.feedBench(ctx, *clients, *dur, *rate, *writers, *pid); err != nil {
+		c.errorf("bench-events: %v", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, writers, pid int) error {
+	w := b.out
+	base, err := b.fullLoad(ctx, writers, d)
+	if err != nil {
+		return err
+	}
+	head, err := b.head(ctx)
+	if err != nil {
+		return err
+	}
+	rss0 := rssKiB(pid)
+	var streams []*feedClient
+	for range n {
+		s, err := b.openFeed(ctx, head)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		streams = append(streams, s)
+	}
+	if pid > 0 {
+		fmt.Fprintf(w, "memory: %d stream clients added %d KiB RSS: %.1f KiB per client\n", n, rssKiB(pid)-rss0,
+			float64(rssKiB(pid)-rss0)/float64(n))
+	}
+	hook, err := b.startReceiver(ctx)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	created, err := b.paced(ctx, rate, d)
+	if err != nil {
+		return err
+	}
+	b.waitAll(ctx, streams)
+	sse := collectLatencies(streams, start, time.Now())
+	fmt.Fprintf(w, "paced %d creates/s for %s with %d stream clients: %d events, commit-to-SSE p50 %.2f ms p99 %.2f ms max %.2f ms (%d deliveries)\n",
+		rate, d, n, created, ms(pct(sse, 50)), ms(pct(sse, 99)), ms(pct(sse, 100)), len(sse))
+	wh := hook.latencies()
+	hook.close(ctx, b)
+	fmt.Fprintf(w, "commit-to-first-webhook-attempt: p50 %.2f ms p99 %.2f ms (%d deliveries)\n", ms(pct(wh, 50)), ms(pct(wh, 99)), len(wh))
+
+	full0 := time.Now()
+	loaded, err := b.fullLoad(ctx, writers, d)
+	if err != nil {
+		return err
+	}
+	b.waitAll(ctx, streams)
+	lag := collectLatencies(streams, full0, time.Now())
+	fmt.Fprintf(w, "full load: %.0f creates/s without streams, %.0f with %d (%.1f%% lost); subscriber lag p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+		base, loaded, n, 100*(1-loaded/base), ms(pct(lag, 50)), ms(pct(lag, 99)), ms(pct(lag, 100)))
+	for i, s := range streams {
+		if bad := s.gaps(); bad != "" {
+			fmt.Fprintf(w, "client %d: %s\n", i, bad)
+		}
+	}
+	return b.catchUp(ctx, head)
+}
+
+// fullLoad creates parts with writers workers for d and returns creates/s.
+func (b *loadRun) fullLoad(ctx context.Context, writers int, d time.Duration) (float64, error) {
+	var done atomic.Int64
+	var firstErr atomic.Value
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			for j := 0; time.Now().Before(end) && ctx.Err() == nil; j++ {
+				if _, err := b.post(ctx, benchPart(i, j)); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(done.Load()) / d.Seconds(), nil
+}
+
+// paced creates rate parts per second for d and returns how many.
+func (b *loadRun) paced(ctx context.Context, rate int, d time.Duration) (int, error) {
+	t := time.NewTicker(time.Second / time.Duration(rate))
+	defer t.Stop()
+	end := time.Now().Add(d)
+	n := 0
+	for time.Now().Before(end) {
+		select {
+		case <-ctx.Done():
+			return n, ctx.Err()
+		case <-t.C:
+		}
+		if _, err := b.post(ctx, benchPart(-1, n)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func benchPart(w, j int) map[string]any {
+	return map[string]any{"partId": fmt.Sprintf("EV-%d-%d", w, j), "name": "feed bench", "material": "al", "subsystem": "bench"}
+}
+
+// head returns the newest event's seq.
+func (b *loadRun) head(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/api/events?after=0&limit=1&action=none", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("X-API-Key", b.key)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var page struct{ Head int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+		return 0, fmt.Errorf("events: status %d %v", resp.StatusCode, err)
+	}
+	return page.Head, nil
+}
+
+// waitAll waits until every stream has every event up to the head, or 30
+// seconds pass.
+func (b *loadRun) waitAll(ctx context.Context, streams []*feedClient) {
+	head, err := b.head(ctx)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range streams {
+		for s.last.Load() < head && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // an external process: poll with a deadline
+		}
+	}
+}
+
+// catchUp reads every event after from with a new stream client and
+// reports the rate.
+func (b *loadRun) catchUp(ctx context.Context, from int64) error {
+	head, err := b.head(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	s, err := b.openFeed(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	deadline := start.Add(2 * time.Minute)
+	for s.last.Load() < head && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	took := time.Since(start)
+	fmt.Fprintf(b.out, "catch-up: a new client read %d events behind in %s (%.0f events/s)%s\n", head-from,
+		took.Round(time.Millisecond), float64(head-from)/took.Seconds(), s.gaps())
+	return nil
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	i := min(len(ds)-1, len(ds)*p/100)
+	return ds[i]
+}
+
+func rssKiB(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// feedClient is one event stream client recording receipt latencies.
+type feedClient struct {
+	resp   *http.Response
+	cancel context.CancelFunc
+	last   atomic.Int64
+	mu     sync.Mutex
+	seen   []feedSample
+}
+
+type feedSample struct {
+	seq      int64
+	at, recv time.Time
+}
+
+func (b *loadRun) openFeed(ctx context.Context, after int64) (*feedClient, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/events/stream?after=%d", b.base, after), nil)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("X-API-Key", b.key)
+	resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		cancel()
+		return nil, fmt.Errorf("open stream: %v", err)
+	}
+	s := &feedClient{resp: resp, cancel: cancel}
+	s.last.Store(after)
+	go s.read()
+	return s, nil
+}
+
+func (s *feedClient) read() {
+	sc := bufio.NewScanner(s.resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var seq int64
+	for sc.Scan() {
+		line := sc.Text()
+		if id, ok := strings.CutPrefix(line, "id: "); ok {
+			seq, _ = strconv.ParseInt(id, 10, 64)
+			continue
+		}
+		if !strings.HasPrefix(line, "data: ") || seq == 0 {
+			continue
+		}
+		recv := time.Now()
+		// Only the time is needed: cut it out rather than decode the JSON,
+		// so the 100 clients cost the machine little.
+		_, rest, _ := strings.Cut(line, `"at":"`)
+		at, err := time.Parse(time.RFC3339Nano, rest[:max(0, strings.IndexByte(rest, '"'))])
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		s.seen = append(s.seen, feedSample{seq: seq, at: at, recv: recv})
+		s.mu.Unlock()
+		s.last.Store(seq)
+		seq = 0
+	}
+}
+
+func (s *feedClient) close() { s.cancel(); s.resp.Body.Close() }
+
+// gaps describes repeated or out-of-order events ("" when there are none).
+// Bench parts are the only writes, so a skipped seq is a dropped event.
+func (s *feedClient) gaps() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 1; i < len(s.seen); i++ {
+		if s.seen[i].seq != s.seen[i-1].seq+1 {
+			return fmt.Sprintf(" (seq %d after %d: a gap or repeat)", s.seen[i].seq, s.seen[i-1].seq)
+		}
+	}
+	return ""
+}
+
+func collectLatencies(streams []*feedClient, from, to time.Time) []time.Duration {
+	var out []time.Duration
+	for _, s := range streams {
+		s.mu.Lock()
+		for _, x := range s.seen {
+			if !x.at.Before(from) && x.at.Before(to) {
+				out = append(out, x.recv.Sub(x.at))
+			}
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// hookReceiver is a local webhook receiver registered on the server.
+type hookReceiver struct {
+	srv *http.Server
+	mu  sync.Mutex
+	got map[string]time.Duration // delivery id -> first attempt latency
+}
+
+func (b *loadRun) startReceiver(ctx context.Context) (*hookReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	h := &hookReceiver{got: map[string]time.Duration{}}
+	h.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recv := time.Now()
+		var ev struct {
+			At time.Time `json:"at"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		h.mu.Lock()
+		if _, ok := h.got[r.Header.Get("Partflow-Delivery")]; !ok {
+			h.got[r.Header.Get("Partflow-Delivery")] = recv.Sub(ev.At)
+		}
+		h.mu.Unlock()
+	})}
+	go func() { _ = h.srv.Serve(ln) }()
+	body := map[string]any{"url": "http://" + ln.Addr().String() + "/hook", "secret": "bench-secret-0123456789",
+		"enabled": true, "allowHttp": true, "allowPrivate": true}
+	if err := b.request(ctx, http.MethodPut, "/api/webhooks/bench", body); err != nil {
+		h.srv.Close()
+		return nil, fmt.Errorf("register webhook (an admin key is needed): %w", err)
+	}
+	return h, nil
+}
+
+func (h *hookReceiver) latencies() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]time.Duration, 0, len(h.got))
+	for _, d := range h.got {
+		out = append(out, d)
+	}
+	return out
+}
+
+func (h *hookReceiver) close(ctx context.Context, b *loadRun) {
+	_ = b.request(ctx, http.MethodDelete, "/api/webhooks/bench", nil)
+	h.srv.Close()
+}
