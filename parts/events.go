@@ -77,7 +77,7 @@ type EventOptions struct {
 	// Commits through this Service wake them at once.
 	Poll time.Duration
 	// Coalesce is the shortest time between two reads of new events for
-	// subscribers, default 5ms: under a burst of commits each wake-up of
+	// subscribers, default 20ms: under a burst of commits each wake-up of
 	// the subscribers carries a batch instead of one event. A commit after
 	// a quiet spell is read at once.
 	Coalesce time.Duration
@@ -97,7 +97,7 @@ func (o EventOptions) normalize() EventOptions {
 		o.Poll = 250 * time.Millisecond
 	}
 	if o.Coalesce <= 0 {
-		o.Coalesce = 5 * time.Millisecond
+		o.Coalesce = 20 * time.Millisecond
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 4096
