@@ -111,6 +111,8 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 			return &parts.ValidationError{Field: "Last-Event-ID", Reason: "Last-Event-ID must be an event sequence number"}
 		}
 		q.After = n
+	} else if !req.URL.Query().Has("after") {
+		q.After = parts.FromHead // a new client wants what happens from now on
 	}
 	// Check the cursor and filters before the stream starts, so that errors
 	// are ordinary JSON answers (400, 410).
@@ -315,11 +317,12 @@ func (h *handler) registerEventRoutes(rt *routeTable) {
 		Summary: "Follow the change log as Server-Sent Events",
 		Description: "text/event-stream. Each event is `id: <seq>` and `data: <Event JSON>`. Resume with the " +
 			"Last-Event-ID header (browsers send it on reconnect) or ?after=; the stream then continues exactly after " +
-			"that event, in order, with nothing lost or repeated. Comment lines (`: heartbeat`) keep idle streams " +
+			"that event (without either it starts with the events committed from now on), " +
+			"in order, with nothing lost or repeated. Comment lines (`: heartbeat`) keep idle streams " +
 			"open through proxies (every 15 s by default); X-Accel-Buffering: no and Cache-Control: no-transform stop " +
 			"proxy buffering. On server shutdown the stream sends `event: shutdown` and ends; when the cursor falls " +
 			"behind retention while streaming it sends `event: error` and ends. A read-only key may stream.",
-		Query: query,
+		Query: append([]param{{Name: "after", Description: "Cursor: events with seq > after; without it (and without Last-Event-ID) the stream starts at the head", Schema: integer()}}, query[1:]...),
 		Responses: map[int]response{
 			200: {Description: "The event stream", ContentType: "text/event-stream", Schema: str()},
 			410: expired,

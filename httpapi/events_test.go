@@ -225,6 +225,10 @@ func TestEventStream_heartbeatsAndFilters(t *testing.T) {
 	e := newEnv(t, func(o *httpapi.Options) { o.Events.Heartbeat = 5 * time.Millisecond })
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
+	old := e.create(map[string]any{"type": "hand", "partId": "OLD-1"})
+	e.must(200, req{method: "POST", path: partPath(old, "/approve"), body: map[string]any{}})
+	e.must(200, req{method: "POST", path: partPath(old, "/complete"), body: map[string]any{}})
+	// Without after or Last-Event-ID the stream starts at the head.
 	s := openStream(t, srv.URL+"/api/events/stream?action=complete", nil)
 	if f := s.next(t, true); f.comment != "connected" {
 		t.Fatalf("first comment %q", f.comment)
@@ -232,12 +236,12 @@ func TestEventStream_heartbeatsAndFilters(t *testing.T) {
 	if f := s.next(t, true); f.comment != "heartbeat" {
 		t.Fatalf("comment %q, want a heartbeat", f.comment)
 	}
-	p := e.create(map[string]any{"type": "hand"})
+	p := e.create(map[string]any{"type": "hand", "partId": "NEW-1"})
 	e.must(200, req{method: "POST", path: partPath(p, "/approve"), body: map[string]any{}})
 	e.must(200, req{method: "POST", path: partPath(p, "/complete"), body: map[string]any{}})
 	f := s.next(t, false)
-	if !strings.Contains(f.data, `"action":"complete"`) {
-		t.Fatalf("filtered stream sent %s, want only the complete event", f.data)
+	if !strings.Contains(f.data, `"action":"complete"`) || !strings.Contains(f.data, `"partId":"NEW-1"`) {
+		t.Fatalf("stream sent %s, want only NEW-1's complete event", f.data)
 	}
 }
 

@@ -69,13 +69,24 @@ func (s *Subscription) Err() error { return s.err }
 // (the last ID it handled) and resumes from it may see an event again after
 // a crash, never miss one; use the ID to de-duplicate. A slow consumer
 // never blocks writers or other subscribers: it falls behind and catches up
-// from the store. An invalid query gives a *ValidationError.
+// from the store. With q.After FromHead it delivers the events committed
+// after Subscribe returns. An invalid query gives a *ValidationError; a
+// store error reading the head is returned.
 func (s *Service) Subscribe(ctx context.Context, q EventQuery) (*Subscription, error) {
 	q, err := normalizeQuery(q)
 	if err != nil {
 		return nil, err
 	}
 	q.Limit = MaxEventLimit
+	if q.After < 0 {
+		// Resolve the head now, so every event committed after Subscribe
+		// returns is delivered.
+		page, err := s.store.ReadLog(ctx, EventQuery{After: FromHead, Limit: 1})
+		if err != nil {
+			return nil, fmt.Errorf("subscribe: %w", err)
+		}
+		q.After = page.Next
+	}
 	// A small buffer lets a batch reach the consumer without a hand-off
 	// per event; a consumer further behind reads from the store.
 	ch := make(chan *Event, subscriptionBuffer)
@@ -110,13 +121,6 @@ func (f *feed) leave() {
 // cursor expires.
 func (f *feed) follow(ctx context.Context, q EventQuery, out chan<- *Event) error {
 	cursor := q.After
-	if cursor < 0 {
-		page, err := f.store.ReadLog(ctx, EventQuery{After: FromHead, Limit: 1})
-		if err != nil {
-			return fmt.Errorf("subscribe: %w", err)
-		}
-		cursor = page.Next
-	}
 	for {
 		evs, next, wait, fromRing := f.fromRing(&q, cursor)
 		if !fromRing {
