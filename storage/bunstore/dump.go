@@ -43,7 +43,8 @@ type Table struct {
 var DataTables = []Table{
 	{"parts", partTableColumns()},
 	{"part_events", []Column{{"id", KindInt, false}, {"part_id", KindInt, false}, {"action", KindText, false},
-		{"actor", KindText, false}, {"at", KindInt, false}, {"changes", KindText, false}}},
+		{"actor", KindText, false}, {"at", KindInt, false}, {"changes", KindText, false},
+		{"part_ref", KindText, false}, {"name", KindText, false}, {"category", KindText, false}, {"version", KindInt, false}}},
 	{"jobs", []Column{{"id", KindInt, false}, {"part_id", KindInt, false}, {"source", KindText, false},
 		{"state", KindText, false}, {"attempts", KindInt, false}, {"error", KindText, false},
 		{"created_at", KindInt, false}, {"updated_at", KindInt, false}}},

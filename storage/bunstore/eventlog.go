@@ -12,13 +12,14 @@ import (
 	"github.com/partflow/partflow/parts"
 )
 
-// The change log is the part_events table (migration 7): its id is the
-// store-wide sequence. Under SQLite an AUTOINCREMENT id is assigned while
-// the single writer holds the database lock, so ids are in commit order and
+// The change log is the part_events table (the event_log migrations): its
+// id is the store-wide sequence. Ids are assigned inside Store.Update,
+// whose transactions Engine.BeginWrite serialises (SQLite's single writer;
+// PostgreSQL's lock on the change counter's row, held to commit, since its
+// sequences alone are not commit-ordered), so ids are in commit order and
 // a reader after a cursor never misses an event that commits later with a
-// smaller id. (A PostgreSQL engine must serialise the assignment itself,
-// e.g. by taking the id from a counter row updated in the writing
-// transaction: its sequences are not commit-ordered.)
+// smaller id. (A rolled-back PostgreSQL transaction leaves a hole, which
+// readers never wait for.)
 //
 // A read takes three statements in this order: the head, the rows up to
 // the head, then the retention horizon. Every id up to the head has

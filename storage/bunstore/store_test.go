@@ -30,14 +30,22 @@ func TestConformance(t *testing.T) {
 }
 
 func TestLogConformance(t *testing.T) {
-	partstest.RunLog(t, func(t *testing.T) partstest.Opener {
-		url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
-		return func(t *testing.T) parts.Store {
-			s, err := bunstore.Open(t.Context(), url, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
-	})
+	urls := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
+	}
+	for name, newURL := range urls {
+		t.Run(name, func(t *testing.T) {
+			partstest.RunLog(t, func(t *testing.T) partstest.Opener {
+				url := newURL(t)
+				return func(t *testing.T) parts.Store {
+					s, err := bunstore.Open(t.Context(), url, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				}
+			})
+		})
+	}
 }
