@@ -245,26 +245,36 @@ func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
 	return b, nil
 }
 
-// sseWriter writes stream frames, remembering the first error.
+// sseWriter writes stream frames, remembering the first error. Frames
+// added between flushes go out in one write: a batch costs a few system
+// calls, not one per frame.
 type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
+	buf []byte
 	err error
 }
 
-// add writes a frame without flushing it.
+// add queues a frame.
 func (s *sseWriter) add(frame []byte) {
-	if s.err != nil {
+	if s.err == nil {
+		s.buf = append(s.buf, frame...)
+	}
+}
+
+// flush sends the queued frames.
+func (s *sseWriter) flush() {
+	if s.err != nil || len(s.buf) == 0 {
 		return
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	_, s.err = s.w.Write(frame)
-}
-
-// flush sends what was added.
-func (s *sseWriter) flush() {
-	if s.err == nil {
+	if _, s.err = s.w.Write(s.buf); s.err == nil {
 		s.err = s.rc.Flush()
+	}
+	if cap(s.buf) > 256<<10 {
+		s.buf = nil // do not keep a burst's buffer for the stream's life
+	} else {
+		s.buf = s.buf[:0]
 	}
 }
 
