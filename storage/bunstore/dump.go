@@ -240,7 +240,10 @@ func (s *Store) LastIDs(ctx context.Context) (map[string]int64, error) {
 
 // SetLastIDs raises the largest id each table handed out to at least
 // last[table], so that new rows get ids above it (a copy of a database
-// whose newest rows were deleted must not hand their ids out again).
+// whose newest rows were deleted must not hand their ids out again). It
+// also raises the change log's retention horizon below the oldest copied
+// event, so that a cursor into events the source had pruned gets
+// ErrCursorExpired on the copy too, never a silent gap.
 func (s *Store) SetLastIDs(ctx context.Context, last map[string]int64) error {
 	return s.Update(ctx, func(ctx context.Context, ptx parts.Tx) error {
 		tx := ptx.(*txn)
@@ -250,6 +253,9 @@ func (s *Store) SetLastIDs(ctx context.Context, last map[string]int64) error {
 					return fmt.Errorf("bunstore: set last id of %s: %w", t.Name, mapErr(ctx, err))
 				}
 			}
+		}
+		if _, err := s.exec(ctx, tx.db, qLogRaiseHorizon, last["part_events"], last["part_events"]); err != nil {
+			return fmt.Errorf("bunstore: set the event horizon: %w", mapErr(ctx, err))
 		}
 		return nil
 	})

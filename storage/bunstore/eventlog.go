@@ -35,6 +35,10 @@ const (
 	qLogFirstSince = "SELECT id FROM part_events WHERE at >= ? ORDER BY id LIMIT 1"
 	qLogPrune      = "DELETE FROM part_events WHERE id > ? AND id <= ?"
 	qLogSetHorizon = "UPDATE event_log SET horizon = ? WHERE id = 1"
+	// qLogRaiseHorizon moves the horizon below the oldest event, or to the
+	// last id handed out when no event is left (after a copy).
+	qLogRaiseHorizon = "UPDATE event_log SET horizon = (SELECT coalesce(min(id) - 1, ?) FROM part_events) " +
+		"WHERE id = 1 AND horizon < (SELECT coalesce(min(id) - 1, ?) FROM part_events)"
 )
 
 // logQuery builds the SQL of a page read for q's filters.
