@@ -8,6 +8,14 @@
 // (for ETags and optimistic concurrency), and records an Event for every
 // change, all in one Store transaction per operation.
 //
+// The events form one ordered change log: each has a store-wide sequence
+// number (Event.ID) assigned in the transaction of its change, in commit
+// order. Service.Events reads a page after a cursor with filters;
+// Service.Subscribe follows the log from a cursor, including commits by other
+// processes sharing the store, until its context ends (at-least-once; the
+// sequence de-duplicates). Retention (EventOptions, PruneEvents) bounds the
+// log; a cursor behind it gives ErrCursorExpired: resync, never skip.
+//
 // Storage is behind two small interfaces defined here, next to the types they
 // move: Store (parts, history, jobs) and FileStore (file bytes). Drivers live
 // elsewhere (storage/bunstore, storage/blobfiles) and must pass the
@@ -15,6 +23,7 @@
 // standard library and convert.
 //
 // Errors wrap the sentinels ErrNotFound, ErrConflict, ErrInvalid,
-// ErrInvalidTransition, ErrUnauthorized, ErrTooLarge and ErrUnsupportedType;
+// ErrInvalidTransition, ErrUnauthorized, ErrTooLarge, ErrUnsupportedType and
+// ErrCursorExpired;
 // match them with errors.Is. *ValidationError names the bad field.
 package parts
