@@ -85,11 +85,6 @@ func (h *handler) withAccess(a access, next bunrouter.HandlerFunc) bunrouter.Han
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		st := stateFrom(req.Context())
-		now := h.opts.Now()
-		client := st.client.String()
-		if wait := h.failures.blocked(client, now, h.opts.FailedAuthLimit); wait > 0 {
-			return tooManyRequests("Too many failed authentication attempts from this address", wait)
-		}
 		secret, queryRefused, err := h.presentedKey(req.Request)
 		if err != nil {
 			return err
@@ -103,10 +98,7 @@ func (h *handler) withAccess(a access, next bunrouter.HandlerFunc) bunrouter.Han
 		}
 		k, ok := h.keys.match(secret)
 		if !ok {
-			if h.opts.FailedAuthLimit > 0 {
-				h.failures.hit(client, now, h.opts.FailedAuthWindow)
-			}
-			return errKeyInvalid
+			return h.failedKey(st.client.String())
 		}
 		st.keyName, st.role = k.name, k.role
 		if a == accessWrite && k.role < RoleEditor {
@@ -117,6 +109,24 @@ func (h *handler) withAccess(a access, next bunrouter.HandlerFunc) bunrouter.Han
 		}
 		return next(w, req)
 	}
+}
+
+// failedKey answers a wrong key from client: 401, or 429 with Retry-After
+// once the address has sent more than FailedAuthLimit wrong keys in the
+// current window. A valid key is never refused because of earlier failures
+// from its address (many clients share one address behind NAT or an
+// untrusted proxy): guessing is defeated by the keys' entropy, the limit
+// only slows it and keeps the logs quiet.
+func (h *handler) failedKey(client string) error {
+	if h.opts.FailedAuthLimit <= 0 {
+		return errKeyInvalid
+	}
+	now := h.opts.Now()
+	if wait := h.failures.blocked(client, now, h.opts.FailedAuthLimit); wait > 0 {
+		return tooManyRequests("Too many failed authentication attempts from this address", wait)
+	}
+	h.failures.hit(client, now, h.opts.FailedAuthWindow)
+	return errKeyInvalid
 }
 
 // tooManyRequests is a 429 telling the client to wait at least wait.

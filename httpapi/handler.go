@@ -141,9 +141,11 @@ type Options struct {
 	// call /api/parts/auth/check again; earlier calls get 429. Default 2s.
 	AuthCheckInterval time.Duration
 	// FailedAuthLimit is how many wrong keys one client address may send per
-	// FailedAuthWindow before its authenticated requests get 429 with
-	// Retry-After until the window ends. Other addresses are unaffected.
-	// Default 10; a negative value disables the limit.
+	// FailedAuthWindow before its further wrong keys get 429 with
+	// Retry-After (instead of 401) until the window ends. A valid key is
+	// always served, whatever its address sent before: the limit slows
+	// guessing, the keys' entropy defeats it. Default 10; a negative value
+	// disables the limit.
 	FailedAuthLimit int
 	// FailedAuthWindow is the window of FailedAuthLimit. Default 1 minute.
 	FailedAuthWindow time.Duration

@@ -190,6 +190,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
+	for _, w := range cfg.keyWarnings() {
+		fmt.Fprintf(c.stderr, "partflow: warning: %s\n", w)
+	}
 	if err := c.serveFunc(ctx, cfg, c.stdout, c.stderr); err != nil {
 		c.errorf("serve: %v", err)
 		return exitError

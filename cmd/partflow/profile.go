@@ -95,9 +95,6 @@ func profileDefaults(name string) (map[string]any, bool) {
 	return nil, false
 }
 
-// minKeyLength is the shortest API key production accepts.
-const minKeyLength = 16
-
 // weakKeys are well-known keys from examples and the original's defaults.
 var weakKeys = []string{
 	"dev-secret-key-change-in-production",
@@ -106,19 +103,6 @@ var weakKeys = []string{
 	"change-me-in-production",
 	"secret",
 	"password",
-}
-
-// keyWeakness returns why key is too weak for production, or "".
-func keyWeakness(key string) string {
-	for _, w := range weakKeys {
-		if strings.EqualFold(key, w) {
-			return "is a well-known example key"
-		}
-	}
-	if len(key) < minKeyLength {
-		return fmt.Sprintf("is shorter than %d characters", minKeyLength)
-	}
-	return ""
 }
 
 // checkStartup applies the profile's rules for starting a command that
@@ -152,12 +136,12 @@ func (c *Config) checkStartup(needKey bool) error {
 		if !c.Source("api_key").Explicit() {
 			add("api_key", "production needs an API key set explicitly, not a default")
 		} else if why := keyWeakness(c.APIKey); why != "" {
-			add("api_key", "the key %s; production needs a random key of at least %d characters (`partflow init` makes one)", why, minKeyLength)
+			add("api_key", "the key %s; production needs a random key of at least %d bits, e.g. 32 hex or 32 base64url characters (`partflow init` makes one)", why, minKeyBits)
 		}
 	}
 	for i, k := range c.APIKeys {
 		if why := keyWeakness(k.Key); why != "" {
-			add(fmt.Sprintf("api_keys[%d].key", i), "the key named %q %s; production needs a random key of at least %d characters", k.Name, why, minKeyLength)
+			add(fmt.Sprintf("api_keys[%d].key", i), "the key named %q %s; production needs a random key of at least %d bits", k.Name, why, minKeyBits)
 		}
 	}
 	return errors.Join(errs...)

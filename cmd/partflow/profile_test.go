@@ -69,7 +69,7 @@ func TestCheckStartup(t *testing.T) {
 		{"production refuses a missing key", prod, []string{db}, []string{"api_key"}, "API key set explicitly"},
 		{"production refuses the original's default key", prod, []string{db, "SECRET_KEY=dev-secret-key-change-in-production"}, []string{"api_key"}, "well-known"},
 		{"production refuses change-me", prod, []string{db, "PARTFLOW_API_KEY=change-me"}, []string{"api_key"}, "well-known"},
-		{"production refuses a short key", prod, []string{db, "SECRET_KEY=short-key-15chr"}, []string{"api_key"}, "shorter than 16"},
+		{"production refuses a short key", prod, []string{db, "SECRET_KEY=short-key-15chr"}, []string{"api_key"}, "bits of entropy"},
 		{"production refuses a missing database URL", prod, []string{"SECRET_KEY=" + strongKey}, []string{"database_url"}, "explicit database URL"},
 		{"production refuses an in-memory database", prod, []string{"SECRET_KEY=" + strongKey, "DATABASE_URL=sqlite://:memory:"}, []string{"database_url"}, "in-memory"},
 		{"production refuses an in-memory file store", append(prod, "--files-url", "mem://"), []string{"SECRET_KEY=" + strongKey, db}, []string{"files_url"}, "in-memory"},
