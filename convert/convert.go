@@ -36,6 +36,20 @@ var (
 	// the input may crash it again.
 	ErrCrashed = errors.New("converter crashed")
 
+	// ErrOutOfMemory means the converter ran out of memory on this input
+	// (its address-space limit, or the machine's). A host reports it
+	// together with ErrCrashed, so code that only knows crashes still
+	// matches. Across a plugin boundary it travels as gRPC code
+	// RESOURCE_EXHAUSTED.
+	ErrOutOfMemory = errors.New("converter ran out of memory")
+
+	// ErrTooLarge means the output would exceed a bound of the request
+	// (Options.MaxTriangles, Options.MaxOutputBytes): the converter stopped
+	// or refused the conversion before it grew any further. Retrying with
+	// the same bound will fail again. Across a plugin boundary it travels
+	// as gRPC code OUT_OF_RANGE.
+	ErrTooLarge = errors.New("conversion output too large")
+
 	// ErrUnavailable means the converter cannot take requests right now:
 	// its process could not be started, it reported itself unavailable
 	// (gRPC code UNAVAILABLE), or it has been closed. The input was not

@@ -75,16 +75,16 @@ func TestModelOfRejectedFileIs422WithTheReason(t *testing.T) {
 	p := e.part(nil)
 	up := e.upload(p, "empty.stl", emptySTL())
 	conv, _ := up.json(t)["conversion"].(map[string]any)
-	if conv["success"] != false || conv["status"] != "failed" || !strings.Contains(conv["error"].(string), "no triangles") {
+	if conv["success"] != false || conv["status"] != "failed" || !strings.Contains(conv["error"].(string), "could not be read") {
 		t.Fatalf("upload conversion = %v", conv)
 	}
 	r := e.do("GET", p+"/model", nil, nil)
 	m := r.json(t)
-	if r.status != 422 || !strings.Contains(string(r.body), "no triangles") {
+	if r.status != 422 || !strings.Contains(string(r.body), "could not be read") {
 		t.Fatalf("GET model: %d %v", r.status, m)
 	}
 	c := e.do("POST", p+"/convert", nil, nil)
-	if cm := c.json(t); c.status != 422 || cm["success"] != false || !strings.Contains(cm["error"].(string), "no triangles") {
+	if cm := c.json(t); c.status != 422 || cm["success"] != false || !strings.Contains(cm["error"].(string), "could not be read") {
 		t.Fatalf("POST convert: %d %s", c.status, c.body)
 	}
 }

@@ -90,9 +90,15 @@ func newPipeline(o ConvertOptions) *pipeline {
 // converter's sentinel (convert.ErrInvalidInput, ErrTimeout, ErrCrashed,
 // ErrUnavailable, ErrUnsupportedFormat).
 type ConversionError struct {
-	// Message is a human-readable reason, shown to users.
+	// Message is one human sentence for users, without the converter's
+	// internals (paths, process ids, its output); when Ref is set it ends
+	// with "(reference Ref)".
 	Message string
-	Err     error
+	// Ref, when set, is the correlation id of the server log line that
+	// holds the detail of the failure ("conversion failed", key "ref").
+	Ref string
+	// Err is the detailed error; it is logged, never shown to users.
+	Err error
 }
 
 // Error implements error.
@@ -267,7 +273,8 @@ func (s *Service) convertAndRecord(ctx context.Context, p *Part, cad File, actor
 		if ctx.Err() != nil {
 			return nil, convErr
 		}
-		ce = &ConversionError{Message: "conversion failed: " + convErr.Error(), Err: convErr}
+		from, _ := cadFormat(cad)
+		ce = s.conversionFailed(convErr, from, cad)
 	}
 	next, err := s.mutate(ctx, p.ID, 0, actor, "model.failed", func(cur *Part, now time.Time) (*Part, bool, error) {
 		if c, ok := cur.FileByKind(FileCAD); !ok || c.SHA256 != cad.SHA256 {
@@ -353,7 +360,7 @@ func (s *Service) convertCAD(ctx context.Context, cad File) (FileObject, error) 
 	}
 	info, err := conv.Info(ctx)
 	if err != nil {
-		return FileObject{}, &ConversionError{Message: "the converter is not available: " + err.Error(), Err: errors.Join(convert.ErrUnavailable, err)}
+		return FileObject{}, s.conversionFailed(errors.Join(convert.ErrUnavailable, err), from, cad)
 	}
 	key := cacheKey(cad.SHA256, info, s.pipe.opts.Options)
 	if obj, err := s.files.Stat(ctx, key); err == nil {
@@ -414,7 +421,7 @@ func (s *Service) runConverter(ctx context.Context, conv convert.Converter, info
 		if ctx.Err() != nil {
 			return FileObject{}, ctx.Err()
 		}
-		return FileObject{}, &ConversionError{Message: conversionMessage(info.Name, err), Err: err}
+		return FileObject{}, s.conversionFailed(fmt.Errorf("%s %s: %w", info.Name, info.Version, err), from, cad)
 	}
 	f, err := os.Open(out)
 	if err != nil {
@@ -442,23 +449,6 @@ func statsTriangles(st *convert.Stats) int64 {
 		return 0
 	}
 	return st.Triangles
-}
-
-// conversionMessage turns a converter error into a sentence for users.
-func conversionMessage(name string, err error) string {
-	switch {
-	case errors.Is(err, convert.ErrInvalidInput):
-		return fmt.Sprintf("%s could not read the file: %v", name, err)
-	case errors.Is(err, convert.ErrTimeout):
-		return fmt.Sprintf("%s took too long and was stopped: %v", name, err)
-	case errors.Is(err, convert.ErrCrashed):
-		return fmt.Sprintf("%s crashed on this file: %v", name, err)
-	case errors.Is(err, convert.ErrUnsupportedFormat):
-		return fmt.Sprintf("%s does not convert this format: %v", name, err)
-	case errors.Is(err, convert.ErrUnavailable):
-		return fmt.Sprintf("%s is not available: %v", name, err)
-	}
-	return fmt.Sprintf("%s failed: %v", name, err)
 }
 
 // copyToFile writes the stored object key to a new file at path.

@@ -173,7 +173,8 @@ func TestRejectedFileFailsClearlyAndTheNextOneWorks(t *testing.T) {
 	broken := append(bytes.Clone(stepBody), []byte("BROKEN\n")...)
 	e.upload(t, p.ID, "bad.step", broken)
 	got := waitReady(t, e.svc, p.ID)
-	if got.Model.State != parts.ModelFailed || !strings.Contains(got.Model.Error, "could not read the file") {
+	if got.Model.State != parts.ModelFailed || !strings.Contains(got.Model.Error, "could not be read") ||
+		strings.Contains(got.Model.Error, "input.step") {
 		t.Fatalf("model = %+v, want failed with a clear reason", got.Model)
 	}
 	_, err := e.svc.ConvertNow(t.Context(), p.ID, "test")

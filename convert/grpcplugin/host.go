@@ -534,8 +534,12 @@ func (p *Plugin) callFailed(ctx, callCtx context.Context, s *slot, pr *proc, err
 			state = pr.cmd.ProcessState.String()
 		}
 		msg := fmt.Sprintf("plugin %s: process %d crashed during the call (%s); the next call starts a fresh one", name, pr.pid, state)
-		if lines := pr.stderr.String(); lines != "" {
+		lines := pr.stderr.String()
+		if lines != "" {
 			msg += "; stderr: " + lines
+		}
+		if outOfMemory(lines) {
+			return record(fmt.Errorf("%s: %w (%w)", msg, convert.ErrOutOfMemory, convert.ErrCrashed))
 		}
 		return record(fmt.Errorf("%s: %w", msg, convert.ErrCrashed))
 	}
@@ -545,6 +549,21 @@ func (p *Plugin) callFailed(ctx, callCtx context.Context, s *slot, pr *proc, err
 		p.discard(s, pr, false)
 	}
 	return record(fromStatus(name, err))
+}
+
+// oomMarkers are what runtimes print when an allocation fails: Go, Python,
+// C++ (std::bad_alloc) and the C library.
+var oomMarkers = []string{"out of memory", "MemoryError", "bad_alloc", "Cannot allocate memory"}
+
+// outOfMemory reports whether a dead plugin's last stderr lines say it ran
+// out of memory.
+func outOfMemory(stderr string) bool {
+	for _, m := range oomMarkers {
+		if strings.Contains(stderr, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // isTransport reports whether err came from gRPC's transport (the

@@ -168,6 +168,10 @@ func toStatus(err error) error {
 		code = codes.Canceled
 	case errors.Is(err, convert.ErrUnavailable):
 		code = codes.Unavailable
+	case errors.Is(err, convert.ErrOutOfMemory):
+		code = codes.ResourceExhausted
+	case errors.Is(err, convert.ErrTooLarge):
+		code = codes.OutOfRange
 	case errors.Is(err, fs.ErrNotExist):
 		code = codes.NotFound
 	}
@@ -198,7 +202,9 @@ func fromStatus(name string, err error) error {
 	case codes.ResourceExhausted:
 		// The plugin ran out of memory on this file (cascadio reports
 		// std::bad_alloc this way): like a crash, it is the file's doing.
-		sentinel = convert.ErrCrashed
+		return fmt.Errorf("plugin %s: %s: %w (%w)", name, st.Message(), convert.ErrOutOfMemory, convert.ErrCrashed)
+	case codes.OutOfRange:
+		sentinel = convert.ErrTooLarge
 	default:
 		return fmt.Errorf("plugin %s: conversion failed (%s): %s", name, st.Code(), st.Message())
 	}
