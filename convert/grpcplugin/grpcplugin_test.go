@@ -366,8 +366,8 @@ func TestMemoryLimitStopsARunawayPlugin(t *testing.T) {
 	// An idle Go plugin already reserves about 1.7 GiB of address space.
 	p := open(t, grpcplugin.Config{MemoryLimit: 2560 << 20})
 	_, err := p.Convert(context.Background(), request(t, "hog"))
-	if !errors.Is(err, convert.ErrCrashed) {
-		t.Fatalf("error = %v, want ErrCrashed", err)
+	if !errors.Is(err, convert.ErrCrashed) || !errors.Is(err, convert.ErrOutOfMemory) {
+		t.Fatalf("error = %v, want ErrCrashed and ErrOutOfMemory", err)
 	}
 	if !strings.Contains(err.Error(), "out of memory") {
 		t.Errorf("error %q does not say the plugin ran out of memory", err)

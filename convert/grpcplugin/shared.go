@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -65,7 +66,15 @@ func pluginSet(impl convert.Converter) plugin.PluginSet {
 //
 // conv's Convert receives paths inside the host's job directory and a
 // context that is cancelled when the host gives up on the call.
+//
+// The plugin ends when its host dies, even by SIGKILL and in the middle of
+// a conversion: on Linux the host sets a parent-death signal and Serve sets
+// one too, and on every platform Serve exits (status 1) within about a
+// quarter of a second of being re-parented.
 func Serve(conv convert.Converter) {
+	if os.Getenv(Handshake.MagicCookieKey) == Handshake.MagicCookieValue {
+		go watchParent(os.Getppid(), parentPollInterval, exitOrphan)
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         pluginSet(conv),

@@ -52,8 +52,11 @@ MAX_RECEIVE_MESSAGE_BYTES = 1 << 20
 #: How long in-flight calls may take to finish once shutdown starts. go-plugin
 #: waits 2 s after Shutdown before SIGKILL, so stay well inside that.
 SHUTDOWN_GRACE_SECONDS = 1.0
-#: How often to check that the host process is still our parent.
-PARENT_CHECK_SECONDS = 1.0
+#: How often to check that the host process is still our parent. With the
+#: shutdown grace this keeps an orphan's life under 2 s. (On Linux the host
+#: also sets a parent-death signal, which ends us even in the middle of a
+#: conversion, when cascadio holds the GIL and this check cannot run.)
+PARENT_CHECK_SECONDS = 0.25
 
 NOT_A_HOST_MESSAGE = (
     "This program is a Partflow converter plugin (cascadio, STEP/IGES to GLB). "
@@ -168,6 +171,12 @@ def _watch_parent(stop: threading.Event, logger: logging.Logger) -> None:
         if os.getppid() != parent:
             logger.warning("host process went away; exiting", extra={"fields": {"host_pid": parent}})
             stop.set()
+            # The graceful stop waits for in-flight calls nobody will read:
+            # cut it short if it overruns its grace.
+            hard = threading.Timer(SHUTDOWN_GRACE_SECONDS + 0.5, os._exit, args=(1,))
+            hard.daemon = True
+            hard.start()
+            return
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
