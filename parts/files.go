@@ -941,8 +941,11 @@ func (s *Service) DeleteFile(ctx context.Context, id int64, name, actor string) 
 // UploadOptions.GCGrace (by the service clock), or without a modification
 // time, are skipped so an upload in flight is never collected. Converted
 // models in the conversion cache ("cache/models/") are removed once older
-// than CacheRetention; other keys are never touched. It returns the removed
-// keys, sorted; on errors it carries on and returns them joined.
+// than CacheRetention; other keys are never touched. It also removes, when
+// older than the grace period, the debris of interrupted writes (if the
+// FileStore is a DebrisSweeper) and conversion job directories left in
+// ConvertOptions.WorkDir by a process that died. It returns the removed
+// keys and paths, sorted; on errors it carries on and returns them joined.
 func (s *Service) GC(ctx context.Context) (removed []string, err error) {
 	if s.files == nil {
 		return nil, errNoFileStore
@@ -1002,6 +1005,11 @@ func (s *Service) GC(ctx context.Context) (removed []string, err error) {
 			continue
 		}
 		removed = append(removed, o.Key)
+	}
+	debris, err := s.sweepDebris(ctx, cutoff)
+	removed = append(removed, debris...)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)

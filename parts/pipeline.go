@@ -60,6 +60,7 @@ type pipeline struct {
 	mu       sync.Mutex
 	waiters  map[int64][]chan struct{} // part id -> waiting for its model
 	inflight map[string]*flight        // cache key -> conversion under way
+	jobs     map[string]bool           // job directories of running conversions
 }
 
 // flight is one conversion that concurrent callers share.
@@ -83,7 +84,7 @@ func newPipeline(o ConvertOptions) *pipeline {
 		o.PollInterval = 2 * time.Second
 	}
 	return &pipeline{opts: o, wake: make(chan struct{}, 1),
-		waiters: map[int64][]chan struct{}{}, inflight: map[string]*flight{}}
+		waiters: map[int64][]chan struct{}{}, inflight: map[string]*flight{}, jobs: map[string]bool{}}
 }
 
 // ConversionError is why a model could not be made. It wraps the
@@ -402,11 +403,12 @@ func (s *Service) convertCAD(ctx context.Context, cad File) (FileObject, error) 
 // converter, checks the output is a GLB and stores it under key.
 func (s *Service) runConverter(ctx context.Context, conv convert.Converter, info convert.Info, from convert.Format,
 	cad File, key string) (FileObject, error) {
-	dir, err := os.MkdirTemp(s.pipe.opts.WorkDir, "partflow-job-")
+	dir, err := os.MkdirTemp(s.pipe.opts.WorkDir, jobDirPrefix)
 	if err != nil {
 		return FileObject{}, fmt.Errorf("conversion job directory: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	s.pipe.jobStarted(dir)
+	defer func() { os.RemoveAll(dir); s.pipe.jobDone(dir) }()
 	in := filepath.Join(dir, "input"+from.Ext())
 	out := filepath.Join(dir, "output.glb")
 	if err := s.copyToFile(ctx, cad.Key, in); err != nil {

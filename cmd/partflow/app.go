@@ -48,11 +48,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("files_url: open %s: %w", redactDSN(cfg.FilesDSN()), err), store.Close())
 	}
-	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions)}
-	var conv parts.ConvertOptions
+	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions),
+		GCGrace: cfg.GC.Grace}
+	conv := parts.ConvertOptions{WorkDir: cfg.WorkDir()}
 	if convs != nil {
 		conv.Converters = convs.reg
-		conv.WorkDir = convs.tmp
 		if _, err := convs.reg.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil && !slices.Contains(uploads.Extensions, "stl") {
 			uploads.Extensions = append(uploads.Extensions, "stl")
 		}

@@ -105,6 +105,8 @@ func (c *Config) entries() []entry {
 	add("events.max_count", strconv.Itoa(c.Events.MaxCount))
 	add("events.poll", c.Events.Poll.String())
 	add("events.heartbeat", c.Events.Heartbeat.String())
+	add("gc.grace", c.GC.Grace.String())
+	add("gc.interval", c.GC.Interval.String())
 	add("onshape.base_url", c.Onshape.BaseURL)
 	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
 		if k.v == "" {

@@ -7,7 +7,12 @@ import (
 )
 
 // gc removes stored files that no part references any more (left behind by
-// a delete whose file removal failed, or by an upload cut off by a crash).
+// a delete whose file removal failed, or by an upload cut off by a crash)
+// and what crashes left outside the objects: partial writes, upload spool
+// files, conversion job directories and dead plugins' job directories. It
+// prints each removed item and a summary. --gc-grace sets how old they
+// must be (default 1h; a server sharing the data may still be writing
+// younger ones).
 func (c *cli) gc(ctx context.Context, args []string) int {
 	fs := c.flagSet("gc")
 	addConfigFlags(fs)
@@ -21,7 +26,7 @@ func (c *cli) gc(ctx context.Context, args []string) int {
 		return exitError
 	}
 	defer a.Close()
-	removed, err := a.svc.GC(ctx)
+	removed, err := collect(ctx, a, nil, cfg)
 	for _, k := range removed {
 		fmt.Fprintf(c.stdout, "removed %s\n", k)
 	}
@@ -29,6 +34,6 @@ func (c *cli) gc(ctx context.Context, args []string) int {
 		c.errorf("gc: %v", err)
 		return exitError
 	}
-	fmt.Fprintf(c.stdout, "gc: removed %d unreferenced files\n", len(removed))
+	fmt.Fprintf(c.stdout, "gc: removed %d unreferenced files and crash leftovers older than %s\n", len(removed), cfg.GC.Grace)
 	return exitOK
 }

@@ -66,6 +66,8 @@ type Config struct {
 	Convert ConvertConfig `koanf:"convert"`
 	// ModelWait is how long GET /model waits for a conversion.
 	ModelWait time.Duration `koanf:"model_wait"`
+	// GC configures the collection of unreferenced files and crash debris.
+	GC GCConfig `koanf:"gc"`
 	// Onshape configures fetching hand parts' drawings (GET .../drawing).
 	Onshape OnshapeConfig `koanf:"onshape"`
 	// Workflow names the workflow table the actions follow: "original"
@@ -133,6 +135,18 @@ type EventsConfig struct {
 	Heartbeat time.Duration `koanf:"heartbeat"`
 }
 
+// GCConfig configures the collection of what no part references and of
+// what crashes leave behind: unreferenced objects, partial writes, upload
+// spool files, conversion job directories.
+type GCConfig struct {
+	// Grace is how old such a file must be before it is removed, so that
+	// work in flight is never collected (default 1h).
+	Grace time.Duration `koanf:"grace"`
+	// Interval is how often a running server collects (default 10m); it
+	// also collects once at start.
+	Interval time.Duration `koanf:"interval"`
+}
+
 // OnshapeConfig holds the Onshape API settings for drawings. Without keys
 // the drawing route serves drawings fetched earlier and answers 503 for
 // new ones.
@@ -193,6 +207,16 @@ func (c *Config) DataDir() string {
 		return ""
 	}
 	return filepath.Dir(c.dbPath)
+}
+
+// WorkDir returns the directory of conversion jobs and plugin job
+// directories, "tmp" in the data directory, or "" without one (the
+// system's temporary directory is used then).
+func (c *Config) WorkDir() string {
+	if dir := c.DataDir(); dir != "" {
+		return filepath.Join(dir, "tmp")
+	}
+	return ""
 }
 
 // TrustedProxyPrefixes returns the parsed trusted_proxies.

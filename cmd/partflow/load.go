@@ -74,6 +74,8 @@ var flagKeys = map[string]string{
 	"convert-wait":        "convert.wait",
 	"model-wait":          "model_wait",
 	"workflow":            "workflow",
+	"gc-grace":            "gc.grace",
+	"gc-interval":         "gc.interval",
 }
 
 // addConfigFlags adds the configuration flags every config-reading command
@@ -98,6 +100,8 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.Duration("convert-wait", 0, "how long an upload waits for its conversion")
 	fs.Duration("model-wait", 0, "how long GET .../model waits for a conversion")
 	fs.String("workflow", "", "workflow table: original (default) or strict")
+	fs.Duration("gc-grace", 0, "how old an unreferenced file or crash leftover must be before gc removes it")
+	fs.Duration("gc-interval", 0, "how often a running server collects unreferenced files and crash leftovers")
 }
 
 // configError is an invalid setting. Key is the setting's name as in

@@ -49,6 +49,8 @@ func baseDefaults() map[string]any {
 		"plugins":             []any{},
 		"convert.wait":        2 * time.Second,
 		"model_wait":          30 * time.Second,
+		"gc.grace":            time.Hour,
+		"gc.interval":         10 * time.Minute,
 		"onshape.base_url":    "https://cad.onshape.com",
 		"onshape.access_key":  "",
 		"onshape.secret_key":  "",

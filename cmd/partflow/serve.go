@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -33,9 +32,8 @@ const shutdownTimeout = 30 * time.Second
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
 	log := cfg.NewLogger(stderr)
-	tmp := ""
-	if dir := cfg.DataDir(); dir != "" {
-		tmp = filepath.Join(dir, "tmp")
+	tmp := cfg.WorkDir()
+	if tmp != "" {
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
 			return fmt.Errorf("create work directory: %w", err)
 		}
@@ -76,15 +74,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			}
 		})
 	}
-	background.Go(func() {
-		// Files a crash or a failed delete left behind are collected at start.
-		removed, err := a.svc.GC(wctx)
-		if err != nil && wctx.Err() == nil {
-			log.Warn("file gc", "err", err)
-		} else if len(removed) > 0 {
-			log.Info("file gc removed unreferenced files", "count", len(removed))
-		}
-	})
+	background.Go(func() { runGC(wctx, a, convs, cfg, log) })
 	background.Go(func() { pruneEvents(wctx, a.svc, log) })
 	hooks, err := startWebhooks(wctx, cfg, a.svc, log, &background)
 	if err != nil {

@@ -182,6 +182,12 @@ func (c *Config) normalize() error {
 	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
 		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
 	}
+	if c.GC.Grace <= 0 {
+		bad("gc.grace", "must be positive, got %s", c.GC.Grace)
+	}
+	if c.GC.Interval <= 0 {
+		bad("gc.interval", "must be positive, got %s", c.GC.Interval)
+	}
 
 	plugins := map[string]bool{}
 	for i := range c.Plugins {

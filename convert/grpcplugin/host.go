@@ -136,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Plugin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	root, err := os.MkdirTemp(cfg.TempDir, "partflow-plugin-"+safeName(cfg.Name)+"-")
+	root, err := os.MkdirTemp(cfg.TempDir, rootPrefix+safeName(cfg.Name)+"-")
 	if err != nil {
 		return nil, fmt.Errorf("grpcplugin: open %s: job directory: %w", cfg.Name, err)
 	}
@@ -439,6 +439,10 @@ func (p *Plugin) Convert(ctx context.Context, req convert.Request) (*convert.Sta
 		return nil, fmt.Errorf("plugin %s: input %s is not a regular file: %w", p.cfg.Name, req.InputPath, convert.ErrInvalidInput)
 	}
 
+	// A sweep of a host that shares TempDir may have removed an idle root.
+	if err := os.MkdirAll(p.root, 0o700); err != nil {
+		return nil, fmt.Errorf("plugin %s: job directory: %w", p.cfg.Name, err)
+	}
 	job, err := os.MkdirTemp(p.root, "job-")
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: job directory: %w", p.cfg.Name, err)

@@ -64,6 +64,7 @@ const copyBufSize = 256 << 10
 type Store struct {
 	bucket   *blob.Bucket
 	spoolDir string
+	dir      string // root of a file:// store, else ""
 }
 
 var _ parts.FileStore = (*Store)(nil)
@@ -141,7 +142,7 @@ func openDir(u *url.URL) (*Store, error) {
 		return nil, fmt.Errorf("blobfiles: create spool directory: %w", err)
 	}
 	removeStaleSpool(spool, time.Now().Add(-staleSpool))
-	return &Store{bucket: b, spoolDir: spool}, nil
+	return &Store{bucket: b, spoolDir: spool, dir: dir}, nil
 }
 
 // removeStaleSpool deletes spool files last written before cutoff: leftovers

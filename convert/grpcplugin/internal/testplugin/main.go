@@ -1,6 +1,7 @@
 // Command testplugin is a converter plugin for grpcplugin's tests. It
 // converts stl or step to glb by writing a one-triangle GLB, and misbehaves
-// on request: the first word of the input file selects what it does.
+// on request: the first word of the input file (of a STEP file, the word
+// after ISO-10303-21;) selects what it does.
 //
 //	crash        exit with status 3 after a line on stderr
 //	panic        panic
@@ -65,7 +66,7 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 	if err != nil {
 		return nil, err
 	}
-	word, _, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+	word := firstWord(data)
 	// hclog JSON on os.Stderr (which go-plugin forwards over gRPC): the
 	// host routes it into its slog logger.
 	fmt.Fprintf(os.Stderr, `{"@level":"warn","@message":"converting","@timestamp":"2026-01-02T15:04:05.000000Z","word":%q}`+"\n", word)
@@ -133,4 +134,17 @@ func main() {
 		grpcplugin.Handshake.MagicCookieValue = "another-application"
 	}
 	grpcplugin.Serve(fake{})
+}
+
+// firstWord is the word that selects the behaviour: the first of the file,
+// or the second when the first is a STEP file's magic.
+func firstWord(data []byte) string {
+	words := strings.Fields(string(data))
+	if len(words) > 1 && words[0] == "ISO-10303-21;" {
+		return words[1]
+	}
+	if len(words) > 0 {
+		return words[0]
+	}
+	return ""
 }

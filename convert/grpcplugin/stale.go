@@ -1,0 +1,60 @@
+package grpcplugin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// rootPrefix starts the name of each Plugin's directory in Config.TempDir.
+const rootPrefix = "partflow-plugin-"
+
+// Dir returns the Plugin's private directory in Config.TempDir, which
+// holds one "job-*" directory per conversion under way.
+func (p *Plugin) Dir() string { return p.root }
+
+// RemoveStale removes from dir the directories of Plugins whose host died
+// without closing them (a crash or SIGKILL leaves their jobs' inputs and
+// outputs behind): every "partflow-plugin-*" directory last modified
+// before cutoff, except the Dir of each Plugin in keep. A live host's
+// directory is modified by each conversion, and a Plugin recreates its
+// directory if an idle one was removed. It returns the removed paths.
+func RemoveStale(dir string, cutoff time.Time, keep ...*Plugin) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("grpcplugin: remove stale directories: %w", err)
+	}
+	live := map[string]bool{}
+	for _, p := range keep {
+		if p != nil {
+			live[filepath.Clean(p.root)] = true
+		}
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), rootPrefix) || live[path] {
+			continue
+		}
+		if info, err := e.Info(); err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, path)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("grpcplugin: remove stale directories: %w", err)
+	}
+	return removed, nil
+}
