@@ -154,6 +154,7 @@ var errorTable = []errorRule{
 		return http.StatusUnsupportedMediaType, errorBody{Error: err.Error()}
 	}},
 	{is(parts.ErrUnauthorized), fixedAnswer(http.StatusUnauthorized, "Unauthorized")},
+	{asType[*parts.StorageError](), storageFaultAnswer},
 	{is(context.DeadlineExceeded), fixedAnswer(http.StatusServiceUnavailable, "The server took too long, try again")},
 }
 
@@ -163,6 +164,7 @@ var errorTable = []errorRule{
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := stateFrom(r.Context())
 	status, b := http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: st.id}
+	h.faults.record(err, h.opts.Now())
 	for _, rule := range errorTable {
 		if rule.match(err) {
 			status, b = rule.answer(err, w)

@@ -260,6 +260,7 @@ type handler struct {
 	openapi    []byte        // the generated document
 	bigLists   chan struct{} // slots for unpaged or very large list requests
 	frames     *frameCache   // encoded event stream frames
+	faults     storageFaults // storage faults requests ran into, for /ready
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty

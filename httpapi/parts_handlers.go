@@ -484,6 +484,10 @@ func (h *handler) ready(w http.ResponseWriter, req bunrouter.Request) error {
 		}
 		return httpError(http.StatusServiceUnavailable, "database unreachable")
 	}
+	if faults := h.faults.current(h.opts.Now()); len(faults) > 0 {
+		return &statusError{status: http.StatusServiceUnavailable, message: "Storage fault: " + strings.Join(faults, "; "),
+			details: map[string]any{"status": "degraded", "faults": faults, "reads": "served"}}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }

@@ -109,3 +109,41 @@ func (e *TooLargeError) Error() string { return e.Reason }
 
 // Is makes errors.Is(err, ErrTooLarge) true.
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Storage faults: a store that cannot take writes for a reason an operator
+// must fix. *StorageError matches them. Reads usually still work, and
+// writes work again as soon as the cause is gone.
+var (
+	// ErrStorageFull: the disk, quota or database size limit is reached.
+	ErrStorageFull = errors.New("storage is full")
+	// ErrStorageReadOnly: the storage refuses writes (a read-only mount,
+	// lost permissions, a read-only database file).
+	ErrStorageReadOnly = errors.New("storage is read-only")
+)
+
+// StorageError reports a storage fault of one store. It matches its Fault
+// (ErrStorageFull or ErrStorageReadOnly) and unwraps to the driver's error.
+// Drivers return it from their error mapping.
+type StorageError struct {
+	// Store names the store for people: "the file store", "the database".
+	Store string
+	// Fault is ErrStorageFull or ErrStorageReadOnly.
+	Fault error
+	// Err is the driver's error.
+	Err error
+}
+
+// Error implements error, e.g. "the file store is full".
+func (e *StorageError) Error() string {
+	what := "full"
+	if e.Fault == ErrStorageReadOnly {
+		what = "read-only"
+	}
+	return e.Store + " is " + what
+}
+
+// Is makes errors.Is(err, e.Fault) true.
+func (e *StorageError) Is(target error) bool { return target == e.Fault }
+
+// Unwrap returns the driver's error.
+func (e *StorageError) Unwrap() error { return e.Err }

@@ -285,6 +285,11 @@ type onlyReader struct{ io.Reader }
 // bucket with the SHA-256 in the blob's metadata. See the package doc for
 // the atomicity guarantees.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType string) (_ parts.FileObject, err error) {
+	obj, err := s.put(ctx, key, r, contentType)
+	return obj, fault(err)
+}
+
+func (s *Store) put(ctx context.Context, key string, r io.Reader, contentType string) (_ parts.FileObject, err error) {
 	if err := checkKey(key); err != nil {
 		return parts.FileObject{}, err
 	}
@@ -384,7 +389,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if _, err := s.bucket.Attributes(ctx, key); err != nil {
 		return mapErr("delete", key, err)
 	}
-	return mapErr("delete", key, s.bucket.Delete(ctx, key))
+	return fault(mapErr("delete", key, s.bucket.Delete(ctx, key)))
 }
 
 // List returns every object whose key starts with prefix, sorted by key.

@@ -17,6 +17,8 @@ import (
 	"github.com/uptrace/bun/migrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/partflow/partflow/parts"
 )
 
 //go:embed migrations/sqlite/*.sql
@@ -66,6 +68,9 @@ func openSQLite(ctx context.Context, path string, o *Options) (w, r *bun.DB, eng
 	common.Add("_pragma", "foreign_keys(1)")
 	common.Add("_pragma", "cache_size(-"+strconv.Itoa(cache)+")")
 	common.Add("_pragma", "temp_store(memory)")
+	if o.MaxPageCount > 0 {
+		common.Add("_pragma", "max_page_count("+strconv.FormatInt(o.MaxPageCount, 10)+")")
+	}
 
 	if path == ":memory:" {
 		// One connection: the connection is the database.
@@ -144,6 +149,24 @@ func (sqliteEngine) IsBusy(err error) bool {
 // LockMigrations does nothing: a file has one writer at a time, and the
 // migrations of one Open run in transactions.
 func (sqliteEngine) LockMigrations(context.Context, *bun.DB) (func(), error) { return func() {}, nil }
+
+// storageFault turns SQLite's "database or disk is full" (SQLITE_FULL, also
+// when max_page_count is reached) and "attempt to write a readonly
+// database" (SQLITE_READONLY) into a *parts.StorageError, and returns other
+// errors unchanged.
+func storageFault(err error) error {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return &parts.StorageError{Store: "the database", Fault: parts.ErrStorageFull, Err: err}
+	case sqlite3.SQLITE_READONLY:
+		return &parts.StorageError{Store: "the database", Fault: parts.ErrStorageReadOnly, Err: err}
+	}
+	return err
+}
 
 // Rebind keeps the ? placeholders, which are SQLite's.
 func (sqliteEngine) Rebind(query string) string { return query }

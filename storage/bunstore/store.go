@@ -79,6 +79,11 @@ type Options struct {
 	// MaxConns is the size of a PostgreSQL store's connection pool (reads
 	// and writes share it); default 16. BusyTimeout is its lock timeout.
 	MaxConns int
+	// MaxPageCount, when positive, caps the database at that many pages
+	// (SQLite's max_page_count; pages are 4 KiB): a quota. Writes that
+	// would grow it further fail with a *parts.StorageError matching
+	// parts.ErrStorageFull, as on a full disk; reads go on working.
+	MaxPageCount int64
 }
 
 // Store is a parts.Store on bun over SQLite or PostgreSQL. It is safe for
@@ -297,7 +302,7 @@ func mapErr(ctx context.Context, err error) error {
 	if (sqliteEngine{}).IsBusy(err) || (pgEngine{}).IsBusy(err) {
 		return fmt.Errorf("%w: database is busy: %v", parts.ErrConflict, err)
 	}
-	return err
+	return storageFault(err)
 }
 
 // FindPartByID returns the part, or an error wrapping parts.ErrNotFound.
@@ -459,7 +464,7 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx part
 	if err := fn(ctx, &txn{db: btx, s: s}); err != nil {
 		done = true
 		_ = btx.Rollback()
-		return err
+		return storageFault(err)
 	}
 	done = true
 	if err := btx.Commit(); err != nil {
