@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bunrouter"
 
@@ -23,6 +24,18 @@ type FileOptions struct {
 	// before the request itself is cut off with 413. Default 1 MiB. The file
 	// limit itself is enforced by the Service while streaming.
 	MultipartSlack int64
+	// MinUploadRate is the slowest an upload body may arrive, in bytes per
+	// second averaged over UploadRateWindow; a slower one is cut off with
+	// 408 and nothing stored. Default DefaultMinUploadRate (256 B/s);
+	// negative disables the check.
+	MinUploadRate int64
+	// UploadRateWindow is the period MinUploadRate is measured over, and
+	// so the longest a client may send nothing. Default one minute.
+	UploadRateWindow time.Duration
+	// MaxUploadsPerClient caps the uploads one client address may have in
+	// progress; more get 429 with Retry-After. Default
+	// DefaultMaxUploadsPerClient (8); negative disables the cap.
+	MaxUploadsPerClient int
 	// Onshape configures GET /api/parts/{id}/drawing. Without it the route
 	// serves drawings cached earlier and answers 503 when it would have to
 	// fetch one.
@@ -159,6 +172,10 @@ func (h *handler) multipartReader(w http.ResponseWriter, r *http.Request, limit 
 		return nil, nil, &http.MaxBytesError{Limit: limit}
 	}
 	body := &watchedBody{r: http.MaxBytesReader(w, r.Body, limit)}
+	if rate := h.opts.Files.MinUploadRate; rate > 0 {
+		body.rate = newRateReader(w, body.r, rate, h.opts.Files.UploadRateWindow)
+		body.r, body.slow = body.rate, h.slowUploadError()
+	}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, nil, &parts.ValidationError{Field: "file", Reason: "No file part: send multipart/form-data"}
@@ -168,8 +185,17 @@ func (h *handler) multipartReader(w http.ResponseWriter, r *http.Request, limit 
 
 // watchedBody remembers the first error reading the request body.
 type watchedBody struct {
-	r   io.Reader
-	err error
+	r    io.Reader
+	err  error
+	rate *rateReader // nil without a minimum rate
+	slow error       // the answer to errUploadTooSlow
+}
+
+// done ends the rate check, if any.
+func (b *watchedBody) done(w http.ResponseWriter) {
+	if b != nil && b.rate != nil {
+		b.rate.done(w)
+	}
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
@@ -186,6 +212,9 @@ func (b *watchedBody) explain(err error) error {
 	var mbe *http.MaxBytesError
 	if err == nil || b.err == nil || errors.As(b.err, &mbe) || errors.As(err, &mbe) {
 		return err
+	}
+	if errors.Is(b.err, errUploadTooSlow) {
+		return b.slow
 	}
 	if errors.Is(err, parts.ErrTooLarge) || errors.Is(err, parts.ErrUnsupportedType) || errors.Is(err, parts.ErrInvalid) {
 		return err
@@ -224,10 +253,16 @@ func (h *handler) upload(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
+	client := stateFrom(req.Context()).client.String()
+	if !h.uploads.acquire(client, h.opts.Files.MaxUploadsPerClient) {
+		return tooManyRequests(fmt.Sprintf("Too many uploads in progress from this address (at most %d at once)", h.opts.Files.MaxUploadsPerClient), 5*time.Second)
+	}
+	defer h.uploads.release(client)
 	mr, watched, err := h.multipartReader(w, req.Request, h.uploadLimit(h.svc.Uploads().MaxSize))
 	if err != nil {
 		return err
 	}
+	defer watched.done(w)
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {

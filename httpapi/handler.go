@@ -209,6 +209,15 @@ func (o *Options) normalize() (*Options, error) {
 	if out.FailedAuthLimit == 0 {
 		out.FailedAuthLimit = DefaultFailedAuthLimit
 	}
+	if out.Files.MinUploadRate == 0 {
+		out.Files.MinUploadRate = DefaultMinUploadRate
+	}
+	if out.Files.UploadRateWindow <= 0 {
+		out.Files.UploadRateWindow = DefaultUploadRateWindow
+	}
+	if out.Files.MaxUploadsPerClient == 0 {
+		out.Files.MaxUploadsPerClient = DefaultMaxUploadsPerClient
+	}
 	if out.FailedAuthWindow <= 0 {
 		out.FailedAuthWindow = DefaultFailedAuthWindow
 	}
@@ -261,6 +270,7 @@ type handler struct {
 	bigLists   chan struct{} // slots for unpaged or very large list requests
 	frames     *frameCache   // encoded event stream frames
 	faults     storageFaults // storage faults requests ran into, for /ready
+	uploads    uploadSlots   // uploads in progress per client address
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty
