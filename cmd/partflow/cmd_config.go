@@ -107,6 +107,9 @@ func (c *Config) entries() []entry {
 	add("events.heartbeat", c.Events.Heartbeat.String())
 	add("gc.grace", c.GC.Grace.String())
 	add("gc.interval", c.GC.Interval.String())
+	add("uploads.min_rate", c.Uploads.MinRate.String())
+	add("uploads.rate_window", c.Uploads.RateWindow.String())
+	add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
 	add("onshape.base_url", c.Onshape.BaseURL)
 	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
 		if k.v == "" {

@@ -68,6 +68,8 @@ type Config struct {
 	ModelWait time.Duration `koanf:"model_wait"`
 	// GC configures the collection of unreferenced files and crash debris.
 	GC GCConfig `koanf:"gc"`
+	// Uploads bounds what slow or many uploads may hold.
+	Uploads UploadsConfig `koanf:"uploads"`
 	// Onshape configures fetching hand parts' drawings (GET .../drawing).
 	Onshape OnshapeConfig `koanf:"onshape"`
 	// Workflow names the workflow table the actions follow: "original"
@@ -145,6 +147,19 @@ type GCConfig struct {
 	// Interval is how often a running server collects (default 10m); it
 	// also collects once at start.
 	Interval time.Duration `koanf:"interval"`
+}
+
+// UploadsConfig bounds the connections and time uploads may hold.
+type UploadsConfig struct {
+	// MinRate is the slowest an upload may arrive, per second averaged
+	// over RateWindow (default 256 B; 0 turns the check off).
+	MinRate ByteSize `koanf:"min_rate"`
+	// RateWindow is the period of MinRate, the longest an upload may send
+	// nothing (default 1m).
+	RateWindow time.Duration `koanf:"rate_window"`
+	// MaxPerClient caps the uploads in progress from one client address
+	// (default 8; 0 turns the cap off).
+	MaxPerClient int `koanf:"max_per_client"`
 }
 
 // OnshapeConfig holds the Onshape API settings for drawings. Without keys

@@ -96,10 +96,11 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		StaticDir:      cfg.StaticDir,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
-		Files:          httpapi.FileOptions{Onshape: onshape(cfg)},
-		Convert:        httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
-		Events:         httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
-		Webhooks:       hooks,
+		Files: httpapi.FileOptions{Onshape: onshape(cfg), MinUploadRate: orOff(int64(cfg.Uploads.MinRate)),
+			UploadRateWindow: cfg.Uploads.RateWindow, MaxUploadsPerClient: int(orOff(int64(cfg.Uploads.MaxPerClient)))},
+		Convert:  httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
+		Events:   httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
+		Webhooks: hooks,
 	})
 	if err != nil {
 		return err
@@ -193,4 +194,13 @@ func pruneEvents(ctx context.Context, svc *parts.Service, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// orOff maps a config value where 0 means "off" to httpapi's convention,
+// where 0 means "default" and a negative value "off".
+func orOff(v int64) int64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

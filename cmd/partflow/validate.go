@@ -188,6 +188,15 @@ func (c *Config) normalize() error {
 	if c.GC.Interval <= 0 {
 		bad("gc.interval", "must be positive, got %s", c.GC.Interval)
 	}
+	if c.Uploads.MinRate < 0 {
+		bad("uploads.min_rate", "must not be negative, got %d", c.Uploads.MinRate)
+	}
+	if c.Uploads.RateWindow <= 0 {
+		bad("uploads.rate_window", "must be positive, got %s", c.Uploads.RateWindow)
+	}
+	if c.Uploads.MaxPerClient < 0 {
+		bad("uploads.max_per_client", "must not be negative, got %d", c.Uploads.MaxPerClient)
+	}
 
 	plugins := map[string]bool{}
 	for i := range c.Plugins {
