@@ -173,6 +173,13 @@ type Options struct {
 	RelativeTolerance *bool
 	// MergePrimitives merges the faces of each part into one primitive.
 	MergePrimitives *bool
+	// MaxTriangles bounds the output's triangle count and MaxOutputBytes its
+	// size; nil means no bound. A converter may coarsen its tessellation to
+	// stay within them; otherwise it fails with ErrTooLarge, preferably
+	// before the work grows. Plugin hosts also check the result. Must be
+	// > 0 when set.
+	MaxTriangles   *int64
+	MaxOutputBytes *int64
 }
 
 // Ptr returns a pointer to v, for filling in Options:
@@ -180,7 +187,8 @@ type Options struct {
 //	convert.Options{LinearTolerance: convert.Ptr(0.05)}
 func Ptr[T any](v T) *T { return &v }
 
-// Validate checks the tolerances. The error matches ErrInvalidInput.
+// Validate checks the tolerances and bounds. The error matches
+// ErrInvalidInput.
 func (o Options) Validate() error {
 	check := func(name string, v *float64) error {
 		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0) || *v <= 0) {
@@ -188,7 +196,14 @@ func (o Options) Validate() error {
 		}
 		return nil
 	}
-	return errors.Join(check("linear tolerance", o.LinearTolerance), check("angular tolerance", o.AngularTolerance))
+	bound := func(name string, v *int64) error {
+		if v != nil && *v <= 0 {
+			return fmt.Errorf("%s must be > 0, got %d: %w", name, *v, ErrInvalidInput)
+		}
+		return nil
+	}
+	return errors.Join(check("linear tolerance", o.LinearTolerance), check("angular tolerance", o.AngularTolerance),
+		bound("max triangles", o.MaxTriangles), bound("max output bytes", o.MaxOutputBytes))
 }
 
 // Request asks a converter to convert one file.

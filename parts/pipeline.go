@@ -346,6 +346,16 @@ func cacheKey(input string, info convert.Info, opts convert.Options) string {
 	}
 	fmt.Fprintf(h, "%s\n%s\n%s\n%s %s %s %s\n", input, info.Name, info.Version,
 		f(opts.LinearTolerance), f(opts.AngularTolerance), b(opts.RelativeTolerance), b(opts.MergePrimitives))
+	// Bounds may coarsen the model; keys without bounds stay as they were.
+	if opts.MaxTriangles != nil || opts.MaxOutputBytes != nil {
+		n := func(p *int64) string {
+			if p == nil {
+				return "-"
+			}
+			return strconv.FormatInt(*p, 10)
+		}
+		fmt.Fprintf(h, "max %s %s\n", n(opts.MaxTriangles), n(opts.MaxOutputBytes))
+	}
 	return cachePrefix + hex.EncodeToString(h.Sum(nil)) + ".glb"
 }
 

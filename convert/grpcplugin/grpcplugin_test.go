@@ -563,3 +563,23 @@ func TestPluginLogsReachSlog(t *testing.T) {
 	}
 	t.Errorf("the plugin's JSON log line never reached slog (%d records)", len(rec.records))
 }
+
+func TestOutputBoundsReachThePluginAndAreChecked(t *testing.T) {
+	p := open(t, grpcplugin.Config{})
+	bomb := request(t, "bomb")
+	bomb.Options.MaxTriangles = convert.Ptr[int64](5_000_000)
+	_, err := p.Convert(context.Background(), bomb)
+	if !errors.Is(err, convert.ErrTooLarge) || !strings.Contains(err.Error(), "5000000") {
+		t.Fatalf("bomb with a bound: %v, want ErrTooLarge naming the bound the plugin received", err)
+	}
+	// A plugin that ignores a bound is held to it by the host.
+	small := request(t, "fine")
+	small.Options.MaxOutputBytes = convert.Ptr[int64](10)
+	if _, err := p.Convert(context.Background(), small); !errors.Is(err, convert.ErrTooLarge) {
+		t.Fatalf("output over MaxOutputBytes: %v, want ErrTooLarge", err)
+	}
+	if _, err := os.Stat(small.OutputPath); err == nil {
+		t.Error("an output over the bound was left at OutputPath")
+	}
+	convertOK(t, p)
+}

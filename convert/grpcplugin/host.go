@@ -483,6 +483,10 @@ func (p *Plugin) Convert(ctx context.Context, req convert.Request) (*convert.Sta
 	}
 	stats := statsFromPB(resp.GetStats())
 	stats.OutputBytes = fi.Size()
+	if err := checkBounds(req.Options, stats); err != nil {
+		_ = os.Remove(req.OutputPath)
+		return nil, fmt.Errorf("plugin %s: %w", p.cfg.Name, err)
+	}
 	stats.Duration = elapsed
 	return stats, nil
 }

@@ -121,6 +121,8 @@ func requestFromPB(r *convertpb.ConvertRequest) convert.Request {
 			AngularTolerance:  o.AngularTolerance,
 			RelativeTolerance: o.RelativeTolerance,
 			MergePrimitives:   o.MergePrimitives,
+			MaxTriangles:      o.MaxTriangles,
+			MaxOutputBytes:    o.MaxOutputBytes,
 		}
 	}
 	return req
@@ -132,6 +134,8 @@ func optionsToPB(o convert.Options) *convertpb.ConvertOptions {
 		AngularTolerance:  o.AngularTolerance,
 		RelativeTolerance: o.RelativeTolerance,
 		MergePrimitives:   o.MergePrimitives,
+		MaxTriangles:      o.MaxTriangles,
+		MaxOutputBytes:    o.MaxOutputBytes,
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/partflow/partflow/convert"
 )
 
 // rootPrefix starts the name of each Plugin's directory in Config.TempDir.
@@ -57,4 +59,16 @@ func RemoveStale(dir string, cutoff time.Time, keep ...*Plugin) ([]string, error
 		return removed, fmt.Errorf("grpcplugin: remove stale directories: %w", err)
 	}
 	return removed, nil
+}
+
+// checkBounds holds a plugin's result to the request's bounds, for plugins
+// that do not honour them themselves.
+func checkBounds(o convert.Options, st *convert.Stats) error {
+	if o.MaxTriangles != nil && st.Triangles > *o.MaxTriangles {
+		return fmt.Errorf("the model has %d triangles, more than the bound of %d: %w", st.Triangles, *o.MaxTriangles, convert.ErrTooLarge)
+	}
+	if o.MaxOutputBytes != nil && st.OutputBytes > *o.MaxOutputBytes {
+		return fmt.Errorf("the model takes %d bytes, more than the bound of %d: %w", st.OutputBytes, *o.MaxOutputBytes, convert.ErrTooLarge)
+	}
+	return nil
 }

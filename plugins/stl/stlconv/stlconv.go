@@ -64,6 +64,15 @@ func (c Converter) Convert(ctx context.Context, req convert.Request) (*convert.S
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("stl: %w", err)
 	}
+	if max := req.Options.MaxTriangles; max != nil {
+		total := int64(0)
+		for _, s := range solids {
+			total += int64(len(s.Triangles))
+		}
+		if total > *max {
+			return nil, fmt.Errorf("stl: the file has %d triangles, more than the bound of %d: %w", total, *max, convert.ErrTooLarge)
+		}
+	}
 	model, stats := build(solids)
 	n, err := writeAtomic(req.OutputPath, model)
 	if err != nil {

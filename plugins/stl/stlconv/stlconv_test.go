@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -320,5 +321,32 @@ func BenchmarkConvertFeaturetype(b *testing.B) {
 		if _, err := conv.Convert(context.Background(), convert.Request{InputPath: in, OutputPath: out, From: convert.FormatSTL, To: convert.FormatGLB}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestConvertRefusesMoreTrianglesThanTheBound(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "tri.stl")
+	var b strings.Builder
+	b.WriteString("solid s\n")
+	for i := range 6 {
+		fmt.Fprintf(&b, "facet normal 0 0 1\nouter loop\nvertex %d 0 0\nvertex %d 1 0\nvertex %d 0 1\nendloop\nendfacet\n", i, i, i)
+	}
+	b.WriteString("endsolid s\n")
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req := func(max int64) convert.Request {
+		return convert.Request{InputPath: in, OutputPath: filepath.Join(dir, fmt.Sprintf("out%d.glb", max)), From: convert.FormatSTL, To: convert.FormatGLB,
+			Options: convert.Options{MaxTriangles: convert.Ptr(max)}}
+	}
+	if _, err := stlconv.New().Convert(context.Background(), req(5)); !errors.Is(err, convert.ErrTooLarge) {
+		t.Fatalf("6 triangles with a bound of 5: %v, want ErrTooLarge", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out5.glb")); err == nil {
+		t.Error("a refused conversion wrote output")
+	}
+	if st, err := stlconv.New().Convert(context.Background(), req(6)); err != nil || st.Triangles != 6 {
+		t.Fatalf("6 triangles with a bound of 6: %v, %v", st, err)
 	}
 }

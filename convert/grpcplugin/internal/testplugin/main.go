@@ -14,6 +14,7 @@
 //	other        fail with a plain error
 //	log          log at info through a slog JSON handler made before Serve
 //	             (the README's example), then convert
+//	bomb         fail with convert.ErrTooLarge naming the triangle bound, if any
 //	anything else: convert
 //
 // With the argument "garbage" it prints a line to stdout before the
@@ -101,6 +102,12 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 		return nil, errors.New("something odd happened")
 	case "log":
 		logger.Info("converting as the README shows", "word", word)
+	case "bomb":
+		// A file whose mesh would explode: refused up front when the host
+		// sends a triangle bound.
+		if m := req.Options.MaxTriangles; m != nil {
+			return nil, fmt.Errorf("would make about 3000000000 triangles, over the bound of %d: %w", *m, convert.ErrTooLarge)
+		}
 	}
 	size := float32(len(data))
 	model := &glb.Model{

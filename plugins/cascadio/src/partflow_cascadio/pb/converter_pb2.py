@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$partflow_cascadio/pb/converter.proto\x12\x13partflow.convert.v1\"\r\n\x0bInfoRequest\"&\n\nConversion\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"c\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x34\n\x0b\x63onversions\x18\x03 \x03(\x0b\x32\x1f.partflow.convert.v1.Conversion\"\xe6\x01\n\x0e\x43onvertOptions\x12\x1d\n\x10linear_tolerance\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1e\n\x11\x61ngular_tolerance\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1f\n\x12relative_tolerance\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x1d\n\x10merge_primitives\x18\x04 \x01(\x08H\x03\x88\x01\x01\x42\x13\n\x11_linear_toleranceB\x14\n\x12_angular_toleranceB\x15\n\x13_relative_toleranceB\x13\n\x11_merge_primitives\"\x9c\x01\n\x0e\x43onvertRequest\x12\x12\n\ninput_path\x18\x01 \x01(\t\x12\x13\n\x0boutput_path\x18\x02 \x01(\t\x12\x14\n\x0cinput_format\x18\x03 \x01(\t\x12\x15\n\routput_format\x18\x04 \x01(\t\x12\x34\n\x07options\x18\x05 \x01(\x0b\x32#.partflow.convert.v1.ConvertOptions\"\x8c\x01\n\x05Stats\x12\x11\n\ttriangles\x18\x01 \x01(\x03\x12\x0e\n\x06meshes\x18\x02 \x01(\x03\x12\x11\n\tmaterials\x18\x03 \x01(\x03\x12\x10\n\x08\x62\x62ox_min\x18\x04 \x03(\x01\x12\x10\n\x08\x62\x62ox_max\x18\x05 \x03(\x01\x12\x14\n\x0coutput_bytes\x18\x06 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x01\"<\n\x0f\x43onvertResponse\x12)\n\x05stats\x18\x01 \x01(\x0b\x32\x1a.partflow.convert.v1.Stats2\xae\x01\n\tConverter\x12K\n\x04Info\x12 .partflow.convert.v1.InfoRequest\x1a!.partflow.convert.v1.InfoResponse\x12T\n\x07\x43onvert\x12#.partflow.convert.v1.ConvertRequest\x1a$.partflow.convert.v1.ConvertResponseB6Z4github.com/partflow/partflow/convert/proto;convertpbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$partflow_cascadio/pb/converter.proto\x12\x13partflow.convert.v1\"\r\n\x0bInfoRequest\"&\n\nConversion\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"c\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x34\n\x0b\x63onversions\x18\x03 \x03(\x0b\x32\x1f.partflow.convert.v1.Conversion\"\xc8\x02\n\x0e\x43onvertOptions\x12\x1d\n\x10linear_tolerance\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1e\n\x11\x61ngular_tolerance\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1f\n\x12relative_tolerance\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x1d\n\x10merge_primitives\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x1a\n\rmax_triangles\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10max_output_bytes\x18\x06 \x01(\x03H\x05\x88\x01\x01\x42\x13\n\x11_linear_toleranceB\x14\n\x12_angular_toleranceB\x15\n\x13_relative_toleranceB\x13\n\x11_merge_primitivesB\x10\n\x0e_max_trianglesB\x13\n\x11_max_output_bytes\"\x9c\x01\n\x0e\x43onvertRequest\x12\x12\n\ninput_path\x18\x01 \x01(\t\x12\x13\n\x0boutput_path\x18\x02 \x01(\t\x12\x14\n\x0cinput_format\x18\x03 \x01(\t\x12\x15\n\routput_format\x18\x04 \x01(\t\x12\x34\n\x07options\x18\x05 \x01(\x0b\x32#.partflow.convert.v1.ConvertOptions\"\x8c\x01\n\x05Stats\x12\x11\n\ttriangles\x18\x01 \x01(\x03\x12\x0e\n\x06meshes\x18\x02 \x01(\x03\x12\x11\n\tmaterials\x18\x03 \x01(\x03\x12\x10\n\x08\x62\x62ox_min\x18\x04 \x03(\x01\x12\x10\n\x08\x62\x62ox_max\x18\x05 \x03(\x01\x12\x14\n\x0coutput_bytes\x18\x06 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x01\"<\n\x0f\x43onvertResponse\x12)\n\x05stats\x18\x01 \x01(\x0b\x32\x1a.partflow.convert.v1.Stats2\xae\x01\n\tConverter\x12K\n\x04Info\x12 .partflow.convert.v1.InfoRequest\x1a!.partflow.convert.v1.InfoResponse\x12T\n\x07\x43onvert\x12#.partflow.convert.v1.ConvertRequest\x1a$.partflow.convert.v1.ConvertResponseB6Z4github.com/partflow/partflow/convert/proto;convertpbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,13 +40,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INFORESPONSE']._serialized_start=116
   _globals['_INFORESPONSE']._serialized_end=215
   _globals['_CONVERTOPTIONS']._serialized_start=218
-  _globals['_CONVERTOPTIONS']._serialized_end=448
-  _globals['_CONVERTREQUEST']._serialized_start=451
-  _globals['_CONVERTREQUEST']._serialized_end=607
-  _globals['_STATS']._serialized_start=610
-  _globals['_STATS']._serialized_end=750
-  _globals['_CONVERTRESPONSE']._serialized_start=752
-  _globals['_CONVERTRESPONSE']._serialized_end=812
-  _globals['_CONVERTER']._serialized_start=815
-  _globals['_CONVERTER']._serialized_end=989
+  _globals['_CONVERTOPTIONS']._serialized_end=546
+  _globals['_CONVERTREQUEST']._serialized_start=549
+  _globals['_CONVERTREQUEST']._serialized_end=705
+  _globals['_STATS']._serialized_start=708
+  _globals['_STATS']._serialized_end=848
+  _globals['_CONVERTRESPONSE']._serialized_start=850
+  _globals['_CONVERTRESPONSE']._serialized_end=910
+  _globals['_CONVERTER']._serialized_start=913
+  _globals['_CONVERTER']._serialized_end=1087
 # @@protoc_insertion_point(module_scope)

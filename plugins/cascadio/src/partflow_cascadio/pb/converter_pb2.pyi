@@ -29,16 +29,20 @@ class InfoResponse(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., conversions: _Optional[_Iterable[_Union[Conversion, _Mapping]]] = ...) -> None: ...
 
 class ConvertOptions(_message.Message):
-    __slots__ = ("linear_tolerance", "angular_tolerance", "relative_tolerance", "merge_primitives")
+    __slots__ = ("linear_tolerance", "angular_tolerance", "relative_tolerance", "merge_primitives", "max_triangles", "max_output_bytes")
     LINEAR_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     ANGULAR_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     MERGE_PRIMITIVES_FIELD_NUMBER: _ClassVar[int]
+    MAX_TRIANGLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
     linear_tolerance: float
     angular_tolerance: float
     relative_tolerance: bool
     merge_primitives: bool
-    def __init__(self, linear_tolerance: _Optional[float] = ..., angular_tolerance: _Optional[float] = ..., relative_tolerance: _Optional[bool] = ..., merge_primitives: _Optional[bool] = ...) -> None: ...
+    max_triangles: int
+    max_output_bytes: int
+    def __init__(self, linear_tolerance: _Optional[float] = ..., angular_tolerance: _Optional[float] = ..., relative_tolerance: _Optional[bool] = ..., merge_primitives: _Optional[bool] = ..., max_triangles: _Optional[int] = ..., max_output_bytes: _Optional[int] = ...) -> None: ...
 
 class ConvertRequest(_message.Message):
     __slots__ = ("input_path", "output_path", "input_format", "output_format", "options")
