@@ -51,6 +51,12 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions),
 		GCGrace: cfg.GC.Grace}
 	conv := parts.ConvertOptions{WorkDir: cfg.WorkDir()}
+	if n := cfg.Convert.MaxTriangles; n > 0 {
+		conv.Options.MaxTriangles = &n
+	}
+	if n := int64(cfg.Convert.MaxOutputBytes); n > 0 {
+		conv.Options.MaxOutputBytes = &n
+	}
 	if convs != nil {
 		conv.Converters = convs.reg
 		if _, err := convs.reg.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil && !slices.Contains(uploads.Extensions, "stl") {

@@ -92,6 +92,8 @@ func (c *Config) entries() []entry {
 		}
 	}
 	add("convert.wait", c.Convert.Wait.String())
+	add("convert.max_triangles", strconv.FormatInt(c.Convert.MaxTriangles, 10))
+	add("convert.max_output_bytes", c.Convert.MaxOutputBytes.String())
 	add("model_wait", c.ModelWait.String())
 	add("workflow", c.Workflow)
 	if len(c.Webhooks) == 0 {

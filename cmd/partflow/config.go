@@ -120,6 +120,14 @@ type ConvertConfig struct {
 	// Wait is how long an upload waits for its conversion before answering
 	// (the conversion continues in the background after that).
 	Wait time.Duration `koanf:"wait"`
+	// MaxTriangles bounds a converted model's triangle count, passed to the
+	// plugins (cascadio coarsens its tessellation to fit, or refuses), so
+	// a small file cannot grow into gigabytes of mesh (default 5000000;
+	// 0: no bound).
+	MaxTriangles int64 `koanf:"max_triangles"`
+	// MaxOutputBytes bounds a converted model's size (default 512MiB; 0:
+	// no bound).
+	MaxOutputBytes ByteSize `koanf:"max_output_bytes"`
 }
 
 // EventsConfig configures the change log: retention (applied at start and

@@ -167,6 +167,12 @@ func (c *Config) normalize() error {
 	if c.Convert.Wait < 0 {
 		bad("convert.wait", "must not be negative, got %s", c.Convert.Wait)
 	}
+	if c.Convert.MaxTriangles < 0 {
+		bad("convert.max_triangles", "must not be negative, got %d", c.Convert.MaxTriangles)
+	}
+	if c.Convert.MaxOutputBytes < 0 {
+		bad("convert.max_output_bytes", "must not be negative, got %d", c.Convert.MaxOutputBytes)
+	}
 	if c.ModelWait < 0 {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)
 	}

@@ -23,7 +23,7 @@ from typing import Callable
 import grpc
 
 from . import __version__ as PACKAGE_VERSION
-from . import glb
+from . import bounds, glb
 from .pb import converter_pb2, converter_pb2_grpc
 
 # cascadio's own defaults (cascadio/_core.pyi), used when an option is unset.
@@ -54,6 +54,8 @@ class Options:
     angular_tolerance: float | None = None
     relative_tolerance: bool | None = None
     merge_primitives: bool | None = None
+    max_triangles: int | None = None
+    max_output_bytes: int | None = None
 
     @classmethod
     def from_proto(cls, opts: converter_pb2.ConvertOptions) -> "Options":
@@ -63,6 +65,8 @@ class Options:
             angular_tolerance=opts.angular_tolerance if opts.HasField("angular_tolerance") else None,
             relative_tolerance=opts.relative_tolerance if opts.HasField("relative_tolerance") else None,
             merge_primitives=opts.merge_primitives if opts.HasField("merge_primitives") else None,
+            max_triangles=opts.max_triangles if opts.HasField("max_triangles") else None,
+            max_output_bytes=opts.max_output_bytes if opts.HasField("max_output_bytes") else None,
         )
 
 
@@ -178,6 +182,12 @@ class Converter:
             ),
         }
         _check_paths(input_path, output_path)
+        for name in ("max_triangles", "max_output_bytes"):
+            value = getattr(opts, name)
+            if value is not None and value <= 0:
+                raise ConvertError(grpc.StatusCode.INVALID_ARGUMENT, f"{name} must be > 0, got {value}")
+        if src == "step" and opts.max_triangles is not None and not kwargs["tol_relative"]:
+            self._bound_tolerance(input_path, kwargs, opts.max_triangles)
 
         with self._lock:
             if before_start is not None:
@@ -201,6 +211,7 @@ class Converter:
                     stats = glb.stats_from_glb(data)
                 except glb.GLBError as err:
                     raise ConvertError(grpc.StatusCode.INTERNAL, f"cascadio wrote an unreadable GLB: {err}") from err
+                _check_output_bounds(opts, stats.triangles, size)
                 if stats.triangles == 0:
                     raise ConvertError(
                         grpc.StatusCode.INVALID_ARGUMENT,
@@ -212,6 +223,19 @@ class Converter:
                 if os.path.exists(tmp):
                     os.remove(tmp)
         return Result(stats=stats, output_bytes=size, duration_ms=duration_ms)
+
+    def _bound_tolerance(self, input_path: str, kwargs: dict, max_triangles: int) -> None:
+        """Coarsen kwargs["tol_linear"] if the file's mesh would exceed max_triangles."""
+        with open(input_path, "rb") as f:
+            text = f.read().decode("latin-1")
+        tol, estimate = bounds.bounded_tolerance(text, kwargs["tol_linear"], max_triangles)
+        if tol != kwargs["tol_linear"]:
+            self._log.warning(
+                "coarsening the tessellation to stay within the triangle bound",
+                extra={"fields": {"estimated_triangles": int(estimate), "max_triangles": max_triangles,
+                                  "tol_linear": kwargs["tol_linear"], "coarsened_tol_linear": tol}},
+            )
+            kwargs["tol_linear"] = tol
 
     def _run(self, cascadio, src: str, input_path: str, out: str, kwargs: dict) -> None:
         try:
@@ -234,6 +258,19 @@ class Converter:
             # OCCT's Standard_Failure surfaces as RuntimeError (e.g. a mesher
             # that rejects the geometry): the input cannot be converted.
             raise ConvertError(grpc.StatusCode.INVALID_ARGUMENT, f"cascadio failed to mesh the file: {err}") from err
+
+
+def _check_output_bounds(opts: Options, triangles: int, size: int) -> None:
+    """OUT_OF_RANGE if the mesh came out over a bound after all."""
+    if opts.max_triangles is not None and triangles > opts.max_triangles:
+        raise ConvertError(
+            grpc.StatusCode.OUT_OF_RANGE,
+            f"the mesh has {triangles} triangles, more than the bound of {opts.max_triangles}",
+        )
+    if opts.max_output_bytes is not None and size > opts.max_output_bytes:
+        raise ConvertError(
+            grpc.StatusCode.OUT_OF_RANGE, f"the GLB takes {size} bytes, more than the bound of {opts.max_output_bytes}"
+        )
 
 
 def _check_paths(input_path: str, output_path: str) -> None:
