@@ -15,7 +15,7 @@ PY      := $(VENV)/bin/python
 BIN     := bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-go test-postgres test-python vet fuzz venv bench load proto clean ci-deps pg-deps
+.PHONY: all build run test test-go test-postgres test-python vet fuzz venv bench load proto clean ci-deps pg-deps faults
 
 all: build
 
@@ -85,3 +85,9 @@ ci-deps:
 
 clean:
 	rm -rf $(BIN) $(VENV)
+
+## faults: the fault-injection suite (real binary: kill -9 and SIGTERM under
+## write load, a full file store on a tmpfs); prints FAULTS lines with its
+## figures (writes acknowledged and lost, files leaked, 5xx seen)
+faults:
+	$(GO) test -tags faults -run '^TestFaults$$' -count=1 -v -timeout 5m ./cmd/partflow/
