@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,67 @@ func objects(t *testing.T, data string) []string {
 		return nil
 	})
 	return out
+}
+
+// TestModelErrorsHideInternals runs the real binary with the test plugin
+// and checks that a crash, a timeout, running out of memory and an invalid
+// file each leave a model.error of one sentence and a reference, without
+// paths, process ids, sockets or the plugin's output, while the server log
+// holds the detail under the same reference.
+func TestModelErrorsHideInternals(t *testing.T) {
+	bin := buildBinary(t)
+	plug := filepath.Join(t.TempDir(), "testplugin")
+	if out, err := exec.Command("go", "build", "-o", plug, "../../convert/grpcplugin/internal/testplugin").CombinedOutput(); err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_CONVERT__WAIT=0s",
+		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"],"timeout":"2s","memory_limit":"2560MiB"}]`})
+	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(keyBytes))
+	tests := []struct{ word, want string }{
+		{"crash", "The converter crashed on this file"},
+		{"hang", "The conversion took too long and was stopped"},
+		{"hog", "The converter ran out of memory on this file"},
+		{"invalid", "The STEP file could not be read"},
+	}
+	leak := regexp.MustCompile(`/|\.sock|\bpid\b|process \d+|stderr|exit status|crashing on purpose|testplugin|job-`)
+	var refs []string
+	for i, tt := range tests {
+		t.Run(tt.word, func(t *testing.T) {
+			p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": fmt.Sprintf("M-%d", i),
+				"type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
+			id := int(p["id"].(float64))
+			if st := upload(t, s.url, key, id, tt.word+".step", stepFile(tt.word, 256)); st != 201 {
+				t.Fatalf("upload: %d", st)
+			}
+			var msg string
+			waitFor(t, 60*time.Second, "the conversion to fail", func() bool {
+				m := call(t, "GET", fmt.Sprintf("%s/api/parts/%d", s.url, id), key, nil, 200)["model"].(map[string]any)
+				msg, _ = m["error"].(string)
+				return m["state"] == "failed"
+			})
+			if !strings.HasPrefix(msg, tt.want) {
+				t.Errorf("model.error %q, want it to start with %q", msg, tt.want)
+			}
+			if l := leak.FindString(msg); l != "" {
+				t.Errorf("model.error %q leaks %q", msg, l)
+			}
+			ref := regexp.MustCompile(`\(reference ([0-9a-f]+)\)$`).FindStringSubmatch(msg)
+			if ref == nil {
+				t.Errorf("model.error %q has no reference", msg)
+				return
+			}
+			refs = append(refs, ref[1])
+		})
+	}
+	s.stop(t) // the log is complete once the server has exited
+	for _, ref := range refs {
+		if !strings.Contains(s.stderr.String(), ref) {
+			t.Errorf("reference %s is not in the server log", ref)
+		}
+	}
 }
