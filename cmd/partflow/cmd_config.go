@@ -92,8 +92,6 @@ func (c *Config) entries() []entry {
 		}
 	}
 	add("convert.wait", c.Convert.Wait.String())
-	add("convert.max_triangles", strconv.FormatInt(c.Convert.MaxTriangles, 10))
-	add("convert.max_output_bytes", c.Convert.MaxOutputBytes.String())
 	add("model_wait", c.ModelWait.String())
 	add("workflow", c.Workflow)
 	if len(c.Webhooks) == 0 {
@@ -107,11 +105,7 @@ func (c *Config) entries() []entry {
 	add("events.max_count", strconv.Itoa(c.Events.MaxCount))
 	add("events.poll", c.Events.Poll.String())
 	add("events.heartbeat", c.Events.Heartbeat.String())
-	add("gc.grace", c.GC.Grace.String())
-	add("gc.interval", c.GC.Interval.String())
-	add("uploads.min_rate", c.Uploads.MinRate.String())
-	add("uploads.rate_window", c.Uploads.RateWindow.String())
-	add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
+	c.limitEntries(add)
 	add("onshape.base_url", c.Onshape.BaseURL)
 	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
 		if k.v == "" {
@@ -252,4 +246,16 @@ func redactURL(s string) string {
 		return u.Scheme + "://" + u.Host
 	}
 	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// limitEntries adds the settings that bound conversions, uploads and crash
+// leftovers.
+func (c *Config) limitEntries(add func(key, value string)) {
+	add("convert.max_triangles", strconv.FormatInt(c.Convert.MaxTriangles, 10))
+	add("convert.max_output_bytes", c.Convert.MaxOutputBytes.String())
+	add("gc.grace", c.GC.Grace.String())
+	add("gc.interval", c.GC.Interval.String())
+	add("uploads.min_rate", c.Uploads.MinRate.String())
+	add("uploads.rate_window", c.Uploads.RateWindow.String())
+	add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
 }

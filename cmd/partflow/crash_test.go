@@ -216,7 +216,7 @@ func TestModelErrorsHideInternals(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_CONVERT__WAIT=0s",
-		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"],"timeout":"2s","memory_limit":"2560MiB"}]`})
+		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"],"timeout":"8s","memory_limit":"2560MiB"}]`})
 	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
 	if err != nil {
 		t.Fatal(err)

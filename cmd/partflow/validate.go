@@ -167,15 +167,10 @@ func (c *Config) normalize() error {
 	if c.Convert.Wait < 0 {
 		bad("convert.wait", "must not be negative, got %s", c.Convert.Wait)
 	}
-	if c.Convert.MaxTriangles < 0 {
-		bad("convert.max_triangles", "must not be negative, got %d", c.Convert.MaxTriangles)
-	}
-	if c.Convert.MaxOutputBytes < 0 {
-		bad("convert.max_output_bytes", "must not be negative, got %d", c.Convert.MaxOutputBytes)
-	}
 	if c.ModelWait < 0 {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)
 	}
+	c.checkLimits(bad)
 	c.Workflow = strings.ToLower(strings.TrimSpace(c.Workflow))
 	if _, err := parts.WorkflowByName(c.Workflow); err != nil {
 		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, parts.WorkflowOriginal, parts.WorkflowStrict)
@@ -187,21 +182,6 @@ func (c *Config) normalize() error {
 	}
 	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
 		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
-	}
-	if c.GC.Grace <= 0 {
-		bad("gc.grace", "must be positive, got %s", c.GC.Grace)
-	}
-	if c.GC.Interval <= 0 {
-		bad("gc.interval", "must be positive, got %s", c.GC.Interval)
-	}
-	if c.Uploads.MinRate < 0 {
-		bad("uploads.min_rate", "must not be negative, got %d", c.Uploads.MinRate)
-	}
-	if c.Uploads.RateWindow <= 0 {
-		bad("uploads.rate_window", "must be positive, got %s", c.Uploads.RateWindow)
-	}
-	if c.Uploads.MaxPerClient < 0 {
-		bad("uploads.max_per_client", "must not be negative, got %d", c.Uploads.MaxPerClient)
 	}
 
 	plugins := map[string]bool{}
@@ -432,4 +412,30 @@ func parseProxy(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("invalid CIDR or address %q", s)
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// checkLimits checks the settings that bound conversions, uploads and crash
+// leftovers.
+func (c *Config) checkLimits(bad func(key, format string, args ...any)) {
+	if c.Convert.MaxTriangles < 0 {
+		bad("convert.max_triangles", "must not be negative, got %d", c.Convert.MaxTriangles)
+	}
+	if c.Convert.MaxOutputBytes < 0 {
+		bad("convert.max_output_bytes", "must not be negative, got %d", c.Convert.MaxOutputBytes)
+	}
+	if c.GC.Grace <= 0 {
+		bad("gc.grace", "must be positive, got %s", c.GC.Grace)
+	}
+	if c.GC.Interval <= 0 {
+		bad("gc.interval", "must be positive, got %s", c.GC.Interval)
+	}
+	if c.Uploads.MinRate < 0 {
+		bad("uploads.min_rate", "must not be negative, got %d", c.Uploads.MinRate)
+	}
+	if c.Uploads.RateWindow <= 0 {
+		bad("uploads.rate_window", "must be positive, got %s", c.Uploads.RateWindow)
+	}
+	if c.Uploads.MaxPerClient < 0 {
+		bad("uploads.max_per_client", "must not be negative, got %d", c.Uploads.MaxPerClient)
+	}
 }

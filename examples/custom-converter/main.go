@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -160,7 +161,10 @@ func run(ctx context.Context, w io.Writer, name string, body []byte) error {
 	if r, err = svc.FindPartByID(ctx, r.ID); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "part #%d model %s: %s\n", r.ID, r.Model.State, r.Model.Error)
+	// Users see one sentence and a reference (random, so not printed here);
+	// the converter's own error goes to the log under that reference.
+	shown := strings.TrimSuffix(r.Model.Error, " (reference "+ce.Ref+")")
+	fmt.Fprintf(w, "part #%d model %s: %s (reference ...)\n  logged: %v\n", r.ID, r.Model.State, shown, ce.Err)
 	return nil
 }
 
