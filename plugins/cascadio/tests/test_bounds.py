@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import cad
+from conftest import cad, fixture
 from partflow_cascadio import bounds
 from partflow_cascadio.converter import ConvertError, Options
 
@@ -24,13 +24,32 @@ def bomb(tmp_path: Path) -> Path:
     return path
 
 
-def test_units_and_extent_are_read_from_the_file(tmp_path):
-    screw = Path(cad("colored_screw_ap214.step")).read_text(encoding="latin-1")
-    assert bounds.millimetres_per_unit(screw) == 1.0
-    assert bounds.millimetres_per_unit(bomb(tmp_path).read_text(encoding="latin-1")) == 1e6
-    extent = bounds.extent_mm(screw)
-    assert 1 < extent < 1000, extent
-    assert bounds.extent_mm(bomb(tmp_path).read_text(encoding="latin-1")) == pytest.approx(extent * 1e6)
+def test_units_and_extent_are_read_from_the_file():
+    box = Path(fixture("box.step")).read_text(encoding="latin-1")
+    assert bounds.millimetres_per_unit(box) == 1.0
+    assert bounds.extent_mm(box) == pytest.approx(20.0)  # a 20 x 10 x 5 mm box
+    km = box.replace("SI_UNIT(.MILLI.,.METRE.)", "SI_UNIT(.KILO.,.METRE.)")
+    assert bounds.millimetres_per_unit(km) == 1e6
+    assert bounds.extent_mm(km) == pytest.approx(2e7)
+    inch = box.replace("( LENGTH_UNIT() NAMED_UNIT(*) SI_UNIT(.MILLI.,.METRE.) )",
+                       "( CONVERSION_BASED_UNIT('INCH',#99) LENGTH_UNIT() NAMED_UNIT(*) )")
+    assert bounds.millimetres_per_unit(inch) == 25.4
+
+
+def test_tolerance_is_coarsened_only_over_the_bound():
+    box = Path(fixture("box.step")).read_text(encoding="latin-1")
+    assert bounds.bounded_tolerance(box, 0.01, 5_000_000)[0] == 0.01  # about 6300 estimated
+    tol, estimate = bounds.bounded_tolerance(box, 0.0001, 10_000)
+    assert estimate > 10_000 and bounds.estimated_triangles(20.0, tol) == pytest.approx(10_000)
+
+
+def test_a_mesh_over_the_bound_after_all_is_out_of_range(converter, tmp_path):
+    # The box needs 12 triangles whatever the tolerance: a bound of 4 cannot be met.
+    out = tmp_path / "box.glb"
+    with pytest.raises(ConvertError) as err:
+        converter.convert(fixture("box.step"), str(out), "step", "glb", Options(max_triangles=4))
+    assert err.value.code == grpc.StatusCode.OUT_OF_RANGE
+    assert not out.exists()
 
 
 def test_bomb_is_coarsened_to_the_bound_and_converts_fast(converter, tmp_path):
