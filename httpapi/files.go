@@ -91,6 +91,10 @@ func (h *handler) registerFileRoutes(rt *routeTable) {
 			400: {Description: "No file part, an empty file name, an empty file, an extension that is not allowed (as the original API answered) or a malformed body", Schema: ref("Error")},
 			413: {Description: "The file is larger than the upload limit (default 200 MiB), detected while streaming", Schema: ref("Error")},
 			415: {Description: "The content does not match the extension (e.g. a .step file that does not start with ISO-10303-21;)", Schema: ref("Error")},
+			408: {Description: "The body arrived slower than the minimum upload rate (default 256 B/s over a minute); nothing was stored", Schema: ref("Error")},
+			429: {Description: "Too many uploads in progress from this address (default 8); Retry-After", Schema: ref("Error")},
+			503: {Description: "The file store is read-only (Retry-After); reads still work", Schema: ref("Error")},
+			507: {Description: "The file store or the database is full; reads still work", Schema: ref("Error")},
 		},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: id + "/download", Access: accessRead, Handler: h.downloadMain, Doc: op{

@@ -201,10 +201,10 @@ func (h *handler) registerRoutes(rt *routeTable) {
 		Responses: map[int]response{200: {Description: "The server is up", Schema: obj(props{"status": str()})}},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/ready", Access: accessPublic, Handler: h.ready, Doc: op{
-		Summary: "Readiness probe: the database is reachable",
+		Summary: "Readiness probe: the database is reachable and no storage fault was met in the last 30 s",
 		Responses: map[int]response{
 			200: {Description: "Ready", Schema: obj(props{"status": str()})},
-			503: {Description: "The database is unreachable", Schema: ref("Error")},
+			503: {Description: "The database is unreachable, or a storage fault (the file store or database full or read-only) was met; details.faults names them while reads are still served", Schema: ref("Error")},
 		},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/api/openapi.json", Access: accessPublic, Handler: h.openAPIDoc, Doc: op{
