@@ -265,3 +265,60 @@ func TestModelErrorsHideInternals(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashWhileStoringLeavesNoDebris SIGKILLs the real server while it
+// writes an uploaded file into the file store (the partial
+// "<name>.<hex>.tmp" is on disk) and checks that the restart's sweep
+// removes it and that the part is as before the upload.
+func TestCrashWhileStoringLeavesNoDebris(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development"})
+	keyBytes, err := os.ReadFile(filepath.Join(data, "api_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(keyBytes))
+	p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": "BIG", "type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
+	id := int(p["id"].(float64))
+	body, ct := multipartBody(t, "big.step", stepFile("fine", 128<<20))
+	go func() { // fails once the server dies
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/parts/%d/upload", s.url, id), bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-API-Key", key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	partial := func() bool {
+		for _, pattern := range []string{"files/parts/*/*.tmp", "files/parts/*/*/*.tmp"} {
+			if globbed(filepath.Join(data, pattern)) {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !partial() {
+		if time.Now().After(deadline) {
+			t.Fatal("never saw the partial object being written")
+		}
+		time.Sleep(time.Millisecond) // polling another process's file system
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	if !partial() {
+		t.Fatal("the partial object was gone before the kill: the write finished first")
+	}
+	s2 := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_GC__GRACE=1ms"})
+	waitFor(t, 20*time.Second, "the start-up sweep", func() bool { return !partial() && len(debris(t, data)) == 0 })
+	if files := call(t, "GET", fmt.Sprintf("%s/api/parts/%d", s2.url, id), key, nil, 200)["files"].([]any); len(files) != 0 {
+		t.Errorf("the part records %v from an upload that never finished", files)
+	}
+	if objs := objects(t, data); len(objs) != 0 {
+		t.Errorf("objects left: %v", objs)
+	}
+}
