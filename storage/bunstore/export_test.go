@@ -52,3 +52,7 @@ func MigrateTo(ctx context.Context, path, last string) error {
 	_, err = m.Migrate(ctx)
 	return err
 }
+
+// StorageFault is storageFault, for tests of the PostgreSQL mapping without
+// a full PostgreSQL disk.
+var StorageFault = storageFault

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/bunstore"
 )
@@ -41,5 +43,19 @@ func TestFullDatabaseIsAStorageFaultAndReadsGoOn(t *testing.T) {
 	_, total, err := s.FindParts(t.Context(), parts.Filter{})
 	if err != nil || total != created {
 		t.Fatalf("reads of a full database: %d parts, %v; want %d", total, err, created)
+	}
+}
+
+func TestPostgresFullAndReadOnlyAreStorageFaults(t *testing.T) {
+	for code, fault := range map[string]error{"53100": parts.ErrStorageFull, "25006": parts.ErrStorageReadOnly} {
+		err := bunstore.StorageFault(fmt.Errorf("insert part: %w", &pgconn.PgError{Code: code, Message: "x"}))
+		var se *parts.StorageError
+		if !errors.Is(err, fault) || !errors.As(err, &se) || se.Store != "the database" {
+			t.Errorf("code %s: %v, want a storage fault %v", code, err, fault)
+		}
+	}
+	other := &pgconn.PgError{Code: "23505"}
+	if err := bunstore.StorageFault(other); err != other {
+		t.Errorf("a unique violation became %v", err)
 	}
 }

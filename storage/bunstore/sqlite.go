@@ -17,8 +17,6 @@ import (
 	"github.com/uptrace/bun/migrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/partflow/partflow/parts"
 )
 
 //go:embed migrations/sqlite/*.sql
@@ -149,24 +147,6 @@ func (sqliteEngine) IsBusy(err error) bool {
 // LockMigrations does nothing: a file has one writer at a time, and the
 // migrations of one Open run in transactions.
 func (sqliteEngine) LockMigrations(context.Context, *bun.DB) (func(), error) { return func() {}, nil }
-
-// storageFault turns SQLite's "database or disk is full" (SQLITE_FULL, also
-// when max_page_count is reached) and "attempt to write a readonly
-// database" (SQLITE_READONLY) into a *parts.StorageError, and returns other
-// errors unchanged.
-func storageFault(err error) error {
-	var se *sqlite.Error
-	if err == nil || !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code() & 0xff {
-	case sqlite3.SQLITE_FULL:
-		return &parts.StorageError{Store: "the database", Fault: parts.ErrStorageFull, Err: err}
-	case sqlite3.SQLITE_READONLY:
-		return &parts.StorageError{Store: "the database", Fault: parts.ErrStorageReadOnly, Err: err}
-	}
-	return err
-}
 
 // Rebind keeps the ? placeholders, which are SQLite's.
 func (sqliteEngine) Rebind(query string) string { return query }
