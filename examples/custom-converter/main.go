@@ -37,7 +37,7 @@ import (
 	"github.com/partflow/partflow/convert/glb"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
-	_ "github.com/partflow/partflow/storage/blobfiles" // registers file://, mem://, s3://
+	_ "github.com/partflow/partflow/storage/blobfiles" // registers file://, mem://
 	_ "github.com/partflow/partflow/storage/bunstore"  // registers sqlite://, postgres://
 )
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,17 +16,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
-	"gocloud.dev/blob/memblob"
-	"gocloud.dev/gcerrors"
-
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 )
 
 func init() {
-	for _, scheme := range []string{"file", "mem", "s3"} {
+	for _, scheme := range []string{"file", "mem"} {
 		storage.RegisterFiles(scheme, func(ctx context.Context, url string) (parts.FileStore, error) {
 			return Open(ctx, url, nil)
 		})
@@ -37,15 +31,9 @@ func init() {
 // Options configure a Store. A nil *Options gives the defaults.
 type Options struct {
 	// SpoolDir is where Put spools uploads while computing their checksum,
-	// for mem:// and s3:// stores. Default: the system's temporary directory.
+	// for mem:// stores. Default: the system's temporary directory.
 	// file:// stores always spool inside their root.
 	SpoolDir string
-	// S3Credentials, when set, sign s3:// requests with this static key
-	// instead of the AWS SDK's default credential chain, and no AWS
-	// environment variable or shared config file is read.
-	S3Credentials *S3Credentials
-	// S3HTTPClient, when set, is the HTTP client for s3:// requests.
-	S3HTTPClient *http.Client
 }
 
 // metaSHA256 is the blob metadata key holding the object's hex SHA-256.
@@ -60,17 +48,17 @@ const staleSpool = time.Hour
 // copyBufSize is the buffer size for streaming copies.
 const copyBufSize = 256 << 10
 
-// Store is a parts.FileStore on a gocloud.dev/blob bucket.
+// Store is a parts.FileStore on a Bucket.
 type Store struct {
-	bucket   *blob.Bucket
+	bucket   Bucket
 	spoolDir string
 	dir      string // root of a file:// store, else ""
 }
 
 var _ parts.FileStore = (*Store)(nil)
 
-// Open opens the file store for a file://, mem:// or s3:// URL (see the
-// package documentation). opts may be nil.
+// Open opens the file store for a file:// or mem:// URL (see the package
+// documentation). opts may be nil. s3:// is opened by storage/s3files.
 func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -86,22 +74,11 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 		if u.Host != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return nil, fmt.Errorf("blobfiles: mem URL takes no host, path or parameters: %q", rawURL)
 		}
-		return &Store{bucket: memblob.OpenBucket(nil), spoolDir: opts.SpoolDir}, nil
+		return &Store{bucket: newMemBucket(), spoolDir: opts.SpoolDir}, nil
 	case "s3":
-		b, err := openS3(ctx, u, opts)
-		if err != nil {
-			return nil, err
-		}
-		return &Store{bucket: b, spoolDir: opts.SpoolDir}, nil
+		return nil, fmt.Errorf("blobfiles: s3 URLs are opened by the storage/s3files package (import it)")
 	}
-	return nil, fmt.Errorf("blobfiles: unsupported URL scheme %q (want file, mem or s3)", u.Scheme)
-}
-
-// OpenBucket returns a Store over an already opened bucket, spooling uploads
-// in spoolDir ("" = the system's temporary directory). The Store takes
-// ownership of the bucket and closes it in Close.
-func OpenBucket(bucket *blob.Bucket, spoolDir string) *Store {
-	return &Store{bucket: bucket, spoolDir: spoolDir}
+	return nil, fmt.Errorf("blobfiles: unsupported URL scheme %q (want file or mem)", u.Scheme)
 }
 
 // dirFromURL returns the directory of a file:// URL: file:///abs/path,
@@ -132,7 +109,7 @@ func openDir(u *url.URL) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, DirFileMode: 0o750, NoTempDir: true})
+	b, err := openDirBucket(dir)
 	if err != nil {
 		return nil, fmt.Errorf("blobfiles: open %s: %w", dir, err)
 	}
@@ -171,8 +148,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// fileblobTemp matches the names fileblob gives its temporary files when
-// they are written next to the final file: "<name>.<hex nanoseconds>.tmp".
+// fileblobTemp matches the names of temporary files written next to the
+// final file (fileblob's naming, kept by the local bucket): "<name>.<hex nanoseconds>.tmp".
 var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
 
 // checkKey reports whether key is a clean relative slash-separated path the
@@ -243,21 +220,14 @@ func hidden(key string) bool {
 	return false
 }
 
-// mapErr maps gocloud errors to the parts sentinels, with context.
+// mapErr adds context to a bucket's error; buckets already wrap
+// parts.ErrNotFound and context errors.
 func mapErr(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("blobfiles: %s %q: %w", op, key, err)
-	}
-	switch gcerrors.Code(err) {
-	case gcerrors.NotFound:
+	if errors.Is(err, parts.ErrNotFound) {
 		return fmt.Errorf("blobfiles: %s %q: %w", op, key, parts.ErrNotFound)
-	case gcerrors.Canceled:
-		return fmt.Errorf("blobfiles: %s %q: %w: %w", op, key, context.Canceled, err)
-	case gcerrors.DeadlineExceeded:
-		return fmt.Errorf("blobfiles: %s %q: %w: %w", op, key, context.DeadlineExceeded, err)
 	}
 	return fmt.Errorf("blobfiles: %s %q: %w", op, key, err)
 }
@@ -277,9 +247,6 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // onlyWriter hides optional interfaces (ReaderFrom) so io.CopyBuffer uses its buffer.
 type onlyWriter struct{ io.Writer }
-
-// onlyReader hides optional interfaces (WriterTo) so io.CopyBuffer uses its buffer.
-type onlyReader struct{ io.Reader }
 
 // Put streams r to key: first into a spool file while hashing, then into the
 // bucket with the SHA-256 in the blob's metadata. See the package doc for
@@ -318,21 +285,8 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, contentType st
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
-		ContentType: contentType,
-		Metadata:    map[string]string{metaSHA256: sum},
-	})
-	if err != nil {
-		return parts.FileObject{}, mapErr("put", key, err)
-	}
-	if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{ctxReader{ctx, spool}}, buf); err != nil {
-		cancel() // before Close, so the write is discarded, never committed
-		_ = w.Close()
-		return parts.FileObject{}, mapErr("put", key, err)
-	}
-	if err := w.Close(); err != nil {
+	attrs := Attrs{ContentType: contentType, SHA256: sum}
+	if err := s.bucket.Write(ctx, key, ctxReader{ctx, spool}, size, attrs); err != nil {
 		return parts.FileObject{}, mapErr("put", key, err)
 	}
 	obj := parts.FileObject{Key: key, Size: size, SHA256: sum, ContentType: contentType, ModTime: time.Now().UTC()}
@@ -348,11 +302,11 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, parts.
 	if err != nil {
 		return nil, parts.FileObject{}, err
 	}
-	r, err := s.bucket.NewReader(ctx, key, nil)
+	r, size, err := s.bucket.NewReader(ctx, key)
 	if err != nil {
 		return nil, parts.FileObject{}, mapErr("open", key, err)
 	}
-	obj.Size = r.Size()
+	obj.Size = size
 	return r, obj, nil
 }
 
@@ -371,7 +325,7 @@ func (s *Store) Stat(ctx context.Context, key string) (parts.FileObject, error) 
 	return parts.FileObject{
 		Key:         key,
 		Size:        a.Size,
-		SHA256:      a.Metadata[metaSHA256],
+		SHA256:      a.SHA256,
 		ContentType: a.ContentType,
 		ModTime:     a.ModTime.UTC(),
 	}, nil
@@ -402,19 +356,15 @@ func (s *Store) List(ctx context.Context, prefix string) ([]parts.FileObject, er
 		return nil, fmt.Errorf("blobfiles: list %q: %w", prefix, err)
 	}
 	var out []parts.FileObject
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		o, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, mapErr("list", prefix, err)
-		}
-		if o.IsDir || hidden(o.Key) {
+	keys, err := s.bucket.List(ctx, prefix)
+	if err != nil {
+		return nil, mapErr("list", prefix, err)
+	}
+	for _, key := range keys {
+		if hidden(key) || checkKey(key) != nil {
 			continue
 		}
-		obj, err := s.Stat(ctx, o.Key)
+		obj, err := s.Stat(ctx, key)
 		if errors.Is(err, parts.ErrNotFound) {
 			continue // deleted while listing
 		}

@@ -7,18 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
 
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/parts/partstest"
@@ -40,34 +36,6 @@ func open(t *testing.T, url string, opts *blobfiles.Options) *blobfiles.Store {
 	return s
 }
 
-// fakeS3 starts an in-process S3-compatible server on 127.0.0.1 with one
-// bucket and returns its endpoint.
-func fakeS3(t *testing.T, bucket string) string {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	srv := httptest.NewUnstartedServer(gofakes3.New(backend).Server())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// s3Options signs with a static test key: nothing is read from the
-// environment or ~/.aws.
-func s3Options(t *testing.T) *blobfiles.Options {
-	return &blobfiles.Options{
-		SpoolDir:      t.TempDir(),
-		S3Credentials: &blobfiles.S3Credentials{AccessKeyID: "test-key", SecretAccessKey: "test-secret"},
-	}
-}
-
 func TestConformance(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
 		partstest.RunFileStore(t, func(t *testing.T) parts.FileStore {
@@ -79,50 +47,6 @@ func TestConformance(t *testing.T) {
 			return open(t, "mem://", &blobfiles.Options{SpoolDir: t.TempDir()})
 		})
 	})
-	t.Run("s3", func(t *testing.T) {
-		partstest.RunFileStore(t, func(t *testing.T) parts.FileStore {
-			endpoint := fakeS3(t, "parts")
-			return open(t, "s3://parts?endpoint="+endpoint+"&region=eu-west-1&use_path_style=true", s3Options(t))
-		})
-	})
-}
-
-// countingTransport counts the requests that reach the fake S3 server.
-type countingTransport struct {
-	n    atomic.Int64
-	next http.RoundTripper
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.next.RoundTrip(r)
-}
-
-func TestS3TalksHTTPToTheEndpoint(t *testing.T) {
-	endpoint := fakeS3(t, "parts")
-	ct := &countingTransport{next: http.DefaultTransport}
-	opts := s3Options(t)
-	opts.S3HTTPClient = &http.Client{Transport: ct}
-	s := open(t, "s3://parts?endpoint="+endpoint+"&use_path_style=true", opts)
-	obj, err := s.Put(t.Context(), "parts/1/cad/a.step", bytes.NewReader([]byte("ISO-10303-21;")), "application/step")
-	if err != nil {
-		t.Fatalf("Put: %v", err)
-	}
-	if ct.n.Load() == 0 {
-		t.Fatalf("no HTTP request reached the S3 endpoint")
-	}
-	st, err := s.Stat(t.Context(), obj.Key)
-	if err != nil || st.SHA256 != obj.SHA256 {
-		t.Fatalf("Stat = %+v, %v; want sha %s from the object's metadata", st, err, obj.SHA256)
-	}
-}
-
-func TestS3AnonymousURLNeedsNoCredentials(t *testing.T) {
-	endpoint := fakeS3(t, "anon")
-	s := open(t, "s3://anon?endpoint="+endpoint+"&use_path_style=true&anonymous=true", &blobfiles.Options{SpoolDir: t.TempDir()})
-	if _, err := s.Put(t.Context(), "k", bytes.NewReader([]byte("x")), ""); err != nil {
-		t.Fatalf("Put: %v", err)
-	}
 }
 
 // walk lists every regular file under root, relative, slash-separated.
@@ -226,7 +150,7 @@ func TestOpenURLs(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"file://", "file://host/path", "file:///x?y=1", "mem://x", "ftp://x", "s3://", "s3://b/prefix", "s3://b?bogus=1", "s3://b?endpoint=ftp://x", "s3://b?use_path_style=maybe"} {
+	for _, bad := range []string{"file://", "file://host/path", "file:///x?y=1", "mem://x", "ftp://x", "s3://b"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
 			if s, err := blobfiles.Open(t.Context(), bad, nil); err == nil {
 				s.Close()
@@ -237,7 +161,7 @@ func TestOpenURLs(t *testing.T) {
 }
 
 func TestRegisteredSchemes(t *testing.T) {
-	for _, scheme := range []string{"file", "mem", "s3"} {
+	for _, scheme := range []string{"file", "mem"} {
 		if !slices.Contains(storage.FileSchemes(), scheme) {
 			t.Errorf("scheme %q not registered (have %q)", scheme, storage.FileSchemes())
 		}
@@ -310,4 +234,44 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// TestReadsDirectoriesWrittenByFileblob opens a directory written by
+// gocloud.dev/blob/fileblob, as earlier releases stored files: objects,
+// checksums and content types read back, and new writes keep the layout.
+func TestReadsDirectoriesWrittenByFileblob(t *testing.T) {
+	root := t.TempDir()
+	old, err := fileblob.OpenBucket(root, &fileblob.Options{NoTempDir: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = old.WriteAll(t.Context(), "parts/1/cad/a.step", []byte("ISO-10303-21;"), &blob.WriterOptions{
+		ContentType: "application/step", Metadata: map[string]string{"sha256": "f173fe44447b"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, "file://"+filepath.ToSlash(root), nil)
+	got, err := s.Stat(t.Context(), "parts/1/cad/a.step")
+	if err != nil || got.SHA256 != "f173fe44447b" || got.ContentType != "application/step" || got.Size != 13 {
+		t.Fatalf("Stat = %+v, %v", got, err)
+	}
+	list, err := s.List(t.Context(), "parts/")
+	if err != nil || len(list) != 1 || list[0].Key != "parts/1/cad/a.step" {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	obj, err := s.Put(t.Context(), "parts/2/cad/b.step", bytes.NewReader([]byte("b")), "application/step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := old.Attributes(t.Context(), "parts/2/cad/b.step")
+	if err != nil || a.Metadata["sha256"] != obj.SHA256 || a.ContentType != "application/step" {
+		t.Fatalf("fileblob reads %+v, %v; want sha %s", a, err, obj.SHA256)
+	}
+	if err := s.Delete(t.Context(), "parts/1/cad/a.step"); err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(t, root); !slices.Equal(got, []string{"parts/2/cad/b.step", "parts/2/cad/b.step.attrs"}) {
+		t.Errorf("files on disk = %q", got)
+	}
 }

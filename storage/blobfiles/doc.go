@@ -1,30 +1,36 @@
-// Package blobfiles is Partflow's parts.FileStore on gocloud.dev/blob, for
-// local disk, memory and S3-compatible object storage:
+// Package blobfiles is Partflow's parts.FileStore for local disk and
+// memory, on the standard library only:
 //
 //	file:///var/lib/partflow/files   a directory (created if missing)
 //	file://./data/files              a directory relative to the working directory
 //	mem://                           memory, for tests
-//	s3://bucket?endpoint=https://minio.example:9000&region=us-east-1&use_path_style=true
 //
-// Importing the package registers the schemes "file", "mem" and "s3" with
+// Importing the package registers the schemes "file" and "mem" with
 // storage.RegisterFiles, so programs can open a store by URL with
-// storage.OpenFiles; Open does the same with Options.
+// storage.OpenFiles; Open does the same with Options. S3 and S3-compatible
+// storage live in storage/s3files (registered when imported), which
+// supplies its own Bucket to the same Store: importing blobfiles compiles no
+// cloud SDK.
 //
 // # Atomic, checksummed writes
 //
 // Put streams the caller's reader into a private spool file while computing
-// its SHA-256 and size, then writes the object with the checksum in the
-// blob's metadata ("sha256"), so Stat, Open and List report it without
-// reading the bytes again. The object becomes visible only when its write
-// completes: a reader that fails, a cancelled context or an aborted write
-// cancels the blob writer's context, and gocloud then discards the write (on
-// disk, fileblob removes its temporary file instead of renaming it into
-// place; on S3 the upload is aborted). A previous object at the key is left
-// as it was.
+// its SHA-256 and size, then writes the object with the checksum in its
+// attributes ("sha256"), so Stat, Open and List report it without reading
+// the bytes again. The object becomes visible only when its write
+// completes: after a reader that fails, a cancelled context or an aborted
+// write, the bucket discards the write (on disk, the temporary file is
+// removed instead of renamed into place). A previous object at the key is
+// left as it was.
+//
+// On disk, each object is a file under the root with its attributes in a
+// JSON side file "<name>.attrs", the layout of gocloud.dev/blob/fileblob
+// that earlier releases used: their directories open unchanged. Every path
+// goes through an os.Root, so nothing reaches outside the directory.
 //
 // For file:// stores the spool lives in the hidden ".spool" directory of the
-// store's root (same file system, never a RAM-backed /tmp), and fileblob's
-// temporary files are written next to their final names (NoTempDir), so the
+// store's root (same file system, never a RAM-backed /tmp), and temporary
+// files are written next to their final names, so the
 // final rename never crosses a mount point. Neither is visible through List.
 // Spool files older than an hour, left behind by a crash, are removed when
 // the store is opened.
@@ -36,20 +42,7 @@
 // relative slash-separated path: empty or absolute keys, empty, "." or ".."
 // segments, segments starting with "." (reserved), backslashes, control
 // characters and NUL, invalid UTF-8, and names ending in ".attrs" or looking
-// like fileblob's temporary files.
-//
-// # S3
-//
-// s3:// URLs accept the query parameters endpoint (an S3-compatible service,
-// e.g. MinIO or Ceph), region, use_path_style (true for most S3-compatible
-// services), anonymous (true: unsigned requests) and profile (a shared AWS
-// config profile). Without Options.S3Credentials the AWS SDK's default
-// credential chain is used (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
-// shared config files, instance roles): that is the AWS SDK reading its
-// environment, configured by the operator. With Options.S3Credentials the
-// store is hermetic: no environment or shared file is read. Request checksums
-// are sent only when the service requires them, which S3-compatible servers
-// accept.
+// like temporary files.
 //
 // Errors: a missing key wraps parts.ErrNotFound; an unclean key wraps
 // parts.ErrInvalid; context errors are wrapped unchanged.

@@ -27,6 +27,7 @@ import (
 	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
+	"github.com/partflow/partflow/storage/s3files"
 	"github.com/partflow/partflow/storage/bunstore"
 	"github.com/partflow/partflow/storage/transfer"
 )
@@ -51,8 +52,14 @@ func openStore(t *testing.T, url string) *bunstore.Store {
 
 func openFiles(t *testing.T, url string) *blobfiles.Store {
 	t.Helper()
-	fs, err := blobfiles.Open(t.Context(), url, &blobfiles.Options{SpoolDir: t.TempDir(),
-		S3Credentials: &blobfiles.S3Credentials{AccessKeyID: "test-key", SecretAccessKey: "test-secret"}})
+	var fs *blobfiles.Store
+	var err error
+	if strings.HasPrefix(url, "s3:") {
+		fs, err = s3files.Open(t.Context(), url, &s3files.Options{SpoolDir: t.TempDir(),
+			Credentials: &s3files.Credentials{AccessKeyID: "test-key", SecretAccessKey: "test-secret"}})
+	} else {
+		fs, err = blobfiles.Open(t.Context(), url, &blobfiles.Options{SpoolDir: t.TempDir()})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
