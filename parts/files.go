@@ -636,7 +636,7 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 			}
 		}
 		next.normalize()
-		if err := next.Validate(); err != nil {
+		if err := s.flow.Validate(next); err != nil {
 			return err
 		}
 		action := "file.uploaded"

@@ -29,7 +29,7 @@ func (s *Service) ImportPart(ctx context.Context, p *Part, actor string) (create
 		next.Status = StatusPending
 	}
 	if next.Category == "" {
-		next.Category = CategoryReview
+		next.Category = s.flow.Initial()
 	}
 	if next.CreatedAt.IsZero() {
 		next.CreatedAt = now
@@ -44,7 +44,7 @@ func (s *Service) ImportPart(ctx context.Context, p *Part, actor string) (create
 		next.ClaimedDate = &t
 	}
 	next.normalize()
-	if err := next.Validate(); err != nil {
+	if err := s.flow.Validate(next); err != nil {
 		return false, fmt.Errorf("import part %d: %w", p.ID, err)
 	}
 	err = s.update(ctx, func(ctx context.Context, tx Tx) error {

@@ -17,11 +17,14 @@ const (
 	CategoryCompleted Category = "completed"
 )
 
-// Categories lists every known category in workflow order.
+// Categories lists the built-in workflows' categories in board order. It is
+// informational: changing it changes no workflow; build a custom one with
+// NewWorkflow instead, and ask a Workflow for its Stages.
 var Categories = []Category{CategoryReview, CategoryCNC, CategoryHand, CategoryCompleted}
 
-// Valid reports whether c is a known category.
-func (c Category) Valid() bool { return slices.Contains(Categories, c) }
+// Valid reports whether c is one of the built-in workflows' categories. A
+// Service with a custom workflow checks against Workflow.HasStage instead.
+func (c Category) Valid() bool { return slices.Contains(builtinStages, c) }
 
 // Type says how a part is made.
 type Type string

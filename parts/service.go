@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -77,6 +78,30 @@ func NewService(store Store, opts *Options) *Service {
 // Workflow returns the workflow the service's actions follow.
 func (s *Service) Workflow() *Workflow { return s.flow }
 
+// CheckWorkflow reports parts the service's workflow would strand: parts in
+// a category that is not one of its stages (a stage removed from the
+// configuration). It returns a *ValidationError on field "workflow" naming
+// each such category and its count of parts, or nil. Servers call it at
+// start, before serving.
+func (s *Service) CheckWorkflow(ctx context.Context) error {
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return fmt.Errorf("check workflow: %w", err)
+	}
+	var stranded []string
+	for c, n := range st.ByCategory {
+		if n > 0 && !s.flow.HasStage(c) {
+			stranded = append(stranded, fmt.Sprintf("%d in %q", n, c))
+		}
+	}
+	if len(stranded) == 0 {
+		return nil
+	}
+	slices.Sort(stranded)
+	return invalid("workflow", "workflow %q would strand parts in stages it does not have: %s (keep those stages, or move the parts first)",
+		s.flow.Name(), strings.Join(stranded, ", "))
+}
+
 // Store returns the store the service runs on.
 func (s *Service) Store() Store { return s.store }
 
@@ -112,7 +137,7 @@ const MaxSearchLen = 200
 // matches. Invalid filters (unknown category or sort field, negative or
 // absurd paging) give a *ValidationError.
 func (s *Service) FindParts(ctx context.Context, f Filter) ([]*Part, int, error) {
-	if f.Category != "" && !f.Category.Valid() {
+	if f.Category != "" && !s.flow.HasStage(f.Category) {
 		return nil, 0, invalid("category", "unknown category %q", f.Category)
 	}
 	if f.SortBy == "" {
@@ -148,7 +173,7 @@ func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part,
 	in := p.Clone()
 	next := &Part{
 		PartID: in.PartID, Name: in.Name, Type: in.Type, Material: in.Material, Subsystem: in.Subsystem,
-		Status: cmp.Or(in.Status, StatusPending), Category: cmp.Or(in.Category, CategoryReview),
+		Status: cmp.Or(in.Status, StatusPending), Category: cmp.Or(in.Category, s.flow.Initial()),
 		Amount: cmp.Or(in.Amount, 1), Notes: in.Notes, File: in.File, OnshapeURL: in.OnshapeURL,
 		MiscInfo: in.MiscInfo, CreatedAt: now, UpdatedAt: now, Version: 1,
 		Model: Model{State: ModelNone},
@@ -159,7 +184,7 @@ func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part,
 		t := in.ClaimedDate.UTC().Truncate(time.Microsecond)
 		next.ClaimedDate = &t
 	}
-	if err := next.Validate(); err != nil {
+	if err := s.flow.Validate(next); err != nil {
 		return nil, err
 	}
 	err := s.update(ctx, func(ctx context.Context, tx Tx) error {
@@ -393,7 +418,7 @@ func (s *Service) mutateTx(ctx context.Context, id, ifVersion int64, actor, acti
 			return nil
 		}
 		next.normalize()
-		if err := next.Validate(); err != nil {
+		if err := s.flow.Validate(next); err != nil {
 			return err
 		}
 		out = next
@@ -455,11 +480,24 @@ func (s *Service) History(ctx context.Context, id int64) ([]*Event, error) {
 	return evs, nil
 }
 
-// Stats returns counts by category, status and assignment.
+// Stats returns counts by category, status and assignment. ByCategory has
+// every stage of the workflow (zero when empty), and any other category
+// that still holds parts.
 func (s *Service) Stats(ctx context.Context) (*Stats, error) {
 	st, err := s.store.Stats(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
+	}
+	if st.ByCategory == nil {
+		st.ByCategory = map[Category]int{}
+	}
+	for c, n := range st.ByCategory {
+		if n == 0 && !s.flow.HasStage(c) {
+			delete(st.ByCategory, c)
+		}
+	}
+	for _, c := range s.flow.spec.Stages {
+		st.ByCategory[c] += 0
 	}
 	return st, nil
 }
@@ -470,11 +508,11 @@ type Score struct {
 	Score float64
 }
 
-// Leaderboard scores completed parts: 1 point to the current assignee and 0.5
+// Leaderboard scores the parts in the workflow's done stage (completed): 1 point to the current assignee and 0.5
 // to every other person who worked on the part by hand earlier (each person
 // counted once per part). Highest score first, then by name.
 func (s *Service) Leaderboard(ctx context.Context) ([]Score, error) {
-	ps, _, err := s.store.FindParts(ctx, Filter{Category: CategoryCompleted, SortBy: SortID, Asc: true})
+	ps, _, err := s.store.FindParts(ctx, Filter{Category: s.flow.Done(), SortBy: SortID, Asc: true})
 	if err != nil {
 		return nil, fmt.Errorf("leaderboard: %w", err)
 	}

@@ -59,7 +59,11 @@ func BaseName(name string) string {
 // Validate checks every field of p against the rules of the data model and
 // returns the first problem as a *ValidationError (matching ErrInvalid), or nil.
 // Fields are checked in a fixed order: partId, material, subsystem first.
-func (p *Part) Validate() error {
+// The known categories are the built-in workflows' stages; a Service checks
+// parts against its own workflow (Workflow.Validate).
+func (p *Part) Validate() error { return p.validate(originalWorkflow) }
+
+func (p *Part) validate(w *Workflow) error {
 	required := []struct{ field, value, label string }{
 		{"partId", p.PartID, "Part ID"},
 		{"material", p.Material, "Material"},
@@ -98,8 +102,8 @@ func (p *Part) Validate() error {
 	if p.Amount < 1 || p.Amount > MaxAmount {
 		return invalid("amount", "Amount must be a whole number from 1 to %d", MaxAmount)
 	}
-	if !p.Category.Valid() {
-		return invalid("category", "unknown category %q (want review, cnc, hand or completed)", p.Category)
+	if !w.HasStage(p.Category) {
+		return invalid("category", "unknown category %q (want %s)", p.Category, orList(w.spec.Stages))
 	}
 	if !p.Type.Valid() {
 		return invalid("type", "unknown type %q (want cnc, hand or none)", p.Type)
@@ -222,4 +226,20 @@ func normalizeValue(v any) any {
 	default:
 		return v
 	}
+}
+
+// orList writes "a, b or c".
+func orList[T ~string](xs []T) string {
+	var b strings.Builder
+	for i, x := range xs {
+		switch {
+		case i == 0:
+		case i == len(xs)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(x))
+	}
+	return b.String()
 }

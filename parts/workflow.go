@@ -42,20 +42,6 @@ type ActionInput struct {
 	MiscInfo map[string]any
 }
 
-// categoryRule says where an action leaves the part.
-type categoryRule int
-
-const (
-	keepCategory   categoryRule = iota
-	categoryByType              // cnc for cnc parts, hand otherwise
-	toCompleted
-)
-
-// statusRule computes the status after an action from the status before it.
-type statusRule func(Status) Status
-
-func fixed(s Status) statusRule { return func(Status) Status { return s } }
-
 // afterUnclaim: a part that was being worked on (In Progress) or had been
 // started (Already Started) is Already Started; anything else goes back to
 // Pending. The original API turned an Already Started part Pending on
@@ -68,30 +54,42 @@ func afterUnclaim(s Status) Status {
 	return StatusPending
 }
 
-// transition is one row of a workflow table.
-type transition struct {
-	from     []Category
-	category categoryRule
-	status   statusRule
+// StageByType is a rule's resulting stage that depends on the part's type:
+// the "cnc" stage for CNC parts, the "hand" stage otherwise. A workflow
+// using it must have both stages.
+const StageByType Category = "by-type"
+
+// Rule is one row of a workflow table: an action, the stages it applies
+// from, and where it leaves the part. An action may have several rules with
+// disjoint From stages (complete from fabrication to inspection, complete
+// from inspection to completed). What an action records besides the stage
+// and status (assignee, claim date, hand workers, reviewer, miscInfo, notes)
+// is the same in every workflow (see Workflow.Apply).
+type Rule struct {
+	// Action is one of Actions.
+	Action Action `json:"action" yaml:"action"`
+	// Target is the status a set-status rule handles (set-status only;
+	// empty for every other action).
+	Target Status `json:"target,omitempty" yaml:"target,omitempty"`
+	// From lists the stages the rule applies from (at least one).
+	From []Category `json:"from" yaml:"from"`
+	// To is the resulting stage: "" keeps the part where it is, StageByType
+	// picks cnc or hand by the part's type, anything else names a stage.
+	To Category `json:"to,omitempty" yaml:"to,omitempty"`
+	// Status is the resulting status; "" is the action's own: Reviewed for
+	// approve, In Progress for assign, start and revert, Completed for
+	// complete, Target for set-status, and for unclaim Already Started when
+	// work had begun (In Progress or Already Started), Pending otherwise.
+	Status Status `json:"status,omitempty" yaml:"status,omitempty"`
 }
 
-var (
-	working = []Category{CategoryCNC, CategoryHand}
-	open    = []Category{CategoryReview, CategoryCNC, CategoryHand}
-	// anywhere is every category: the original API checked none except for
-	// revert.
-	anywhere = []Category{CategoryReview, CategoryCNC, CategoryHand, CategoryCompleted}
-)
-
-// Workflow is a transition table: for each action, the categories it is
-// allowed from and where it leaves the part's category and status. Side
-// effects on assignee, reviewer, notes and miscInfo are the same in every
-// workflow (see Apply). A Workflow is immutable and safe for concurrent use;
-// get one from OriginalWorkflow or StrictWorkflow.
+// Workflow is a validated transition table over a set of stages
+// (categories): for each action, the stages it is allowed from and where it
+// leaves the part's stage and status. Build one with NewWorkflow, or use
+// OriginalWorkflow or StrictWorkflow. A Workflow is immutable and safe for
+// concurrent use.
 type Workflow struct {
-	name      string
-	actions   map[Action]transition
-	setStatus map[Status]transition
+	spec WorkflowSpec
 }
 
 // Names of the built-in workflows, as WorkflowByName accepts them.
@@ -100,48 +98,81 @@ const (
 	WorkflowStrict   = "strict"
 )
 
+var (
+	builtinStages = []Category{CategoryReview, CategoryCNC, CategoryHand, CategoryCompleted}
+	working       = []Category{CategoryCNC, CategoryHand}
+	open          = []Category{CategoryReview, CategoryCNC, CategoryHand}
+	// anywhere is every category: the original API checked none except for
+	// revert.
+	anywhere = builtinStages
+)
+
 // originalWorkflow is the original API's table: every action from every
 // category except revert, which needs a completed part.
-var originalWorkflow = &Workflow{
-	name: WorkflowOriginal,
-	actions: map[Action]transition{
-		ActionApprove:  {from: anywhere, category: categoryByType, status: fixed(StatusReviewed)},
-		ActionAssign:   {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
-		ActionUnclaim:  {from: anywhere, category: keepCategory, status: afterUnclaim},
-		ActionStart:    {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
-		ActionComplete: {from: anywhere, category: toCompleted, status: fixed(StatusCompleted)},
-		ActionRevert:   {from: []Category{CategoryCompleted}, category: categoryByType, status: fixed(StatusInProgress)},
+var originalWorkflow = mustWorkflow(WorkflowSpec{
+	Name:   WorkflowOriginal,
+	Stages: builtinStages,
+	Rules: []Rule{
+		{Action: ActionApprove, From: anywhere, To: StageByType},
+		{Action: ActionAssign, From: anywhere},
+		{Action: ActionUnclaim, From: anywhere},
+		{Action: ActionStart, From: anywhere},
+		{Action: ActionComplete, From: anywhere, To: CategoryCompleted},
+		{Action: ActionRevert, From: []Category{CategoryCompleted}, To: StageByType},
+		{Action: ActionSetStatus, Target: StatusPending, From: anywhere},
+		{Action: ActionSetStatus, Target: StatusReviewed, From: anywhere, To: StageByType},
+		{Action: ActionSetStatus, Target: StatusInProgress, From: anywhere},
+		{Action: ActionSetStatus, Target: StatusAlreadyStarted, From: anywhere},
+		{Action: ActionSetStatus, Target: StatusCompleted, From: anywhere, To: CategoryCompleted},
 	},
-	setStatus: map[Status]transition{
-		StatusPending:        {from: anywhere, category: keepCategory, status: fixed(StatusPending)},
-		StatusReviewed:       {from: anywhere, category: categoryByType, status: fixed(StatusReviewed)},
-		StatusInProgress:     {from: anywhere, category: keepCategory, status: fixed(StatusInProgress)},
-		StatusAlreadyStarted: {from: anywhere, category: keepCategory, status: fixed(StatusAlreadyStarted)},
-		StatusCompleted:      {from: anywhere, category: toCompleted, status: fixed(StatusCompleted)},
-	},
-}
+})
 
 // strictWorkflow only lets a part move forward through its columns: approve
 // from review, work (claim, unclaim, start, complete) in cnc or hand, revert
 // from completed. Set-status follows the same rules: Reviewed approves,
 // Completed completes.
-var strictWorkflow = &Workflow{
-	name: WorkflowStrict,
-	actions: map[Action]transition{
-		ActionApprove:  {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
-		ActionAssign:   {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-		ActionUnclaim:  {from: working, category: keepCategory, status: afterUnclaim},
-		ActionStart:    {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-		ActionComplete: {from: working, category: toCompleted, status: fixed(StatusCompleted)},
-		ActionRevert:   {from: []Category{CategoryCompleted}, category: categoryByType, status: fixed(StatusInProgress)},
+var strictWorkflow = mustWorkflow(WorkflowSpec{
+	Name:   WorkflowStrict,
+	Stages: builtinStages,
+	Rules: []Rule{
+		{Action: ActionApprove, From: []Category{CategoryReview}, To: StageByType},
+		{Action: ActionAssign, From: working},
+		{Action: ActionUnclaim, From: working},
+		{Action: ActionStart, From: working},
+		{Action: ActionComplete, From: working, To: CategoryCompleted},
+		{Action: ActionRevert, From: []Category{CategoryCompleted}, To: StageByType},
+		{Action: ActionSetStatus, Target: StatusPending, From: open},
+		{Action: ActionSetStatus, Target: StatusReviewed, From: []Category{CategoryReview}, To: StageByType},
+		{Action: ActionSetStatus, Target: StatusInProgress, From: working},
+		{Action: ActionSetStatus, Target: StatusAlreadyStarted, From: working},
+		{Action: ActionSetStatus, Target: StatusCompleted, From: working, To: CategoryCompleted},
 	},
-	setStatus: map[Status]transition{
-		StatusPending:        {from: open, category: keepCategory, status: fixed(StatusPending)},
-		StatusReviewed:       {from: []Category{CategoryReview}, category: categoryByType, status: fixed(StatusReviewed)},
-		StatusInProgress:     {from: working, category: keepCategory, status: fixed(StatusInProgress)},
-		StatusAlreadyStarted: {from: working, category: keepCategory, status: fixed(StatusAlreadyStarted)},
-		StatusCompleted:      {from: working, category: toCompleted, status: fixed(StatusCompleted)},
-	},
+})
+
+func mustWorkflow(spec WorkflowSpec) *Workflow {
+	w, err := NewWorkflow(spec)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
+
+// resultStatus is the status a rule leaves: its own, or its action's.
+func resultStatus(r Rule, before Status) Status {
+	if r.Status != "" {
+		return r.Status
+	}
+	switch r.Action {
+	case ActionApprove:
+		return StatusReviewed
+	case ActionUnclaim:
+		return afterUnclaim(before)
+	case ActionComplete:
+		return StatusCompleted
+	case ActionSetStatus:
+		return r.Target
+	}
+	return StatusInProgress // assign, start, revert
 }
 
 // OriginalWorkflow returns the default workflow, the original API's: approve,
@@ -170,26 +201,30 @@ func WorkflowByName(name string) (*Workflow, error) {
 }
 
 // Name is the workflow's name, e.g. "original".
-func (w *Workflow) Name() string { return w.name }
+func (w *Workflow) Name() string { return w.spec.Name }
 
-// Allowed reports which categories an action may start from; for
+// Allowed reports which stages an action may start from; for
 // ActionSetStatus, pass the target status. It returns nil for an unknown
 // action or status.
 func (w *Workflow) Allowed(a Action, target Status) []Category {
-	t, ok := w.rule(a, target)
-	if !ok {
-		return nil
+	var out []Category
+	for _, r := range w.spec.Rules {
+		if r.Action == a && (a != ActionSetStatus || r.Target == target) {
+			out = append(out, r.From...)
+		}
 	}
-	return slices.Clone(t.from)
+	return out
 }
 
-func (w *Workflow) rule(a Action, target Status) (transition, bool) {
-	if a == ActionSetStatus {
-		t, ok := w.setStatus[target]
-		return t, ok
+// rule returns the rule of action a (set-status: to target) that applies
+// from stage c.
+func (w *Workflow) rule(a Action, target Status, c Category) (Rule, bool) {
+	for _, r := range w.spec.Rules {
+		if r.Action == a && (a != ActionSetStatus || r.Target == target) && slices.Contains(r.From, c) {
+			return r, true
+		}
 	}
-	t, ok := w.actions[a]
-	return t, ok
+	return Rule{}, false
 }
 
 // Allowed is OriginalWorkflow().Allowed.
@@ -212,12 +247,15 @@ func (w *Workflow) Apply(p *Part, a Action, in ActionInput, now time.Time) (next
 	if a == ActionSetStatus && !in.Status.Valid() {
 		return next, false, invalid("status", "unknown status %q", in.Status)
 	}
-	t, ok := w.rule(a, in.Status)
-	if !ok {
+	if !slices.Contains(Actions, a) {
 		return next, false, invalid("action", "unknown action %q", a)
 	}
-	if !slices.Contains(t.from, p.Category) {
-		reason := "allowed only from " + joinCategories(t.from)
+	t, ok := w.rule(a, in.Status, p.Category)
+	if !ok {
+		reason := "not allowed in workflow " + w.spec.Name
+		if from := w.Allowed(a, in.Status); len(from) > 0 {
+			reason = "allowed only from " + joinCategories(from)
+		}
 		return next, false, &TransitionError{Action: a, Category: p.Category, Status: p.Status, Reason: reason}
 	}
 	switch a {
@@ -251,17 +289,18 @@ func (w *Workflow) Apply(p *Part, a Action, in ActionInput, now time.Time) (next
 	if in.Notes != nil && (a == ActionAssign || a == ActionSetStatus) {
 		next.Notes = *in.Notes
 	}
-	switch t.category {
-	case categoryByType:
+	switch t.To {
+	case "":
+	case StageByType:
 		if p.Type == TypeCNC {
 			next.Category = CategoryCNC
 		} else {
 			next.Category = CategoryHand
 		}
-	case toCompleted:
-		next.Category = CategoryCompleted
+	default:
+		next.Category = t.To
 	}
-	next.Status = t.status(p.Status)
+	next.Status = resultStatus(t, p.Status)
 	next.normalize()
 	return next, !samePart(p, next), nil
 }
