@@ -24,4 +24,14 @@
 // RunLog exercises the change log (Store.ReadLog, Store.PruneLog and the
 // Service's subscribers) on a database opened by more than one Store, as
 // several processes sharing one database file would.
+//
+// RunWorkflow runs the workflow suite for one parts.Workflow on a store:
+// every rule of the workflow, from every stage it names, for both part types,
+// every status and with and without an assignee, must leave the part where
+// the rule says; every other action is refused without a write; new parts
+// start in the initial stage; other categories are invalid; every stage is
+// listed and counted; the leaderboard scores the done stage; and parts in a
+// removed stage are reported as stranded. InspectionWorkflow is a custom
+// workflow (an inspection stage between fabrication and completed) for
+// running it beside the built-in ones.
 package partstest

@@ -49,3 +49,19 @@ func TestLogConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkflows runs the workflow suite under both built-in workflows and a
+// custom one with an inspection stage.
+func TestWorkflows(t *testing.T) {
+	for _, flow := range []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow(), partstest.InspectionWorkflow()} {
+		t.Run(flow.Name(), func(t *testing.T) {
+			partstest.RunWorkflow(t, func(t *testing.T) parts.Store {
+				s, err := bunstore.Open(t.Context(), "sqlite://:memory:", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}, flow)
+		})
+	}
+}
