@@ -40,9 +40,9 @@ func DecodePartFields(b []byte) (map[string]any, error) {
 	return out, nil
 }
 
-// ParseListQuery exposes the list query parser.
+// ParseListQuery exposes the list query parser (original workflow).
 func ParseListQuery(raw, category string) (parts.Filter, bool, error) {
-	q, err := parseListQuery(raw, category)
+	q, err := parseListQuery(parts.OriginalWorkflow(), raw, category)
 	return q.Filter, q.LimitSet, err
 }
 

@@ -80,6 +80,12 @@ type env struct {
 // newEnv builds the handler; configure may change the options first.
 func newEnv(t *testing.T, configure func(o *httpapi.Options)) *env {
 	t.Helper()
+	return newFlowEnv(t, flow, configure)
+}
+
+// newFlowEnv is newEnv with the service on workflow w.
+func newFlowEnv(t *testing.T, w *parts.Workflow, configure func(o *httpapi.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := bunstore.Open(ctx, testStoreURL(t), nil)
 	if err != nil {
@@ -89,7 +95,7 @@ func newEnv(t *testing.T, configure func(o *httpapi.Options)) *env {
 	c := newClock()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := parts.NewService(store, &parts.Options{Now: c.Now, Logger: logger, Workflow: flow})
+	svc := parts.NewService(store, &parts.Options{Now: c.Now, Logger: logger, Workflow: w})
 	o := &httpapi.Options{
 		Keys: []httpapi.Key{
 			{Name: "admin", Key: adminKey, Role: httpapi.RoleAdmin},

@@ -51,7 +51,7 @@ func orNull(s schema) schema {
 func enum(values ...string) schema { return schema{"type": "string", "enum": values} }
 
 // components are the shared schemas of the document.
-func components() map[string]schema {
+func components(stages []string) map[string]schema {
 	misc := schema{"type": "object", "nullable": true, "additionalProperties": true,
 		"description": "String keys; values strings, numbers, lists or objects; nulls are dropped. Known keys: reviewer, handWorkers, views."}
 	out := map[string]schema{
@@ -75,7 +75,7 @@ func components() map[string]schema {
 			"subsystem":   str(),
 			"assigned":    orNull(str()),
 			"status":      enum("Pending", "Reviewed", "In Progress", "Already Started", "Completed"),
-			"category":    enum("review", "cnc", "hand", "completed"),
+			"category":    enum(stages...),
 			"amount":      schema{"type": "integer", "minimum": 1},
 			"notes":       str(),
 			"file":        orNull(str()),
@@ -94,7 +94,7 @@ func components() map[string]schema {
 			"properties": props{
 				"partId": str(), "part_id": str(), "name": str(), "type": orNull(enum("cnc", "hand", "")),
 				"material": str(), "subsystem": str(), "assigned": orNull(str()), "status": str(),
-				"category": enum("review", "cnc", "hand", "completed"),
+				"category": enum(stages...),
 				"amount": schema{"description": "A whole number 1..1000000, as a JSON integer or a string such as \"3\"",
 					"oneOf": []schema{{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "pattern": "^[0-9]+$"}}},
 				"notes": str(), "file": schema{"type": "string", "nullable": true, "description": "A file name only, never a path"},
@@ -143,12 +143,66 @@ Concurrency: GET of a part sets ETag; PUT, DELETE and the workflow actions honou
 // openAPI renders the OpenAPI 3.0 document of the route table.
 // workflowDescription says which workflow table the actions follow.
 func workflowDescription(w *parts.Workflow) string {
-	if w == parts.StrictWorkflow() {
+	switch w {
+	case parts.StrictWorkflow():
 		return "\n\nWorkflow: strict. Approve only in review; claim, unclaim, start and complete only in cnc or hand; " +
 			"revert only from completed; PUT .../status follows the same rules. Anything else is 409."
+	case parts.OriginalWorkflow():
+		return "\n\nWorkflow: " + w.Name() + ". As the original API: approve, claim, unclaim, complete and PUT .../status " +
+			"work from any category; only revert needs a completed part (else 400)."
 	}
-	return "\n\nWorkflow: " + w.Name() + ". As the original API: approve, claim, unclaim, complete and PUT .../status " +
-		"work from any category; only revert needs a completed part (else 400)."
+	spec := w.Spec()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n\nWorkflow: %s (custom). Categories: %s; new parts start in %s; the leaderboard scores %s. Actions:",
+		spec.Name, stageList(stageNames(w)), spec.Initial, spec.Done)
+	for _, r := range spec.Rules {
+		b.WriteString("\n- " + describeRule(r))
+	}
+	b.WriteString("\nAnything else is 409.")
+	return b.String()
+}
+
+// describeRule writes a rule as a sentence, e.g. "complete from cnc, hand:
+// category inspection, status Pending".
+func describeRule(r parts.Rule) string {
+	name := string(r.Action)
+	if r.Action == parts.ActionSetStatus {
+		name = "set status " + string(r.Target)
+	}
+	from := make([]string, len(r.From))
+	for i, c := range r.From {
+		from[i] = string(c)
+	}
+	to := "category unchanged"
+	switch r.To {
+	case "":
+	case parts.StageByType:
+		to = "category cnc for cnc parts, else hand"
+	default:
+		to = "category " + string(r.To)
+	}
+	status := "the action's usual status"
+	if r.Status != "" {
+		status = "status " + string(r.Status)
+	}
+	return fmt.Sprintf("%s from %s: %s, %s", name, strings.Join(from, ", "), to, status)
+}
+
+// stageNames lists a workflow's stages as strings.
+func stageNames(w *parts.Workflow) []string {
+	var out []string
+	for _, c := range w.Stages() {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+// stageList writes "review, cnc, hand or completed".
+func stageList(stages []string) string {
+	if len(stages) < 2 {
+		return strings.Join(stages, "")
+	}
+	return strings.Join(stages[:len(stages)-1], ", ") + " or " + stages[len(stages)-1]
 }
 
 func (rt *routeTable) openAPI() ([]byte, error) {
@@ -174,7 +228,7 @@ func (rt *routeTable) openAPI() ([]byte, error) {
 		"servers": []any{map[string]any{"url": server}},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": components(),
+			"schemas": components(stageNames(rt.h.svc.Workflow())),
 			"securitySchemes": map[string]any{
 				"ApiKeyHeader": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 				"ApiKeyQuery": map[string]any{"type": "apiKey", "in": "query", "name": "api_key",
@@ -235,6 +289,11 @@ func operation(r route, pathParams []string) map[string]any {
 		desc := n
 		if n == "id" {
 			s, desc = schema{"type": "integer", "format": "int64", "minimum": 1}, "The part's numeric id (anything else is 404)"
+		}
+		for _, p := range r.Doc.Params {
+			if p.Name == n {
+				s, desc = p.Schema, p.Description
+			}
 		}
 		params = append(params, map[string]any{"name": n, "in": "path", "required": true, "schema": s, "description": desc})
 	}

@@ -84,8 +84,9 @@ func (h *handler) listParts(w http.ResponseWriter, req bunrouter.Request) error 
 
 func (h *handler) listCategory(w http.ResponseWriter, req bunrouter.Request) error {
 	c := req.Param("category")
-	if c == "" || !parts.Category(strings.ToLower(c)).Valid() {
-		return &parts.ValidationError{Field: "category", Reason: "Unknown category (want review, cnc, hand or completed)"}
+	if c == "" || !h.svc.Workflow().HasStage(parts.Category(strings.ToLower(c))) {
+		return &parts.ValidationError{Field: "category",
+			Reason: "Unknown category (want " + stageList(stageNames(h.svc.Workflow())) + ")"}
 	}
 	return h.list(w, req, c)
 }
@@ -96,7 +97,7 @@ func (h *handler) listCategory(w http.ResponseWriter, req bunrouter.Request) err
 const bigList = 500
 
 func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category string) error {
-	q, err := parseListQuery(req.URL.RawQuery, category)
+	q, err := parseListQuery(h.svc.Workflow(), req.URL.RawQuery, category)
 	if err != nil {
 		return err
 	}
@@ -392,8 +393,8 @@ func (h *handler) stats(w http.ResponseWriter, req bunrouter.Request) error {
 	}
 	out := statsJSON{ByCategory: map[string]int{}, ByStatus: map[string]int{}, Total: st.Total,
 		Assignment: map[string]int{"assigned": st.Assigned, "unassigned": st.Unassigned}}
-	for _, c := range parts.Categories {
-		out.ByCategory[string(c)] = st.ByCategory[c]
+	for c, n := range st.ByCategory {
+		out.ByCategory[string(c)] = n
 	}
 	for s, key := range statusKeys {
 		out.ByStatus[key] = st.ByStatus[s]

@@ -21,12 +21,12 @@ type listQuery struct {
 // maxOffset is the largest offset accepted.
 const maxOffset = math.MaxInt32
 
-// parseListQuery parses the query string of a list request. category, when
-// non-empty, fixes the category (the categories/{category} route) and the
-// category parameter is then ignored. Every problem is a
+// parseListQuery parses the query string of a list request under workflow
+// flow. category, when non-empty, fixes the category (the
+// categories/{category} route) and the category parameter is then ignored. Every problem is a
 // *parts.ValidationError naming the parameter; a nil error means the Filter
 // is valid for Service.FindParts.
-func parseListQuery(rawQuery string, category string) (listQuery, error) {
+func parseListQuery(flow *parts.Workflow, rawQuery string, category string) (listQuery, error) {
 	var q listQuery
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
@@ -48,9 +48,9 @@ func parseListQuery(rawQuery string, category string) (listQuery, error) {
 		category = get("category")
 	}
 	if c := parts.Category(strings.ToLower(strings.TrimSpace(category))); c != "" {
-		if !c.Valid() {
+		if !flow.HasStage(c) {
 			return q, &parts.ValidationError{Field: "category",
-				Reason: fmt.Sprintf("Unknown category %q (want review, cnc, hand or completed)", category)}
+				Reason: fmt.Sprintf("Unknown category %q (want %s)", category, stageList(stageNames(flow)))}
 		}
 		q.Filter.Category = c
 	}

@@ -46,6 +46,9 @@ type op struct {
 	Summary string
 	// Description is optional, longer text (choices the contract left open).
 	Description string
+	// Params describes path parameters other than ":id" (by name); a
+	// parameter not listed is a plain string.
+	Params []param
 	// Query lists the query parameters.
 	Query []param
 	// Body is the request body; nil means none.
@@ -196,6 +199,7 @@ func moreSpecific(a, b string) bool {
 // registerRoutes adds every route outside the files feature.
 func (h *handler) registerRoutes(rt *routeTable) {
 	idParam := "/api/parts/:id"
+	stages := stageNames(h.svc.Workflow())
 	rt.add(route{Method: http.MethodGet, Path: "/health", Access: accessPublic, Handler: h.health, Doc: op{
 		Summary:   "Liveness probe",
 		Responses: map[int]response{200: {Description: "The server is up", Schema: obj(props{"status": str()})}},
@@ -226,14 +230,14 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	}
 	rt.add(route{Method: http.MethodGet, Path: "/api/parts/", Access: accessRead, Handler: h.listParts, Doc: op{
 		Summary: "List parts",
-		Query: append([]param{{Name: "category", Description: "review, cnc, hand or completed; empty means all",
-			Schema: enum("review", "cnc", "hand", "completed")}}, listQuery...),
+		Query: append([]param{{Name: "category", Description: stageList(stages) + "; empty means all",
+			Schema: enum(stages...)}}, listQuery...),
 		Responses: map[int]response{200: {Description: "One page of parts; total counts all matches", Schema: ref("PartList")}},
 	}})
 	rt.add(route{Method: http.MethodPost, Path: "/api/parts/", Access: accessWrite, Handler: h.createPart, Doc: op{
 		Summary: "Create a part",
 		Description: "partId, material and subsystem are required; status defaults to Pending, category to " +
-			"review, amount to 1 (also when amount is null or \"\"). snake_case spellings (part_id, " +
+			string(h.svc.Workflow().Initial()) + ", amount to 1 (also when amount is null or \"\"). snake_case spellings (part_id, " +
 			"onshape_url, misc_info, claimed_date) are accepted; camelCase wins when both are sent. claimedDate " +
 			"(RFC 3339, with or without a zone; without one it is UTC) is kept when given, else set on " +
 			"assignment. A string holding invalid UTF-8 or a lone UTF-16 surrogate escape is 400 naming its " +
@@ -251,6 +255,7 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/api/parts/categories/:category", Access: accessRead, Handler: h.listCategory, Doc: op{
 		Summary:   "List the parts of one category",
+		Params:    []param{{Name: "category", Description: stageList(stages), Schema: enum(stages...)}},
 		Query:     listQuery,
 		Responses: map[int]response{200: {Description: "One page of parts", Schema: ref("PartList")}},
 	}})
