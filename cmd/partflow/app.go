@@ -67,13 +67,9 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	if err := uploads.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("allowed_extensions / max_file_size: %w", err), store.Close())
 	}
-	flow, err := parts.WorkflowByName(cfg.Workflow)
-	if err != nil {
-		return nil, errors.Join(err, store.Close())
-	}
 	events := parts.EventOptions{Poll: cfg.Events.Poll, MaxAge: cfg.Events.MaxAge, MaxCount: cfg.Events.MaxCount}
 	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv,
-		Workflow: flow, Events: events})
+		Workflow: cfg.WorkflowValue(), Events: events})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 

@@ -93,7 +93,16 @@ func (c *Config) entries() []entry {
 	}
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
-	add("workflow", c.Workflow)
+	flow := c.WorkflowValue()
+	var stages []string
+	for _, st := range flow.Stages() {
+		stages = append(stages, string(st))
+	}
+	add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
+	for i, w := range c.Workflows {
+		add("workflows", fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
+		es[len(es)-1].Key = fmt.Sprintf("workflows[%d]", i)
+	}
 	if len(c.Webhooks) == 0 {
 		add("webhooks", "[]")
 	}

@@ -288,7 +288,8 @@ api_key: %[6]s
 # model_wait: 30s
 
 # Workflow table: original (the original API's: every action but revert from
-# any column) or strict (parts move forward through their columns):
+# any column), strict (parts move forward through their columns), or the
+# name of a custom workflow defined under workflows: (see the README):
 # workflow: original
 `, path, q(a.env), q(a.addr), q(a.databaseURL), q(a.filesURL), q(key), logFormat, allowQuery, q(cascadioCommand()))
 }

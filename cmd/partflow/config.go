@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
 )
 
@@ -74,8 +75,12 @@ type Config struct {
 	Onshape OnshapeConfig `koanf:"onshape"`
 	// Workflow names the workflow table the actions follow: "original"
 	// (default, the original API's: everything but revert from any
-	// category) or "strict" (parts move forward through their columns).
+	// category), "strict" (parts move forward through their columns), or
+	// the name of one of Workflows.
 	Workflow string `koanf:"workflow"`
+	// Workflows defines custom workflows (stages and rules) that Workflow
+	// may name.
+	Workflows []WorkflowConfig `koanf:"workflows"`
 	// Events configures the change log and its event stream.
 	Events EventsConfig `koanf:"events"`
 	// Webhooks are endpoints that receive the change log. They are added
@@ -84,6 +89,7 @@ type Config struct {
 	Webhooks []webhooks.Endpoint `koanf:"webhooks"`
 
 	sources  map[string]Source
+	flow     *parts.Workflow // the validated workflow Workflow names
 	dbDSN    string
 	dbPath   string // absolute SQLite file path, "" for memory or non-SQLite
 	filesDSN string
@@ -179,6 +185,59 @@ type OnshapeConfig struct {
 	// AccessKey and SecretKey are an Onshape API key pair (secret).
 	AccessKey string `koanf:"access_key"`
 	SecretKey string `koanf:"secret_key"`
+}
+
+// WorkflowConfig defines a custom workflow in the config file.
+type WorkflowConfig struct {
+	// Name is what the workflow setting calls it.
+	Name string `koanf:"name"`
+	// Stages are the categories in board order.
+	Stages []string `koanf:"stages"`
+	// Initial is where new parts start (default: the first stage).
+	Initial string `koanf:"initial"`
+	// Done is the stage of finished parts (default: completed, else the last).
+	Done string `koanf:"done"`
+	// Rules is the transition table.
+	Rules []RuleConfig `koanf:"rules"`
+}
+
+// RuleConfig is one rule of a custom workflow (see parts.Rule).
+type RuleConfig struct {
+	// Action is approve, assign, unclaim, start, complete, revert or set-status.
+	Action string `koanf:"action"`
+	// Target is the status a set-status rule handles.
+	Target string `koanf:"target"`
+	// From lists the stages the rule applies from.
+	From []string `koanf:"from"`
+	// To is the resulting stage ("" keeps it, "by-type" picks cnc or hand).
+	To string `koanf:"to"`
+	// Status is the resulting status ("" is the action's own).
+	Status string `koanf:"status"`
+}
+
+// spec converts the configuration to a parts.WorkflowSpec.
+func (w WorkflowConfig) spec() parts.WorkflowSpec {
+	cats := func(ss []string) []parts.Category {
+		out := make([]parts.Category, len(ss))
+		for i, s := range ss {
+			out[i] = parts.Category(s)
+		}
+		return out
+	}
+	spec := parts.WorkflowSpec{Name: w.Name, Stages: cats(w.Stages), Initial: parts.Category(w.Initial), Done: parts.Category(w.Done)}
+	for _, r := range w.Rules {
+		spec.Rules = append(spec.Rules, parts.Rule{Action: parts.Action(r.Action), Target: parts.Status(r.Target),
+			From: cats(r.From), To: parts.Category(r.To), Status: parts.Status(r.Status)})
+	}
+	return spec
+}
+
+// WorkflowValue is the validated workflow the workflow setting names.
+func (c *Config) WorkflowValue() *parts.Workflow {
+	if c.flow == nil {
+		return parts.OriginalWorkflow()
+	}
+	return c.flow
 }
 
 // PluginConfig describes one converter plugin process.

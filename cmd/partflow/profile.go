@@ -60,6 +60,7 @@ func baseDefaults() map[string]any {
 		"onshape.access_key":       "",
 		"onshape.secret_key":       "",
 		"workflow":                 parts.WorkflowOriginal,
+		"workflows":                []any{},
 		"events.max_age":           time.Duration(0),
 		"events.max_count":         1_000_000,
 		"events.poll":              250 * time.Millisecond,

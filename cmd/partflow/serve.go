@@ -53,6 +53,10 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Error("close stores", "err", err)
 		}
 	}()
+	// A workflow without a stage that holds parts would strand them.
+	if err := a.svc.CheckWorkflow(ctx); err != nil {
+		return fmt.Errorf("config: workflow: %w", err)
+	}
 	// Conversion workers run until shutdown; a job they are running then is
 	// requeued at the next start.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))

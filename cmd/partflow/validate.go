@@ -171,10 +171,7 @@ func (c *Config) normalize() error {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)
 	}
 	c.checkLimits(bad)
-	c.Workflow = strings.ToLower(strings.TrimSpace(c.Workflow))
-	if _, err := parts.WorkflowByName(c.Workflow); err != nil {
-		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, parts.WorkflowOriginal, parts.WorkflowStrict)
-	}
+	c.validateWorkflows(bad)
 	for i := range c.Webhooks {
 		if err := c.Webhooks[i].Validate(); err != nil {
 			bad(fmt.Sprintf("webhooks[%d]", i), "%v", err)
@@ -438,4 +435,41 @@ func (c *Config) checkLimits(bad func(key, format string, args ...any)) {
 	if c.Uploads.MaxPerClient < 0 {
 		bad("uploads.max_per_client", "must not be negative, got %d", c.Uploads.MaxPerClient)
 	}
+}
+
+// validateWorkflows builds the custom workflows and resolves the workflow
+// setting to one of them or a built-in.
+func (c *Config) validateWorkflows(bad func(key, format string, args ...any)) {
+	c.Workflow = strings.ToLower(strings.TrimSpace(c.Workflow))
+	custom := map[string]*parts.Workflow{}
+	names := []string{parts.WorkflowOriginal, parts.WorkflowStrict}
+	for i, wc := range c.Workflows {
+		key := fmt.Sprintf("workflows[%d]", i)
+		if _, err := parts.WorkflowByName(wc.Name); err == nil || wc.Name == "" || custom[wc.Name] != nil {
+			bad(key+".name", "workflow name %q is empty, built in or used twice", wc.Name)
+			continue
+		}
+		w, err := parts.NewWorkflow(wc.spec())
+		if err != nil {
+			var we *parts.WorkflowError
+			if errors.As(err, &we) {
+				err = errors.New(strings.Join(we.Problems, "; "))
+			}
+			bad(key, "%v", err)
+			continue
+		}
+		custom[wc.Name] = w
+		names = append(names, wc.Name)
+	}
+	if w, ok := custom[c.Workflow]; ok {
+		c.flow = w
+		return
+	}
+	w, err := parts.WorkflowByName(c.Workflow)
+	if err != nil {
+		last := len(names) - 1
+		bad("workflow", "unknown workflow %q (want %s or %s)", c.Workflow, strings.Join(names[:last], ", "), names[last])
+		return
+	}
+	c.flow = w
 }

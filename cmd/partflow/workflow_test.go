@@ -1,0 +1,91 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage"
+)
+
+// inspectionYAML defines a custom workflow with an inspection stage and
+// selects it.
+const inspectionYAML = `workflow: inspection
+workflows:
+  - name: inspection
+    stages: [review, cnc, hand, inspection, completed]
+    rules:
+      - {action: approve, from: [review], to: by-type}
+      - {action: assign, from: [cnc, hand, inspection]}
+      - {action: unclaim, from: [cnc, hand, inspection]}
+      - {action: complete, from: [cnc, hand], to: inspection, status: Pending}
+      - {action: complete, from: [inspection], to: completed}
+      - {action: revert, from: [inspection, completed], to: by-type}
+`
+
+func TestConfigCustomWorkflow(t *testing.T) {
+	cfg := mustLoad(t, []string{"--config", writeFile(t, t.TempDir(), "c.yaml", inspectionYAML)}, nil)
+	w := cfg.WorkflowValue()
+	if w.Name() != "inspection" || !w.HasStage("inspection") || w.Done() != parts.CategoryCompleted {
+		t.Fatalf("workflow %s stages %v", w.Name(), w.Stages())
+	}
+	p := &parts.Part{Type: parts.TypeHand, Category: parts.CategoryHand, Status: parts.StatusInProgress}
+	next, _, err := w.Apply(p, parts.ActionComplete, parts.ActionInput{}, p.UpdatedAt)
+	if err != nil || next.Category != "inspection" || next.Status != parts.StatusPending {
+		t.Errorf("complete from hand = %+v, %v", next, err)
+	}
+}
+
+func TestConfigWorkflowErrors(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, key, msg string }{
+		{"unreachable stage", strings.Replace(inspectionYAML, "completed]", "completed, paint]", 1),
+			"workflows[0]", `stage "paint" is unreachable`},
+		{"unknown action", strings.Replace(inspectionYAML, "action: revert", "action: paint", 1),
+			"workflows[0]", `rule 6 (paint): unknown action "paint"`},
+		{"built-in name", strings.Replace(inspectionYAML, "name: inspection", "name: strict", 1),
+			"workflows[0].name", `workflow name "strict" is empty, built in or used twice`},
+		{"unknown name", strings.Replace(inspectionYAML, "workflow: inspection", "workflow: paint", 1),
+			"workflow", `unknown workflow "paint" (want original, strict or inspection)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig([]string{"--config", writeFile(t, t.TempDir(), "c.yaml", tc.yaml)}, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(strings.Join(configErrorKeys(err), " "), tc.key) {
+				t.Errorf("err = %v (keys %q), want %s: %s", err, configErrorKeys(err), tc.key, tc.msg)
+			}
+		})
+	}
+}
+
+// TestServeRefusesAWorkflowThatStrandsParts: a database with a part in
+// inspection does not start under a workflow without that stage; partflow
+// config shows the configured workflow's stages.
+func TestServeRefusesAWorkflowThatStrandsParts(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := writeFile(t, dir, "c.yaml", inspectionYAML+"database_url: sqlite:///"+filepath.Join(dir, "parts.db")+
+		"\nfiles_url: file://"+filepath.Join(dir, "files")+"\nplugins: []\n")
+	cfg := mustLoad(t, []string{"--config", cfgFile}, nil)
+	if !strings.HasPrefix(cfg.DatabaseDSN(), "sqlite://"+dir) {
+		t.Fatalf("database %s is not in the test's directory", cfg.DatabaseDSN())
+	}
+	store, err := storage.Open(t.Context(), cfg.DatabaseDSN(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := parts.NewService(store, &parts.Options{Workflow: cfg.WorkflowValue()})
+	for i, c := range []parts.Category{"inspection", "inspection", parts.CategoryCNC} {
+		if _, err := svc.ImportPart(t.Context(), &parts.Part{ID: int64(i + 1), PartID: "P", Material: "m", Subsystem: "s", Category: c}, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+
+	out, code := runCLI(t, nil, "config", "--config", cfgFile)
+	if code != 0 || !strings.Contains(out, "inspection (stages [review, cnc, hand, inspection, completed]; new parts in review, done in completed)") {
+		t.Errorf("partflow config: exit %d\n%s", code, out)
+	}
+	out, code = runCLI(t, nil, "serve", "--config", cfgFile, "--workflow", "strict", "--addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(out, `workflow "strict" would strand parts in stages it does not have: 2 in "inspection"`) {
+		t.Errorf("serve under strict: exit %d, want a refusal naming 2 parts in inspection\n%s", code, out)
+	}
+}
