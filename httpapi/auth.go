@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bunrouter"
@@ -21,12 +25,14 @@ type hashedKey struct {
 	digest [sha256.Size]byte
 	name   string
 	role   Role
+	roles  []string
 }
 
 func newKeyring(keys []Key) *keyring {
 	kr := &keyring{}
 	for _, k := range keys {
-		kr.keys = append(kr.keys, hashedKey{digest: sha256.Sum256([]byte(k.Key)), name: k.Name, role: k.Role})
+		kr.keys = append(kr.keys, hashedKey{digest: sha256.Sum256([]byte(k.Key)), name: k.Name, role: k.Role,
+			roles: append([]string{k.Role.String()}, k.Roles...)})
 	}
 	return kr
 }
@@ -78,37 +84,86 @@ func (h *handler) presentedKey(r *http.Request) (key string, queryRefused bool, 
 	return "", queryRefused, nil
 }
 
-// withAccess authenticates requests to routes that need a key.
+// withAccess authenticates requests to routes that need it (the API keys,
+// or Options.Authenticator) and asks the policy about the route's access.
 func (h *handler) withAccess(a access, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	if a == accessPublic {
 		return next
 	}
+	op := map[access]Operation{accessRead: OpRead, accessWrite: OpWrite, accessAdmin: OpAdmin}[a]
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		st := stateFrom(req.Context())
-		secret, queryRefused, err := h.presentedKey(req.Request)
+		var p Principal
+		var err error
+		if h.opts.Authenticator != nil {
+			p, err = h.authenticate(req.Request)
+		} else {
+			p, err = h.keyPrincipal(req.Request, st, a)
+		}
 		if err != nil {
 			return err
 		}
-		if secret == "" {
-			if queryRefused {
-				return &statusError{status: http.StatusUnauthorized, message: errKeyRequired.message,
-					details: "Keys in the URL are disabled on this server; send the X-API-Key header."}
-			}
-			return errKeyRequired
-		}
-		k, ok := h.keys.match(secret)
-		if !ok {
-			return h.failedKey(st.client.String())
-		}
-		st.keyName, st.role = k.name, k.role
-		if a == accessWrite && k.role < RoleEditor {
-			return errReadOnly
-		}
-		if a == accessAdmin && k.role < RoleAdmin {
-			return errAdminOnly
+		st.keyName, st.principal = p.Name, p
+		if err := h.opts.Policy.Authorize(req.Context(), p, op, nil); err != nil {
+			return err
 		}
 		return next(w, req)
 	}
+}
+
+// authorizeWrite asks the policy whether the request's principal may
+// write, for a read route that writes on request. A read-only API key gets
+// the usual "read-only" answer.
+func (h *handler) authorizeWrite(ctx context.Context) error {
+	p := stateFrom(ctx).principal
+	err := h.opts.Policy.Authorize(ctx, p, OpWrite, nil)
+	if err != nil && h.opts.Authenticator == nil && !p.HasRole(RoleEditor.String()) && !p.HasRole(RoleAdmin.String()) {
+		return errReadOnly
+	}
+	return err
+}
+
+// authenticate runs Options.Authenticator and maps its refusals to 401s.
+func (h *handler) authenticate(r *http.Request) (Principal, error) {
+	p, err := h.opts.Authenticator.Authenticate(r)
+	switch {
+	case errors.Is(err, ErrNoCredentials):
+		return p, &statusError{status: http.StatusUnauthorized, message: "Authentication required"}
+	case errors.Is(err, ErrBadCredentials):
+		return p, &statusError{status: http.StatusUnauthorized, message: "Invalid credentials"}
+	case err != nil:
+		return p, fmt.Errorf("authenticate: %w", err)
+	case p.Name == "":
+		return p, errors.New("authenticate: the authenticator returned a principal without a name")
+	}
+	return p, nil
+}
+
+// keyPrincipal is the built-in authentication: the API keys, with the
+// failed-key limit.
+func (h *handler) keyPrincipal(r *http.Request, st *requestState, a access) (Principal, error) {
+	secret, queryRefused, err := h.presentedKey(r)
+	if err != nil {
+		return Principal{}, err
+	}
+	if secret == "" {
+		if queryRefused {
+			return Principal{}, &statusError{status: http.StatusUnauthorized, message: errKeyRequired.message,
+				details: "Keys in the URL are disabled on this server; send the X-API-Key header."}
+		}
+		return Principal{}, errKeyRequired
+	}
+	k, ok := h.keys.match(secret)
+	if !ok {
+		return Principal{}, h.failedKey(st.client.String())
+	}
+	switch {
+	case a == accessWrite && k.role < RoleEditor:
+		return Principal{}, errReadOnly
+	case a == accessAdmin && k.role < RoleAdmin:
+		return Principal{}, errAdminOnly
+	}
+	return Principal{Name: k.name, Roles: slices.Clone(k.roles)}, nil
 }
 
 // failedKey answers a wrong key from client: 401, or 429 with Retry-After

@@ -100,6 +100,10 @@ var errorTable = []errorRule{
 		}
 		return e.status, errorBody{Error: e.message, Details: e.details, RetryAfter: e.retryAfter}
 	}},
+	{asType[*Refusal](), func(err error, _ http.ResponseWriter) (int, errorBody) {
+		e, _ := as[*Refusal](err)
+		return http.StatusForbidden, errorBody{Error: "Forbidden: " + e.Rule, Details: map[string]any{"rule": e.Rule}}
+	}},
 	{asType[*parts.ValidationError](), func(err error, _ http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*parts.ValidationError](err)
 		return http.StatusBadRequest, errorBody{Error: e.Reason, Field: e.Field}

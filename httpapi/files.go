@@ -538,8 +538,10 @@ func (h *handler) drawing(w http.ResponseWriter, req bunrouter.Request) error {
 		return err
 	}
 	refresh, _ := strconv.ParseBool(req.URL.Query().Get("refresh"))
-	if refresh && stateFrom(req.Context()).role < RoleEditor {
-		return errReadOnly // a refetch writes a file and spends Onshape quota
+	if refresh { // a refetch writes a file and spends Onshape quota: a write
+		if err := h.authorizeWrite(req.Context()); err != nil {
+			return err
+		}
 	}
 	return send(w, req.Request, "inline", func() (io.ReadSeekCloser, parts.File, error) {
 		return h.svc.Drawing(req.Context(), id, refresh, h.fetchDrawing, h.actor(req))

@@ -107,6 +107,9 @@ type Key struct {
 	Key string
 	// Role is what the key may do.
 	Role Role
+	// Roles are extra role names for a Policy (e.g. "qa", "lead"); the
+	// principal of the key has Role's name and these.
+	Roles []string
 }
 
 // Options configure the handler. A nil *Options gives the defaults listed on
@@ -117,8 +120,17 @@ type Options struct {
 	// removed and a leading one added.
 	BasePath string
 	// Keys are the accepted API keys. With no keys every authenticated route
-	// answers 401, so a server is never open by accident.
+	// answers 401, so a server is never open by accident. They are not used
+	// when Authenticator is set.
 	Keys []Key
+	// Authenticator, when set, replaces the API keys: it turns each request
+	// to an authenticated route into a Principal, whose name is the actor
+	// in the history. Default: the API keys of Keys.
+	Authenticator Authenticator
+	// Policy decides what each principal may do. Default BuiltinPolicy
+	// (read: anyone authenticated; write: editor or admin). A RolePolicy is
+	// validated by NewHandler.
+	Policy Policy
 	// AllowQueryKey accepts the key in the api_key query parameter. Default
 	// false: keys in URLs end up in proxy logs.
 	AllowQueryKey bool
@@ -229,6 +241,14 @@ func (o *Options) normalize() (*Options, error) {
 	}
 	if out.Now == nil {
 		out.Now = time.Now
+	}
+	if out.Policy == nil {
+		out.Policy = BuiltinPolicy{}
+	}
+	if rp, ok := out.Policy.(RolePolicy); ok {
+		if err := rp.Validate(); err != nil {
+			return nil, fmt.Errorf("httpapi: %w", err)
+		}
 	}
 	keys := make([]Key, len(out.Keys))
 	names := map[string]bool{}
@@ -425,9 +445,10 @@ type requestState struct {
 	client netip.Addr
 	// mount is the path prefix an outer handler stripped (see mountPrefix).
 	mount string
-	// keyName is the authenticated key's name, "" before auth.
+	// keyName is the authenticated principal's name, "" before auth.
 	keyName string
-	role    Role
+	// principal is who was authenticated.
+	principal Principal
 	// body is the JSON body once read (auth or handler), bodyRead says so.
 	body     []byte
 	bodyErr  error

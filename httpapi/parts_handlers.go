@@ -279,7 +279,10 @@ func (h *handler) act(w http.ResponseWriter, req bunrouter.Request, a parts.Acti
 	if err != nil {
 		return err
 	}
-	in := parts.ActionInput{Actor: h.actor(req)}
+	principal, ctx := stateFrom(req.Context()).principal, req.Context()
+	in := parts.ActionInput{Actor: h.actor(req), Authorize: func(cur *parts.Part) error {
+		return h.opts.Policy.Authorize(ctx, principal, Operation(a), cur)
+	}}
 	if fill != nil {
 		if err := fill(o, &in); err != nil {
 			return err

@@ -335,6 +335,11 @@ func (s *Service) Files() FileStore { return s.files }
 // a no-op action returns the part unchanged without a new version.
 func (s *Service) Act(ctx context.Context, id int64, a Action, in ActionInput) (*Part, error) {
 	p, err := s.mutate(ctx, id, in.IfVersion, in.Actor, string(a), func(cur *Part, now time.Time) (*Part, bool, error) {
+		if in.Authorize != nil {
+			if err := in.Authorize(cur.Clone()); err != nil {
+				return cur, false, err
+			}
+		}
 		return s.flow.Apply(cur, a, in, now)
 	})
 	if err != nil {

@@ -40,6 +40,12 @@ type ActionInput struct {
 	Notes *string
 	// MiscInfo is merged into the part's miscInfo (approve, complete).
 	MiscInfo map[string]any
+	// Authorize, when set, is called by Service.Act with the part as it is
+	// inside the action's transaction, before the workflow runs; an error
+	// aborts the action and is returned (wrapped). It is how a caller's
+	// authorization policy sees the part's current stage without racing
+	// with other writes.
+	Authorize func(cur *Part) error
 }
 
 // afterUnclaim: a part that was being worked on (In Progress) or had been
