@@ -99,6 +99,10 @@ func (c *Config) entries() []entry {
 		stages = append(stages, string(st))
 	}
 	add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
+	for i, r := range c.Policy {
+		add("policy", fmt.Sprintf("operation=%s from=%s roles=%s", r.Operation, list(r.From), list(r.Roles)))
+		es[len(es)-1].Key = fmt.Sprintf("policy[%d]", i)
+	}
 	for i, w := range c.Workflows {
 		add("workflows", fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
 		es[len(es)-1].Key = fmt.Sprintf("workflows[%d]", i)

@@ -87,6 +87,9 @@ type Config struct {
 	// to (or update) the endpoints managed at run time through the API,
 	// kept with their cursors in webhooks.json in the data directory.
 	Webhooks []webhooks.Endpoint `koanf:"webhooks"`
+	// Policy restricts operations by role, on top of the keys' roles: e.g.
+	// only qa may complete from inspection. Empty: the built-in policy.
+	Policy []PolicyRule `koanf:"policy"`
 
 	sources  map[string]Source
 	flow     *parts.Workflow // the validated workflow Workflow names
@@ -104,6 +107,18 @@ type APIKey struct {
 	Key string `koanf:"key"`
 	// Role is one of RoleReadOnly, RoleEditor, RoleAdmin.
 	Role string `koanf:"role"`
+	// Roles are extra role names the policy rules can require (e.g. qa).
+	Roles []string `koanf:"roles"`
+}
+
+// PolicyRule restricts an operation to roles (see httpapi.RoleRule).
+type PolicyRule struct {
+	// Operation is read, write or a workflow action (approve, complete, ...).
+	Operation string `koanf:"operation"`
+	// From limits the rule to parts in these stages (workflow actions only).
+	From []string `koanf:"from"`
+	// Roles are the roles allowed.
+	Roles []string `koanf:"roles"`
 }
 
 // Roles an APIKey can have.

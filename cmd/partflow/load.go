@@ -38,7 +38,7 @@ var listKeys = map[string]bool{
 }
 
 // structuredKeys take a JSON array in the environment.
-var structuredKeys = map[string]bool{"api_keys": true, "plugins": true, "webhooks": true, "workflows": true}
+var structuredKeys = map[string]bool{"api_keys": true, "plugins": true, "webhooks": true, "workflows": true, "policy": true}
 
 // originalEnv maps the original Flask deployment's variables to settings,
 // in the order they apply. PORT is handled separately: it replaces the port

@@ -61,6 +61,7 @@ func baseDefaults() map[string]any {
 		"onshape.secret_key":       "",
 		"workflow":                 parts.WorkflowOriginal,
 		"workflows":                []any{},
+		"policy":                   []any{},
 		"events.max_age":           time.Duration(0),
 		"events.max_count":         1_000_000,
 		"events.poll":              250 * time.Millisecond,

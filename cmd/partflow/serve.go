@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Version:        buildVersion(),
 		BasePath:       cfg.BasePath,
 		Keys:           keys,
+		Policy:         policy(cfg),
 		AllowQueryKey:  cfg.AllowQueryAPIKey,
 		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
 		CORSOrigins:    cfg.CORSOrigins,
@@ -176,7 +177,7 @@ func apiKeys(cfg *Config) ([]httpapi.Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("api_keys: key %q: %w", k.Name, err)
 		}
-		keys = append(keys, httpapi.Key{Name: k.Name, Key: k.Key, Role: role})
+		keys = append(keys, httpapi.Key{Name: k.Name, Key: k.Key, Role: role, Roles: k.Roles})
 	}
 	return keys, nil
 }
@@ -207,4 +208,21 @@ func orOff(v int64) int64 {
 		return -1
 	}
 	return v
+}
+
+// policy is the configured authorization policy: the built-in one, or a
+// RolePolicy with the policy rules.
+func policy(cfg *Config) httpapi.Policy {
+	if len(cfg.Policy) == 0 {
+		return httpapi.BuiltinPolicy{}
+	}
+	var rp httpapi.RolePolicy
+	for _, r := range cfg.Policy {
+		rule := httpapi.RoleRule{Operation: httpapi.Operation(r.Operation), Roles: r.Roles}
+		for _, c := range r.From {
+			rule.From = append(rule.From, parts.Category(c))
+		}
+		rp.Rules = append(rp.Rules, rule)
+	}
+	return rp
 }

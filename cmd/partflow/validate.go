@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/partflow/partflow/convert/grpcplugin"
+	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
 )
 
@@ -179,6 +180,18 @@ func (c *Config) normalize() error {
 	}
 	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
 		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
+	}
+	if rp, ok := policy(c).(httpapi.RolePolicy); ok {
+		if err := rp.Validate(); err != nil {
+			bad("policy", "%v", err)
+		}
+		for i, r := range c.Policy {
+			for _, st := range r.From {
+				if !c.WorkflowValue().HasStage(parts.Category(st)) {
+					bad(fmt.Sprintf("policy[%d].from", i), "unknown stage %q in workflow %s", st, c.WorkflowValue().Name())
+				}
+			}
+		}
 	}
 
 	plugins := map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 )
@@ -87,5 +88,51 @@ func TestServeRefusesAWorkflowThatStrandsParts(t *testing.T) {
 	out, code = runCLI(t, nil, "serve", "--config", cfgFile, "--workflow", "strict", "--addr", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(out, `workflow "strict" would strand parts in stages it does not have: 2 in "inspection"`) {
 		t.Errorf("serve under strict: exit %d, want a refusal naming 2 parts in inspection\n%s", code, out)
+	}
+}
+
+const policyYAML = `api_keys:
+  - {name: ada, key: ada-key-0123456789abcdef, role: editor}
+  - {name: quinn, key: quinn-key-0123456789abcdef, role: editor, roles: [qa]}
+policy:
+  - {operation: complete, from: [inspection], roles: [qa]}
+  - {operation: revert, roles: [lead]}
+`
+
+func TestConfigPolicy(t *testing.T) {
+	cfg := mustLoad(t, []string{"--config", writeFile(t, t.TempDir(), "c.yaml", inspectionYAML+policyYAML)}, nil)
+	keys, err := apiKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := policy(cfg)
+	inInspection := &parts.Part{Category: "inspection"}
+	for _, tc := range []struct {
+		key   int
+		op    httpapi.Operation
+		part  *parts.Part
+		allow bool
+	}{
+		{0, "complete", inInspection, false},
+		{1, "complete", inInspection, true},
+		{0, "complete", &parts.Part{Category: parts.CategoryCNC}, true},
+		{1, "revert", inInspection, false},
+		{0, httpapi.OpWrite, nil, true},
+	} {
+		k := keys[tc.key]
+		p := httpapi.Principal{Name: k.Name, Roles: append([]string{k.Role.String()}, k.Roles...)}
+		if err := pol.Authorize(t.Context(), p, tc.op, tc.part); (err == nil) != tc.allow {
+			t.Errorf("%s %s: err = %v, want allowed=%v", k.Name, tc.op, err, tc.allow)
+		}
+	}
+	for _, bad := range []struct{ yaml, key, msg string }{
+		{"policy:\n  - {operation: paint, roles: [qa]}\n", "policy", `unknown operation "paint"`},
+		{"policy:\n  - {operation: complete, from: [paint], roles: [qa]}\n", "policy[0].from", `unknown stage "paint"`},
+		{"policy:\n  - {operation: complete}\n", "policy", "no roles"},
+	} {
+		_, err := loadConfig([]string{"--config", writeFile(t, t.TempDir(), "c.yaml", bad.yaml)}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), bad.msg) || !strings.Contains(strings.Join(configErrorKeys(err), " "), bad.key) {
+			t.Errorf("%q: err = %v", bad.yaml, err)
+		}
 	}
 }
