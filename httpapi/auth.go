@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // keyring holds the SHA-256 digests of the configured keys, so that
@@ -155,6 +157,11 @@ func (h *handler) keyPrincipal(r *http.Request, st *requestState, a access) (Pri
 	}
 	k, ok := h.keys.match(secret)
 	if !ok {
+		if k, ok, err = h.storedKey(r.Context(), secret); err != nil {
+			return Principal{}, err
+		}
+	}
+	if !ok {
 		return Principal{}, h.failedKey(st.client.String())
 	}
 	switch {
@@ -164,6 +171,24 @@ func (h *handler) keyPrincipal(r *http.Request, st *requestState, a access) (Pri
 		return Principal{}, errAdminOnly
 	}
 	return Principal{Name: k.name, Roles: slices.Clone(k.roles)}, nil
+}
+
+// storedKey looks secret up among the per-person keys in the database
+// (when the store keeps them). Each request reads the database, so a
+// revocation applies on every server at once.
+func (h *handler) storedKey(ctx context.Context, secret string) (hashedKey, bool, error) {
+	sk, err := h.svc.AuthenticateKey(ctx, secret)
+	switch {
+	case errors.Is(err, parts.ErrUnauthorized) || errors.Is(err, parts.ErrNoKeyStore):
+		return hashedKey{}, false, nil
+	case err != nil:
+		return hashedKey{}, false, err
+	}
+	role, err := ParseRole(sk.Role)
+	if err != nil {
+		return hashedKey{}, false, nil // a role this version does not know grants nothing
+	}
+	return hashedKey{name: sk.Name, role: role, roles: append([]string{role.String()}, sk.Roles...)}, true, nil
 }
 
 // failedKey answers a wrong key from client: 401, or 429 with Retry-After

@@ -115,6 +115,8 @@ var errorTable = []errorRule{
 		return http.StatusGone, errorBody{Error: "Event cursor expired",
 			Details: "Events after this cursor were pruned. Resync: read the current parts, then follow from the head (the next cursor of GET /api/events?after=<head>)."}
 	}},
+	{is(parts.ErrNoKeyStore), fixedAnswer(http.StatusNotImplemented, "This server's store keeps no API keys")},
+	{is(errKeyNotFound), fixedAnswer(http.StatusNotFound, "Key not found")},
 	{is(parts.ErrNotFound), fixedAnswer(http.StatusNotFound, "Part not found")},
 	{asType[*parts.StaleError](), func(err error, w http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*parts.StaleError](err)

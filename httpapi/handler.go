@@ -325,6 +325,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 	)
 	h.routes = &routeTable{h: h, group: h.router.NewGroup(o.BasePath)}
 	h.registerRoutes(h.routes)
+	h.registerKeyRoutes(h.routes)
 	h.registerFileRoutes(h.routes)
 	h.registerEventRoutes(h.routes)
 	h.registerWebhookRoutes(h.routes)

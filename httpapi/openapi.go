@@ -345,7 +345,7 @@ func operation(r route, pathParams []string) map[string]any {
 		errResp(http.StatusTooManyRequests, "Too many failed keys from this address (Retry-After)")
 	}
 	if r.Access == accessWrite {
-		errResp(http.StatusForbidden, "The key is read-only")
+		errResp(http.StatusForbidden, "The key is read-only, or the policy refuses (the rule is named)")
 	}
 	if r.Access == accessAdmin {
 		errResp(http.StatusForbidden, "The key is not an admin key")
