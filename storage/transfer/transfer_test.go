@@ -27,8 +27,8 @@ import (
 	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
-	"github.com/partflow/partflow/storage/s3files"
 	"github.com/partflow/partflow/storage/bunstore"
+	"github.com/partflow/partflow/storage/s3files"
 	"github.com/partflow/partflow/storage/transfer"
 )
 
