@@ -73,6 +73,7 @@ func commands() []command {
 		{"backup", "write an archive of the deployment (database snapshot and files): partflow backup PATH", (*cli).backup},
 		{"restore", "restore an archive into an empty deployment: partflow restore PATH [--force]", (*cli).restore},
 		{"webhooks", "list the webhook endpoints and their recent delivery attempts", (*cli).webhooksCmd},
+		{"keys", "manage per-person API keys: list, create NAME --role R, rotate ID, revoke ID", (*cli).keysCmd},
 		{"bench", "load-test a running server through its API", (*cli).bench},
 		{"bench-events", "measure a running server's event streams and webhooks under a create load", (*cli).benchEvents},
 		{"version", "print the version", (*cli).version},
