@@ -93,20 +93,7 @@ func (c *Config) entries() []entry {
 	}
 	add("convert.wait", c.Convert.Wait.String())
 	add("model_wait", c.ModelWait.String())
-	flow := c.WorkflowValue()
-	var stages []string
-	for _, st := range flow.Stages() {
-		stages = append(stages, string(st))
-	}
-	add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
-	for i, r := range c.Policy {
-		add("policy", fmt.Sprintf("operation=%s from=%s roles=%s", r.Operation, list(r.From), list(r.Roles)))
-		es[len(es)-1].Key = fmt.Sprintf("policy[%d]", i)
-	}
-	for i, w := range c.Workflows {
-		add("workflows", fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
-		es[len(es)-1].Key = fmt.Sprintf("workflows[%d]", i)
-	}
+	es = append(es, c.workflowEntries()...)
 	if len(c.Webhooks) == 0 {
 		add("webhooks", "[]")
 	}
@@ -271,4 +258,29 @@ func (c *Config) limitEntries(add func(key, value string)) {
 	add("uploads.min_rate", c.Uploads.MinRate.String())
 	add("uploads.rate_window", c.Uploads.RateWindow.String())
 	add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
+}
+
+// workflowEntries are the workflow, policy and custom workflow settings of
+// `partflow config`.
+func (c *Config) workflowEntries() []entry {
+	var es []entry
+	add := func(key, value string) {
+		es = append(es, entry{Key: key, Value: value, Source: c.Source(key).String()})
+	}
+	list := func(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
+	flow := c.WorkflowValue()
+	var stages []string
+	for _, st := range flow.Stages() {
+		stages = append(stages, string(st))
+	}
+	add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
+	for i, r := range c.Policy {
+		add("policy", fmt.Sprintf("operation=%s from=%s roles=%s", r.Operation, list(r.From), list(r.Roles)))
+		es[len(es)-1].Key = fmt.Sprintf("policy[%d]", i)
+	}
+	for i, w := range c.Workflows {
+		add("workflows", fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
+		es[len(es)-1].Key = fmt.Sprintf("workflows[%d]", i)
+	}
+	return es
 }

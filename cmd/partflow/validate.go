@@ -181,18 +181,7 @@ func (c *Config) normalize() error {
 	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
 		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
 	}
-	if rp, ok := policy(c).(httpapi.RolePolicy); ok {
-		if err := rp.Validate(); err != nil {
-			bad("policy", "%v", err)
-		}
-		for i, r := range c.Policy {
-			for _, st := range r.From {
-				if !c.WorkflowValue().HasStage(parts.Category(st)) {
-					bad(fmt.Sprintf("policy[%d].from", i), "unknown stage %q in workflow %s", st, c.WorkflowValue().Name())
-				}
-			}
-		}
-	}
+	c.validatePolicy(bad)
 
 	plugins := map[string]bool{}
 	for i := range c.Plugins {
@@ -485,4 +474,23 @@ func (c *Config) validateWorkflows(bad func(key, format string, args ...any)) {
 		return
 	}
 	c.flow = w
+}
+
+// validatePolicy checks the policy rules: known operations, roles, and
+// stages of the configured workflow.
+func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
+	rp, ok := policy(c).(httpapi.RolePolicy)
+	if !ok {
+		return
+	}
+	if err := rp.Validate(); err != nil {
+		bad("policy", "%v", err)
+	}
+	for i, r := range c.Policy {
+		for _, st := range r.From {
+			if !c.WorkflowValue().HasStage(parts.Category(st)) {
+				bad(fmt.Sprintf("policy[%d].from", i), "unknown stage %q in workflow %s", st, c.WorkflowValue().Name())
+			}
+		}
+	}
 }
