@@ -50,18 +50,24 @@ func TestLogConformance(t *testing.T) {
 	}
 }
 
-// TestWorkflows runs the workflow suite under both built-in workflows and a
-// custom one with an inspection stage.
+// TestWorkflows runs the workflow suite on both engines under both built-in
+// workflows and a custom one with an inspection stage.
 func TestWorkflows(t *testing.T) {
-	for _, flow := range []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow(), partstest.InspectionWorkflow()} {
-		t.Run(flow.Name(), func(t *testing.T) {
-			partstest.RunWorkflow(t, func(t *testing.T) parts.Store {
-				s, err := bunstore.Open(t.Context(), "sqlite://:memory:", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}, flow)
-		})
+	urls := map[string]func(t *testing.T) string{
+		"sqlite":   func(*testing.T) string { return "sqlite://:memory:" },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
+	}
+	for engine, url := range urls {
+		for _, flow := range []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow(), partstest.InspectionWorkflow()} {
+			t.Run(engine+"/"+flow.Name(), func(t *testing.T) {
+				partstest.RunWorkflow(t, func(t *testing.T) parts.Store {
+					s, err := bunstore.Open(t.Context(), url(t), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				}, flow)
+			})
+		}
 	}
 }
