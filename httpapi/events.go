@@ -116,21 +116,24 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 	}
 	// Check the cursor and filters before the stream starts, so that errors
 	// are ordinary JSON answers (400, 410).
-	if _, err := h.svc.Events(req.Context(), parts.EventQuery{After: q.After, Limit: 1, PartID: q.PartID,
-		Category: q.Category, Actions: q.Actions}); err != nil {
+	page, err := h.svc.Events(req.Context(), parts.EventQuery{After: q.After, Limit: 1, PartID: q.PartID,
+		Category: q.Category, Actions: q.Actions})
+	if err != nil {
 		return err
 	}
-	q.Limit = 0
+	if q.After < 0 {
+		q.After = page.Next // the head: events committed from now on
+	}
+	q.Limit = parts.MaxEventLimit
 	if req.Method == http.MethodHead {
 		w.Header().Set("Content-Type", "text/event-stream")
 		return nil
 	}
-	ctx, cancel := context.WithCancel(req.Context())
-	defer cancel()
-	sub, err := h.svc.Subscribe(ctx, q)
+	run, err := h.hub.join(h.frames)
 	if err != nil {
 		return err
 	}
+	defer h.hub.leave(run)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache, no-transform")
@@ -139,41 +142,34 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 	w.WriteHeader(http.StatusOK)
 	s := &sseWriter{w: w, rc: http.NewResponseController(w)}
 	s.write("retry: 2000\n: connected\n\n")
-	h.pumpEvents(ctx, s, sub)
-	cancel()
-	for range sub.C {
-	}
+	h.pumpEvents(req.Context(), s, q, run)
 	return nil
 }
 
 // pumpEvents writes events and heartbeats until the client goes, the
-// server shuts down, or the subscription ends.
-func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, sub *parts.Subscription) {
+// server shuts down, or the hub's subscription ends (the client then
+// reconnects with Last-Event-ID). Each wake writes every matching event
+// the hub published since the last one, in one write.
+func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, q parts.EventQuery, run *hubRun) {
 	beat := time.NewTicker(h.opts.Events.Heartbeat)
 	defer beat.Stop()
+	cursor := q.After
 	for s.err == nil {
-		select {
-		case e, ok := <-sub.C:
-			// Write every event that is ready, then flush once: under load
-			// a client gets batches instead of a write per event.
-			for ok && s.err == nil {
-				h.writeEvent(s, e)
-				select {
-				case e, ok = <-sub.C:
-				default:
-					e = nil
-				}
-				if e == nil && ok {
-					break
-				}
-			}
-			s.flush()
-			if !ok {
-				if errors.Is(sub.Err(), parts.ErrCursorExpired) {
-					s.write("event: error\ndata: {\"error\":\"cursor expired: resync from the current state\"}\n\n")
-				}
+		var wait <-chan struct{}
+		var fromHub, done bool
+		s.buf, cursor, wait, fromHub, done = run.since(&q, cursor, s.buf)
+		if !fromHub {
+			if !h.catchUp(ctx, s, &q, &cursor) {
 				return
 			}
+			continue
+		}
+		s.flush()
+		if done {
+			return
+		}
+		select {
+		case <-wait:
 		case <-beat.C:
 			s.write(": heartbeat\n\n")
 		case <-h.opts.Events.Done:
@@ -183,6 +179,29 @@ func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, sub *parts.Subsc
 			return
 		}
 	}
+}
+
+// catchUp writes a page of events after the cursor read from the store,
+// for a client behind the hub's ring, and moves the cursor. It reports
+// whether the stream goes on: an expired cursor ends it with an error
+// event, a failed read ends it (the client resumes with Last-Event-ID).
+func (h *handler) catchUp(ctx context.Context, s *sseWriter, q *parts.EventQuery, cursor *int64) bool {
+	q.After = *cursor
+	page, err := h.svc.Events(ctx, *q)
+	if err != nil {
+		if errors.Is(err, parts.ErrCursorExpired) {
+			s.write("event: error\ndata: {\"error\":\"cursor expired: resync from the current state\"}\n\n")
+		} else if ctx.Err() == nil {
+			h.log.Warn("event stream: read failed; ending the stream", "after", *cursor, "err", err)
+		}
+		return false
+	}
+	for _, e := range page.Events {
+		h.writeEvent(s, e)
+	}
+	s.flush()
+	*cursor = max(*cursor, page.Next)
+	return s.err == nil
 }
 
 // writeEvent adds e's frame to the stream (not flushed).

@@ -289,6 +289,7 @@ type handler struct {
 	openapi    []byte        // the generated document
 	bigLists   chan struct{} // slots for unpaged or very large list requests
 	frames     *frameCache   // encoded event stream frames
+	hub        *streamHub    // fans new events out to stream clients
 	faults     storageFaults // storage faults requests ran into, for /ready
 	uploads    uploadSlots   // uploads in progress per client address
 }
@@ -311,6 +312,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		authChecks: newLimiter(maxLimiterEntries),
 		failures:   newLimiter(maxLimiterEntries),
 		frames:     newFrameCache(),
+		hub:        &streamHub{svc: svc, log: o.Logger},
 		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
 	}
 	if o.StaticDir != "" {

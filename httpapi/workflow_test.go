@@ -23,8 +23,13 @@ func strict() bool { return flow == parts.StrictWorkflow() }
 func TestMain(m *testing.M) {
 	flag.Parse()
 	flows := []*parts.Workflow{parts.OriginalWorkflow(), parts.StrictWorkflow()}
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		flows = flows[:1]
+	// Fuzzing runs once; so does profiling, whose file a second m.Run
+	// would overwrite with an empty profile.
+	for _, name := range []string{"test.fuzz", "test.cpuprofile", "test.memprofile"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			flows = flows[:1]
+			break
+		}
 	}
 	code := 0
 	for _, w := range flows {

@@ -28,7 +28,7 @@ func (c *cli) benchEvents(ctx context.Context, args []string) int {
 	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
 	rate := fs.Int("rate", 20, "creates per second of the paced phase")
 	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
-	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client")
+	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client and server CPU per create")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
@@ -53,7 +53,7 @@ func (c *cli) benchEvents(ctx context.Context, args []string) int {
 
 func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, writers, pid int) error {
 	w := b.out
-	base, err := b.fullLoad(ctx, writers, d)
+	base, err := b.fullLoad(ctx, writers, d, pid)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 	fmt.Fprintf(w, "commit-to-first-webhook-attempt: p50 %.2f ms p99 %.2f ms (%d deliveries)\n", ms(pct(wh, 50)), ms(pct(wh, 99)), len(wh))
 
 	full0 := time.Now()
-	loaded, err := b.fullLoad(ctx, writers, d)
+	loaded, err := b.fullLoad(ctx, writers, d, pid)
 	if err != nil {
 		return err
 	}
@@ -118,17 +118,42 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 	}
 	// The load without streams runs first and again last; the loss is
 	// against their mean, so drift during the run counts half.
-	after, err := b.fullLoad(ctx, writers, d)
+	after, err := b.fullLoad(ctx, writers, d, pid)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "full load: %.0f then %.0f creates/s without streams, %.0f with %d (%.1f%% lost); subscriber lag p50 %.2f ms p99 %.2f ms max %.2f ms\n",
-		base, after, loaded, n, 100*(1-2*loaded/(base+after)), ms(pct(lag, 50)), ms(pct(lag, 99)), ms(pct(lag, 100)))
+		base.rate, after.rate, loaded.rate, n, 100*(1-2*loaded.rate/(base.rate+after.rate)), ms(pct(lag, 50)), ms(pct(lag, 99)), ms(pct(lag, 100)))
+	if pid > 0 {
+		quietCPU := (base.cpuPerCreate() + after.cpuPerCreate()) / 2
+		fmt.Fprintf(w, "server CPU per create: %.1f then %.1f µs without streams, %.1f µs with %d (+%.1f%%: a server saturating its CPU "+
+			"loses %.1f%% of its writes); server busy %.0f%%, %.0f%%, %.0f%% of a core\n",
+			base.cpuPerCreate(), after.cpuPerCreate(), loaded.cpuPerCreate(), n, 100*(loaded.cpuPerCreate()/quietCPU-1),
+			100*(1-quietCPU/loaded.cpuPerCreate()), 100*base.busy(d), 100*after.busy(d), 100*loaded.busy(d))
+	}
 	return b.catchUp(ctx, head)
 }
 
-// fullLoad creates parts with writers workers for d and returns creates/s.
-func (b *loadRun) fullLoad(ctx context.Context, writers int, d time.Duration) (float64, error) {
+// loadResult is one full-load phase: creates/s, and with the server's pid
+// the CPU time the server spent.
+type loadResult struct {
+	rate    float64
+	creates int64
+	cpu     time.Duration
+}
+
+// cpuPerCreate is the server's CPU time per create in microseconds.
+func (r loadResult) cpuPerCreate() float64 {
+	return float64(r.cpu.Microseconds()) / float64(max(r.creates, 1))
+}
+
+// busy is the share of one core the server used during a phase of d.
+func (r loadResult) busy(d time.Duration) float64 { return r.cpu.Seconds() / d.Seconds() }
+
+// fullLoad creates parts with writers workers for d and returns creates/s
+// and, when pid > 0, the server process's CPU time over the phase.
+func (b *loadRun) fullLoad(ctx context.Context, writers int, d time.Duration, pid int) (loadResult, error) {
+	cpu0 := cpuTime(pid)
 	var done atomic.Int64
 	var firstErr atomic.Value
 	end := time.Now().Add(d)
@@ -146,9 +171,33 @@ func (b *loadRun) fullLoad(ctx context.Context, writers int, d time.Duration) (f
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
+		return loadResult{}, err
 	}
-	return float64(done.Load()) / d.Seconds(), nil
+	return loadResult{rate: float64(done.Load()) / d.Seconds(), creates: done.Load(), cpu: cpuTime(pid) - cpu0}, nil
+}
+
+// cpuTime is the user plus system CPU time of process pid so far (0 when
+// unknown), from /proc/<pid>/stat in clock ticks of 10 ms.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces: fields count from after its ')'.
+	i := strings.LastIndexByte(string(st), ')')
+	f := strings.Fields(string(st[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // paced creates rate parts per second for d and returns how many and

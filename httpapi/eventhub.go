@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// streamHub fans the change log out to a handler's event stream clients.
+// While any client streams, one library subscription reads each batch of
+// new events and encodes every event's frame once into a ring; a client
+// that is caught up wakes once per batch and copies the frames it matches
+// into one write: no allocation, copy or channel hand-off per event and
+// client, so a hundred clients cost writers little. A client behind the
+// ring (resuming from an old cursor) reads pages from the store until it
+// reaches it.
+type streamHub struct {
+	svc *parts.Service
+	log *slog.Logger
+
+	mu  sync.Mutex
+	run *hubRun // the running subscription; nil when no client streams
+}
+
+// hubRun is one life of the hub's subscription, from its first client to
+// its last.
+type hubRun struct {
+	cancel  context.CancelFunc
+	clients int // guarded by streamHub.mu
+
+	mu      sync.RWMutex
+	base    int64      // the ring holds every event with base < ID <= head
+	head    int64      //
+	ring    []hubFrame // ascending IDs
+	changed chan struct{}
+	done    bool // the subscription ended: clients end their streams
+}
+
+// hubFrame is an event and its encoded stream frame.
+type hubFrame struct {
+	e     *parts.Event
+	frame []byte
+}
+
+// hubRingSize is how many recent frames the hub keeps; it trims a quarter
+// at a time so that appending a batch rarely copies the ring.
+const hubRingSize = 4096
+
+// join returns the running subscription, starting it for the first
+// client; every join is paired with a leave.
+func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if r := hb.run; r != nil && !r.ended() {
+		r.clients++
+		return r, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	page, err := hb.svc.Events(ctx, parts.EventQuery{After: parts.FromHead, Limit: 1})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	sub, err := hb.svc.Subscribe(ctx, parts.EventQuery{After: page.Next})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r := &hubRun{cancel: cancel, clients: 1, base: page.Next, head: page.Next, changed: make(chan struct{})}
+	hb.run = r
+	go r.read(sub, frames, hb.log)
+	return r, nil
+}
+
+// leave ends a client's use of r; the last one stops the subscription.
+func (hb *streamHub) leave(r *hubRun) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if r.clients--; r.clients == 0 {
+		r.cancel()
+		if hb.run == r {
+			hb.run = nil
+		}
+	}
+}
+
+func (r *hubRun) ended() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.done
+}
+
+// Under a burst of commits the hub publishes at most every hubBurstGap:
+// after a batch of hubBurst events or more, the next waits until hubBurstGap
+// after it. Each client's wake-up and write then carries a larger batch,
+// so the cost of a hundred clients per commit falls as the write rate
+// rises. At a quiet rate (batches smaller than hubBurst) an event is
+// published as soon as it is read.
+const (
+	hubBurst    = 4
+	hubBurstGap = 100 * time.Millisecond
+)
+
+// read moves the subscription's events into the ring, a batch at a time.
+func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Logger) {
+	defer r.finish()
+	var pending []hubFrame
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	holding := false
+	var notBefore time.Time
+	for {
+		select {
+		case e, ok := <-sub.C:
+			if !ok {
+				r.publish(pending)
+				return
+			}
+			b, err := frames.frame(e)
+			if err != nil {
+				log.Error("encode event", "seq", e.ID, "err", err)
+				return
+			}
+			pending = append(pending, hubFrame{e: e, frame: b})
+			if holding || len(sub.C) > 0 {
+				continue // more are ready, or the batch waits for its time
+			}
+			if wait := time.Until(notBefore); wait > 0 {
+				hold.Reset(wait)
+				holding = true
+				continue
+			}
+		case <-hold.C:
+			holding = false
+		}
+		r.publish(pending)
+		notBefore = time.Time{}
+		if len(pending) >= hubBurst {
+			notBefore = time.Now().Add(hubBurstGap)
+		}
+		pending = pending[:0]
+	}
+}
+
+// publish appends a batch to the ring and wakes the clients.
+func (r *hubRun) publish(batch []hubFrame) {
+	if len(batch) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ring = append(r.ring, batch...)
+	if n := len(r.ring) - hubRingSize; n >= hubRingSize/4 {
+		r.base = r.ring[n-1].e.ID
+		r.ring = append(make([]hubFrame, 0, len(r.ring)-n+hubRingSize/4), r.ring[n:]...)
+	}
+	r.head = max(r.head, batch[len(batch)-1].e.ID)
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// finish marks the run ended and wakes its clients.
+func (r *hubRun) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done = true
+	close(r.changed)
+}
+
+// since appends to buf the frames of the events after cursor that match q
+// and returns it with the new cursor and a channel closed when the ring
+// moves on. ok is false when the cursor is behind the ring (read the store
+// first); done is true when the run ended.
+func (r *hubRun) since(q *parts.EventQuery, cursor int64, buf []byte) (out []byte, next int64, wait <-chan struct{}, ok, done bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.done {
+		return buf, cursor, nil, true, true
+	}
+	if cursor < r.base {
+		return buf, cursor, nil, false, false
+	}
+	i, _ := slices.BinarySearchFunc(r.ring, cursor+1, func(f hubFrame, id int64) int { return cmp.Compare(f.e.ID, id) })
+	for _, f := range r.ring[i:] {
+		if q.Match(f.e) {
+			buf = append(buf, f.frame...)
+		}
+	}
+	return buf, max(cursor, r.head), r.changed, true, false
+}

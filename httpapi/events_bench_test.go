@@ -1,0 +1,212 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage/bunstore"
+)
+
+// BenchmarkEventFanout measures what event stream clients cost writers:
+// 8 writers create parts through the handler on a SQLite file store, in
+// rounds that alternate between no stream clients and 100 of them, so both
+// sides of the ratio see the same machine load. The stream clients are
+// in-process response writers that only note the last event id, so the
+// figure is the server's own fan-out work (without the kernel's socket
+// writes, which `partflow bench-events --server-pid` includes). A round
+// with streams ends when every client has every event. It reports
+// creates/s of both and their ratio (with ÷ without); ns/op is over all
+// creates.
+//
+//	go test -run '^$' -bench EventFanout -benchtime 8000x ./httpapi
+func BenchmarkEventFanout(b *testing.B) {
+	const writers, clients, rounds = 8, 100, 4
+	ctx := context.Background()
+	store, err := bunstore.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	svc := parts.NewService(store, nil)
+	h, err := httpapi.NewHandler(svc, &httpapi.Options{Keys: []httpapi.Key{{Name: "k", Key: "bench-key", Role: httpapi.RoleAdmin}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var took [2]time.Duration
+	var made [2]int
+	next := 0
+	b.ResetTimer()
+	for r := range 2 * rounds {
+		n := b.N / (2 * rounds)
+		if r == 2*rounds-1 {
+			n = b.N - next
+		}
+		with := r % 2
+		var streams []*benchStream
+		if with == 1 {
+			streams = openStreams(b, h, clients)
+		}
+		start := time.Now()
+		createParts(b, h, writers, next, n)
+		if with == 1 {
+			head := lastSeq(b, h)
+			for _, s := range streams {
+				s.waitFor(head)
+			}
+		}
+		took[with] += time.Since(start)
+		made[with] += n
+		next += n
+		for _, s := range streams {
+			s.close()
+		}
+	}
+	b.StopTimer()
+	without := float64(made[0]) / took[0].Seconds()
+	withStreams := float64(made[1]) / took[1].Seconds()
+	b.ReportMetric(without, "creates/s-0-streams")
+	b.ReportMetric(withStreams, fmt.Sprintf("creates/s-%d-streams", clients))
+	b.ReportMetric(withStreams/without, "ratio")
+}
+
+// createParts creates n parts numbered from first with w concurrent writers.
+func createParts(b *testing.B, h http.Handler, w, first, n int) {
+	var next atomic.Int64
+	next.Store(int64(first))
+	end := int64(first + n)
+	var wg sync.WaitGroup
+	for range w {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < end; i = next.Add(1) - 1 {
+				body := fmt.Sprintf(`{"partId":"EV-%d","name":"fan-out bench","material":"al","subsystem":"bench"}`, i)
+				req := httptest.NewRequest(http.MethodPost, "/api/parts", strings.NewReader(body))
+				req.Header.Set("X-API-Key", "bench-key")
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusCreated {
+					b.Errorf("create: %d %s", rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// lastSeq returns the head of the change log.
+func lastSeq(b *testing.B, h http.Handler) int64 {
+	req := httptest.NewRequest(http.MethodGet, "/api/events?limit=1&action=none", nil)
+	req.Header.Set("X-API-Key", "bench-key")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	_, rest, ok := strings.Cut(rec.Body.String(), `"head":`)
+	if !ok {
+		b.Fatalf("events: %d %s", rec.Code, rec.Body)
+	}
+	n, err := strconv.ParseInt(strings.TrimRight(strings.TrimSpace(rest), "}\n"), 10, 64)
+	if err != nil {
+		b.Fatalf("head in %s: %v", rec.Body, err)
+	}
+	return n
+}
+
+// benchStream is an in-process event stream client: a response writer
+// that keeps only the id of the last event written to it.
+type benchStream struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	header http.Header
+
+	mu      sync.Mutex
+	last    int64 // -1 until the first write
+	target  int64
+	reached chan struct{} // closed when last reaches target
+}
+
+func openStreams(b *testing.B, h http.Handler, n int) []*benchStream {
+	out := make([]*benchStream, n)
+	for i := range out {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &benchStream{cancel: cancel, done: make(chan struct{}), header: http.Header{}, last: -1}
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/events/stream", nil)
+		req.Header.Set("X-API-Key", "bench-key")
+		go func() {
+			defer close(s.done)
+			h.ServeHTTP(s, req)
+		}()
+		out[i] = s
+	}
+	// A stream without a cursor starts at the head once it is connected:
+	// wait until each has written its first line.
+	for _, s := range out {
+		s.waitFor(0)
+	}
+	return out
+}
+
+func (s *benchStream) Header() http.Header { return s.header }
+func (s *benchStream) WriteHeader(int)     {}
+func (s *benchStream) Flush()              {}
+
+// Write notes the id of the last event frame in p.
+func (s *benchStream) Write(p []byte) (int, error) {
+	id := int64(0)
+	if i := bytes.LastIndex(p, []byte("\nid: ")); i >= 0 || bytes.HasPrefix(p, []byte("id: ")) {
+		rest := p[i+5:]
+		if i < 0 {
+			rest = p[4:]
+		}
+		if j := bytes.IndexByte(rest, '\n'); j > 0 {
+			id, _ = strconv.ParseInt(string(rest[:j]), 10, 64)
+		}
+	}
+	s.mu.Lock()
+	s.last = max(s.last, id)
+	if s.reached != nil && s.last >= s.target {
+		close(s.reached)
+		s.reached = nil
+	}
+	s.mu.Unlock()
+	return len(p), nil
+}
+
+// waitFor returns once the client has written an event with id >= seq
+// (for seq 0: anything).
+func (s *benchStream) waitFor(seq int64) {
+	s.mu.Lock()
+	if s.reached == nil && s.last >= seq {
+		s.mu.Unlock()
+		return
+	}
+	if s.reached == nil {
+		s.reached = make(chan struct{})
+	}
+	s.target = seq
+	ch := s.reached
+	s.mu.Unlock()
+	select {
+	case <-ch:
+	case <-s.done: // the stream ended: the benchmark's checks report it
+	}
+}
+
+func (s *benchStream) close() {
+	s.cancel()
+	<-s.done
+}
