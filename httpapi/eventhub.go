@@ -13,10 +13,11 @@ import (
 
 // streamHub fans the change log out to a handler's event stream clients.
 // While any client streams, one library subscription reads each batch of
-// new events and encodes every event's frame once into a ring; a client
-// that is caught up wakes once per batch and copies the frames it matches
-// into one write: no allocation, copy or channel hand-off per event and
-// client, so a hundred clients cost writers little. A client behind the
+// new events and encodes every event's frame once, a batch's frames side
+// by side in one buffer, into a ring; a client that is caught up wakes once
+// per batch and writes the run of frames it matches straight from that
+// shared buffer: no encoding, allocation, copy or channel hand-off per
+// event and client, so a hundred clients cost writers little. A client behind the
 // ring (resuming from an old cursor) reads pages from the store until it
 // reaches it.
 type streamHub struct {
@@ -41,10 +42,13 @@ type hubRun struct {
 	done    bool // the subscription ended: clients end their streams
 }
 
-// hubFrame is an event and its encoded stream frame.
+// hubFrame is an event and where its encoded stream frame is: blob[off:end]
+// is the frame, and blob holds every frame of its batch in order, so that
+// frames of one batch that follow each other are one slice of it.
 type hubFrame struct {
-	e     *parts.Event
-	frame []byte
+	e        *parts.Event
+	blob     []byte // shared by the batch; never changed once published
+	off, end int
 }
 
 // hubRingSize is how many recent frames the hub keeps; it trims a quarter
@@ -126,7 +130,7 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 				log.Error("encode event", "seq", e.ID, "err", err)
 				return
 			}
-			pending = append(pending, hubFrame{e: e, frame: b})
+			pending = append(pending, hubFrame{e: e, blob: b, end: len(b)})
 			if holding || len(sub.C) > 0 {
 				continue // more are ready, or the batch waits for its time
 			}
@@ -152,6 +156,16 @@ func (r *hubRun) publish(batch []hubFrame) {
 	if len(batch) == 0 {
 		return
 	}
+	total := 0
+	for _, f := range batch {
+		total += len(f.blob)
+	}
+	blob := make([]byte, 0, total)
+	for i := range batch {
+		off := len(blob)
+		blob = append(blob, batch[i].blob...)
+		batch[i] = hubFrame{e: batch[i].e, blob: blob[:total:total], off: off, end: len(blob)}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ring = append(r.ring, batch...)
@@ -172,24 +186,35 @@ func (r *hubRun) finish() {
 	close(r.changed)
 }
 
-// since appends to buf the frames of the events after cursor that match q
-// and returns it with the new cursor and a channel closed when the ring
-// moves on. ok is false when the cursor is behind the ring (read the store
-// first); done is true when the run ended.
-func (r *hubRun) since(q *parts.EventQuery, cursor int64, buf []byte) (out []byte, next int64, wait <-chan struct{}, ok, done bool) {
+// since appends to out the frames of the events after cursor that match q
+// (frames that follow each other in a batch's buffer as one slice of it,
+// shared: the caller only reads them) and returns it with the new cursor
+// and a channel closed when the ring moves on. ok is false when the cursor
+// is behind the ring (read the store first); done is true when the run
+// ended.
+func (r *hubRun) since(q *parts.EventQuery, cursor int64, out [][]byte) (_ [][]byte, next int64, wait <-chan struct{}, ok, done bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.done {
-		return buf, cursor, nil, true, true
+		return out, cursor, nil, true, true
 	}
 	if cursor < r.base {
-		return buf, cursor, nil, false, false
+		return out, cursor, nil, false, false
 	}
 	i, _ := slices.BinarySearchFunc(r.ring, cursor+1, func(f hubFrame, id int64) int { return cmp.Compare(f.e.ID, id) })
-	for _, f := range r.ring[i:] {
-		if q.Match(f.e) {
-			buf = append(buf, f.frame...)
+	var prev *hubFrame
+	runStart := 0
+	for j := range r.ring[i:] {
+		f := &r.ring[i+j]
+		if !q.Match(f.e) {
+			continue
 		}
+		if prev != nil && prev.end == f.off && len(prev.blob) > 0 && &prev.blob[0] == &f.blob[0] {
+			out[len(out)-1] = f.blob[runStart:f.end] // the run goes on
+		} else {
+			out, runStart = append(out, f.blob[f.off:f.end]), f.off
+		}
+		prev = f
 	}
-	return buf, max(cursor, r.head), r.changed, true, false
+	return out, max(cursor, r.head), r.changed, true, false
 }

@@ -154,17 +154,19 @@ func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, q parts.EventQue
 	beat := time.NewTicker(h.opts.Events.Heartbeat)
 	defer beat.Stop()
 	cursor := q.After
+	var shared [][]byte
 	for s.err == nil {
 		var wait <-chan struct{}
 		var fromHub, done bool
-		s.buf, cursor, wait, fromHub, done = run.since(&q, cursor, s.buf)
+		shared, cursor, wait, fromHub, done = run.since(&q, cursor, shared[:0])
 		if !fromHub {
 			if !h.catchUp(ctx, s, &q, &cursor) {
 				return
 			}
 			continue
 		}
-		s.flush()
+		s.send(shared)
+		clear(shared) // keep no published batch alive
 		if done {
 			return
 		}
@@ -282,12 +284,24 @@ func (s *sseWriter) add(frame []byte) {
 }
 
 // flush sends the queued frames.
-func (s *sseWriter) flush() {
-	if s.err != nil || len(s.buf) == 0 {
+func (s *sseWriter) flush() { s.send(nil) }
+
+// send writes the queued frames, then shared (frames owned by the hub,
+// written without a copy), and flushes once.
+func (s *sseWriter) send(shared [][]byte) {
+	if s.err != nil || len(s.buf) == 0 && len(shared) == 0 {
 		return
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, s.err = s.w.Write(s.buf); s.err == nil {
+	if len(s.buf) > 0 {
+		_, s.err = s.w.Write(s.buf)
+	}
+	for _, b := range shared {
+		if s.err == nil {
+			_, s.err = s.w.Write(b)
+		}
+	}
+	if s.err == nil {
 		s.err = s.rc.Flush()
 	}
 	if cap(s.buf) > 256<<10 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,17 +25,20 @@ import (
 // BenchmarkEventFanout measures what event stream clients cost writers:
 // 8 writers create parts through the handler on a SQLite file store, in
 // rounds that alternate between no stream clients and 100 of them, so both
-// sides of the ratio see the same machine load. The stream clients are
+// sides of the ratios see the same machine load. The stream clients are
 // in-process response writers that only note the last event id, so the
-// figure is the server's own fan-out work (without the kernel's socket
-// writes, which `partflow bench-events --server-pid` includes). A round
-// with streams ends when every client has every event. It reports
-// creates/s of both and their ratio (with ÷ without); ns/op is over all
-// creates.
+// figures are the server's own fan-out work (without the kernel's socket
+// writes, which `partflow bench-events --server-pid` includes).
+//
+// It reports creates/s of both and their ratio (with ÷ without, over the
+// writers' time), and the process's CPU time per create of both (user +
+// system, including the time until every client has every event) and
+// cpu-ratio, without ÷ with: the share of its writes a server whose CPU is
+// the bottleneck keeps. ns/op is over all creates.
 //
 //	go test -run '^$' -bench EventFanout -benchtime 8000x ./httpapi
 func BenchmarkEventFanout(b *testing.B) {
-	const writers, clients, rounds = 8, 100, 4
+	const writers, clients, rounds = 8, 100, 8
 	ctx := context.Background()
 	store, err := bunstore.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
@@ -47,7 +51,7 @@ func BenchmarkEventFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var took [2]time.Duration
+	var took, cpu [2]time.Duration
 	var made [2]int
 	next := 0
 	b.ResetTimer()
@@ -61,15 +65,16 @@ func BenchmarkEventFanout(b *testing.B) {
 		if with == 1 {
 			streams = openStreams(b, h, clients)
 		}
-		start := time.Now()
+		cpu0, start := cpuTime(b), time.Now()
 		createParts(b, h, writers, next, n)
+		took[with] += time.Since(start)
 		if with == 1 {
 			head := lastSeq(b, h)
 			for _, s := range streams {
 				s.waitFor(head)
 			}
 		}
-		took[with] += time.Since(start)
+		cpu[with] += cpuTime(b) - cpu0
 		made[with] += n
 		next += n
 		for _, s := range streams {
@@ -82,6 +87,20 @@ func BenchmarkEventFanout(b *testing.B) {
 	b.ReportMetric(without, "creates/s-0-streams")
 	b.ReportMetric(withStreams, fmt.Sprintf("creates/s-%d-streams", clients))
 	b.ReportMetric(withStreams/without, "ratio")
+	cpuWithout := float64(cpu[0].Microseconds()) / float64(max(made[0], 1))
+	cpuWith := float64(cpu[1].Microseconds()) / float64(max(made[1], 1))
+	b.ReportMetric(cpuWithout, "cpu-µs/create-0-streams")
+	b.ReportMetric(cpuWith, fmt.Sprintf("cpu-µs/create-%d-streams", clients))
+	b.ReportMetric(cpuWithout/cpuWith, "cpu-ratio")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // createParts creates n parts numbered from first with w concurrent writers.
