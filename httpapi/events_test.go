@@ -271,3 +271,71 @@ func TestEventStream_endsOnShutdown(t *testing.T) {
 		t.Fatal("stream did not end")
 	}
 }
+
+// TestEventStream_clientsShareOneFeed runs a burst of concurrent writes
+// while streams follow from the head, from the start of the log (catching
+// up from the store while the live ones read the shared feed) and with a
+// filter: each gets exactly the events it asked for, once, in order. After
+// the last client leaves, a new one still follows new events.
+func TestEventStream_clientsShareOneFeed(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	e.create(map[string]any{"partId": "BEFORE"})
+	live := openStream(t, srv.URL+"/api/events/stream", nil)
+	live.next(t, true) // connected
+	deletes := openStream(t, srv.URL+"/api/events/stream?action=delete", nil)
+	deletes.next(t, true)
+	const writers, each = 4, 30
+	done := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				if r := e.do(req{method: "POST", path: "/api/parts/", body: map[string]any{"partId": fmt.Sprintf("W%d-%d", w, i),
+					"material": "Aluminium", "subsystem": "Drive", "name": "Bracket"}}); r.status != 201 {
+					done <- fmt.Errorf("create: %d %s", r.status, r.body)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	fromStart := openStream(t, srv.URL+"/api/events/stream?after=0", nil)
+	for range writers {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := e.create(map[string]any{"partId": "GONE"})
+	e.must(200, req{method: "DELETE", path: partPath(victim, "")})
+
+	all := e.must(200, req{method: "GET", path: "/api/events?limit=1000"})["events"].([]any)
+	var want []string
+	for _, x := range all {
+		want = append(want, fmt.Sprint(x.(map[string]any)["seq"]))
+	}
+	if len(want) != 1+writers*each+2 {
+		t.Fatalf("%d events in the log, want %d", len(want), 1+writers*each+2)
+	}
+	if got := fromStart.events(t, len(want)); !slices.Equal(got, want) {
+		t.Errorf("from the start: %v\nwant %v", got, want)
+	}
+	if got := live.events(t, len(want)-1); !slices.Equal(got, want[1:]) {
+		t.Errorf("from the head: %v\nwant %v", got, want[1:])
+	}
+	if got := deletes.events(t, 1); got[0] != want[len(want)-1] {
+		t.Errorf("filtered stream got %v, want the delete %s", got, want[len(want)-1])
+	}
+	for _, s := range []*stream{live, deletes, fromStart} {
+		s.cancel()
+		for range s.frames { // the stream ends
+		}
+	}
+	again := openStream(t, srv.URL+"/api/events/stream", nil)
+	again.next(t, true)
+	e.create(map[string]any{"partId": "AFTER"})
+	after := e.must(200, req{method: "GET", path: "/api/events?after=" + want[len(want)-1]})["events"].([]any)
+	if got := again.events(t, 1); len(after) != 1 || got[0] != fmt.Sprint(after[0].(map[string]any)["seq"]) {
+		t.Errorf("a new stream after the others left got %v, want the next event %v", got, after)
+	}
+}
