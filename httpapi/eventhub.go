@@ -131,7 +131,7 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 				return
 			}
 			pending = append(pending, hubFrame{e: e, blob: b, end: len(b)})
-			if holding || len(sub.C) > 0 {
+			if holding || len(sub.C) > 0 && len(pending) < parts.MaxEventLimit {
 				continue // more are ready, or the batch waits for its time
 			}
 			if wait := time.Until(notBefore); wait > 0 {
