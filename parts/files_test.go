@@ -56,6 +56,11 @@ func newFileEnv(t *testing.T, configure func(o *parts.Options)) *fileEnv {
 	if configure != nil {
 		configure(o)
 	}
+	if o.Convert.WorkDir == "" {
+		// A private work directory: GC on a shifted clock would otherwise
+		// remove other processes' job directories from the shared temp dir.
+		o.Convert.WorkDir = t.TempDir()
+	}
 	e.files = o.Files
 	e.svc = parts.NewService(store, o)
 	return e

@@ -70,7 +70,7 @@ func withConverter(conv convert.Converter) func(o *parts.Options) {
 		if err := reg.Register(context.Background(), conv); err != nil {
 			panic(err)
 		}
-		o.Convert = parts.ConvertOptions{Converters: reg, WorkDir: os.TempDir(), PollInterval: time.Hour}
+		o.Convert = parts.ConvertOptions{Converters: reg, PollInterval: time.Hour}
 	}
 }
 
