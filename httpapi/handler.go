@@ -173,6 +173,8 @@ type Options struct {
 	// Convert configures the model routes (how long they wait for a
 	// conversion); see ConvertOptions.
 	Convert ConvertOptions
+	// Cache sizes the caches of encoded answers; see CacheOptions.
+	Cache CacheOptions
 	// Version is the server's version, shown by the page at {BasePath}/
 	// when no StaticDir is served. Default "dev".
 	Version string
@@ -215,6 +217,7 @@ func (o *Options) normalize() (*Options, error) {
 	}
 	out.Convert = out.Convert.withDefaults()
 	out.Events = out.Events.withDefaults()
+	out.Cache = out.Cache.withDefaults()
 	if out.AuthCheckInterval <= 0 {
 		out.AuthCheckInterval = DefaultAuthCheckInterval
 	}
@@ -292,6 +295,8 @@ type handler struct {
 	hub        *streamHub    // fans new events out to stream clients
 	faults     storageFaults // storage faults requests ran into, for /ready
 	uploads    uploadSlots   // uploads in progress per client address
+	parts      *partCache    // encoded parts by id and version
+	answers    *answerCache  // encoded answers by query, for the current change sequence
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty
@@ -314,6 +319,8 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		frames:     newFrameCache(),
 		hub:        &streamHub{svc: svc, log: o.Logger},
 		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
+		parts:      newPartCache(o.Cache.PartBytes),
+		answers:    newAnswerCache(o.Cache.AnswerBytes),
 	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {

@@ -32,6 +32,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write([]byte{'\n'})
 }
 
+// encodeJSON returns v as writeJSON writes it (with a final newline), or
+// the error of the function that produced v.
+func encodeJSON(v any, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode answer: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
 // isJSONRequest reports whether the request declares a JSON body, or
 // declares nothing (scripts often omit Content-Type).
 func isJSONRequest(r *http.Request) bool {

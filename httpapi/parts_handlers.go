@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -101,75 +100,44 @@ func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category st
 	if err != nil {
 		return err
 	}
+	return h.serveCached(w, req.Request, q.key(), func(ctx context.Context) ([]byte, error) {
+		return h.buildList(ctx, q)
+	})
+}
+
+// buildList encodes the list answer {"parts":[...],"total":N,"limit":L,
+// "offset":O}, assembled from the kept encodings of the parts. Big lists
+// (the client loads whole categories) take a slot of handler.bigLists, so
+// that many at once queue instead of holding every result in memory.
+func (h *handler) buildList(ctx context.Context, q listQuery) ([]byte, error) {
 	if q.Filter.Limit == 0 || q.Filter.Limit >= bigList {
 		select {
 		case h.bigLists <- struct{}{}:
 			defer func() { <-h.bigLists }()
-		case <-req.Context().Done():
-			return req.Context().Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	ps, total, err := h.svc.FindParts(req.Context(), q.Filter)
+	ps, total, err := h.svc.FindParts(ctx, q.Filter)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	body := make([]byte, 0, 64+len(ps)*800)
+	body = append(body, `{"parts":[`...)
+	for i, p := range ps {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		if body, err = h.parts.appendPart(body, p); err != nil {
+			return nil, fmt.Errorf("encode part %d: %w", p.ID, err)
+		}
+		ps[i] = nil // let the part go once it is encoded
 	}
 	var limit *int
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	return writeList(w, ps, total, limit, q.Filter.Offset)
-}
-
-// smallList is the most parts a list answer holds to be sent in one piece,
-// with a Content-Length; longer ones are streamed.
-const smallList = 200
-
-// writeList writes the list answer {"parts":[...],"total":N,"limit":L,
-// "offset":O}. A page is encoded whole and sent with a Content-Length (one
-// write, no chunk framing); a longer list is streamed part by part, so a
-// whole category never sits in memory twice. An error before anything was
-// sent is returned; once streaming, the client sees a truncated body.
-func writeList(w http.ResponseWriter, ps []*parts.Part, total int, limit *int, offset int) error {
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	if len(ps) <= smallList {
-		body := make([]byte, 0, 64+len(ps)*768)
-		body = append(body, `{"parts":[`...)
-		for i, p := range ps {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			var err error
-			if body, err = appendPart(body, p); err != nil {
-				return fmt.Errorf("encode part %d: %w", p.ID, err)
-			}
-		}
-		body = appendListEnd(body, total, limit, offset)
-		hd.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(body)
-		return nil
-	}
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteString(`{"parts":[`)
-	var buf []byte
-	for i, p := range ps {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		var err error
-		buf, err = appendPart(buf[:0], p)
-		if err != nil {
-			return nil // the status is sent; the client sees a truncated body
-		}
-		bw.Write(buf)
-		ps[i] = nil // let the part go once it is written
-	}
-	bw.Write(appendListEnd(buf[:0], total, limit, offset))
-	bw.Flush()
-	return nil
+	return appendListEnd(body, total, limit, q.Filter.Offset), nil
 }
 
 // appendListEnd appends the end of a list answer, after the parts.
@@ -390,9 +358,15 @@ var statusKeys = map[parts.Status]string{
 }
 
 func (h *handler) stats(w http.ResponseWriter, req bunrouter.Request) error {
-	st, err := h.svc.Stats(req.Context())
+	return h.serveCached(w, req.Request, "stats", func(ctx context.Context) ([]byte, error) {
+		return encodeJSON(h.statsAnswer(ctx))
+	})
+}
+
+func (h *handler) statsAnswer(ctx context.Context) (any, error) {
+	st, err := h.svc.Stats(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := statsJSON{ByCategory: map[string]int{}, ByStatus: map[string]int{}, Total: st.Total,
 		Assignment: map[string]int{"assigned": st.Assigned, "unassigned": st.Unassigned}}
@@ -402,8 +376,7 @@ func (h *handler) stats(w http.ResponseWriter, req bunrouter.Request) error {
 	for s, key := range statusKeys {
 		out.ByStatus[key] = st.ByStatus[s]
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 type scoreJSON struct {
@@ -412,16 +385,21 @@ type scoreJSON struct {
 }
 
 func (h *handler) leaderboard(w http.ResponseWriter, req bunrouter.Request) error {
-	scores, err := h.svc.Leaderboard(req.Context())
+	return h.serveCached(w, req.Request, "leaderboard", func(ctx context.Context) ([]byte, error) {
+		return encodeJSON(h.leaderboardAnswer(ctx))
+	})
+}
+
+func (h *handler) leaderboardAnswer(ctx context.Context) (any, error) {
+	scores, err := h.svc.Leaderboard(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := make([]scoreJSON, 0, len(scores))
 	for _, s := range scores {
 		out = append(out, scoreJSON{Name: s.Name, Score: s.Score})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"leaderboard": out})
-	return nil
+	return map[string]any{"leaderboard": out}, nil
 }
 
 type eventJSON struct {

@@ -18,6 +18,16 @@ type listQuery struct {
 	LimitSet bool
 }
 
+// key is the normalised query: equal for requests with the same answer.
+func (q listQuery) key() string {
+	f := q.Filter
+	limit := "-"
+	if q.LimitSet {
+		limit = strconv.Itoa(f.Limit)
+	}
+	return fmt.Sprintf("list\x00%s\x00%s\x00%s\x00%t\x00%s\x00%d", f.Category, f.Search, f.SortBy, f.Asc, limit, f.Offset)
+}
+
 // maxOffset is the largest offset accepted.
 const maxOffset = math.MaxInt32
 

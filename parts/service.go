@@ -551,3 +551,19 @@ func (s *Service) Leaderboard(ctx context.Context) ([]Score, error) {
 	})
 	return out, nil
 }
+
+// ChangeSeq returns the store's change sequence (see ChangeCounter) and
+// true, or false when the store does not number its writes. Read it before
+// reading what it stands for: the answer is then at least as new as the
+// number.
+func (s *Service) ChangeSeq(ctx context.Context) (int64, bool, error) {
+	c, ok := s.store.(ChangeCounter)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := c.ChangeSeq(ctx)
+	if err != nil {
+		return 0, true, fmt.Errorf("change sequence: %w", err)
+	}
+	return n, true, nil
+}

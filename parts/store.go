@@ -256,3 +256,15 @@ type FileStore interface {
 	// List returns every object whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]FileObject, error)
 }
+
+// ChangeCounter is an optional capability of a Store: a number that tells
+// whether anything a read can see has changed. Answers derived from the
+// store (lists, searches, stats) may be cached and revalidated under it.
+type ChangeCounter interface {
+	// ChangeSeq returns the sequence number of the newest committed write
+	// of a part (create, update, delete, file and model changes, imports),
+	// by this process or any other sharing the store. It grows with every
+	// such write and never repeats for one store; two calls returning the
+	// same number saw the same parts.
+	ChangeSeq(ctx context.Context) (int64, error)
+}

@@ -110,6 +110,7 @@ type Store struct {
 }
 
 var _ parts.Store = (*Store)(nil)
+var _ parts.ChangeCounter = (*Store)(nil)
 
 // Open opens (creating if needed) the database at url and runs any pending
 // migrations. Accepted URLs:

@@ -523,3 +523,18 @@ func (s *Store) pruneChanges(ctx context.Context, db bun.IDB) error {
 	_, err := db.ExecContext(ctx, qPruneChanges, keepChanges)
 	return err
 }
+
+// ChangeSeq returns the number of the newest part_changes row: every write
+// of a part, by any process sharing the database, takes a larger one. It is
+// one read of the table's primary key.
+func (s *Store) ChangeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	row, err := s.queryRow(ctx, s.r, qLastChange)
+	if err == nil {
+		err = row.Scan(&seq)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bunstore: change sequence: %w", mapErr(ctx, err))
+	}
+	return seq, nil
+}

@@ -1,0 +1,264 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// CacheOptions size the caches of encoded answers. The defaults keep a
+// server with 100,000 parts well under 400 MiB. A negative size disables
+// that cache.
+type CacheOptions struct {
+	// PartBytes bounds the encoded JSON of single parts kept by id and
+	// version, from which list answers are assembled instead of encoded.
+	// Default 64 MiB (about 90,000 parts).
+	PartBytes int64
+	// AnswerBytes bounds the whole answers (lists, searches, stats, the
+	// leaderboard) kept for the store's current change sequence, with
+	// their compressed forms. Default 64 MiB. An answer larger than half
+	// of it is built for each request and not kept.
+	AnswerBytes int64
+}
+
+// Defaults of CacheOptions.
+const (
+	DefaultPartCacheBytes   = 64 << 20
+	DefaultAnswerCacheBytes = 64 << 20
+)
+
+func (o CacheOptions) withDefaults() CacheOptions {
+	if o.PartBytes == 0 {
+		o.PartBytes = DefaultPartCacheBytes
+	}
+	if o.AnswerBytes == 0 {
+		o.AnswerBytes = DefaultAnswerCacheBytes
+	}
+	return o
+}
+
+// partCache keeps each part's encoded JSON, keyed by id and checked against
+// version and updatedAt (every write of a part changes both), so that a
+// list answer is assembled from bytes instead of encoded. Entries of older
+// versions are replaced when the new version is encoded; when the cache
+// grows past its budget, a quarter of it is dropped.
+type partCache struct {
+	mu     sync.RWMutex
+	m      map[int64]encodedPart
+	bytes  int64
+	budget int64 // <= 0: off
+}
+
+type encodedPart struct {
+	version, updated int64
+	b                []byte
+}
+
+func newPartCache(budget int64) *partCache {
+	return &partCache{m: map[int64]encodedPart{}, budget: budget}
+}
+
+// appendPart appends p's JSON to dst: the kept bytes when they are of p's
+// version, else freshly encoded (and then kept).
+func (c *partCache) appendPart(dst []byte, p *parts.Part) ([]byte, error) {
+	if c.budget <= 0 {
+		return appendPart(dst, p)
+	}
+	updated := p.UpdatedAt.UnixMicro()
+	c.mu.RLock()
+	e, ok := c.m[p.ID]
+	c.mu.RUnlock()
+	if ok && e.version == p.Version && e.updated == updated {
+		return append(dst, e.b...), nil
+	}
+	start := len(dst)
+	dst, err := appendPart(dst, p)
+	if err != nil {
+		return dst, err
+	}
+	b := append([]byte(nil), dst[start:]...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[p.ID]; ok {
+		if old.version > p.Version {
+			return dst, nil // a newer version is kept already
+		}
+		c.bytes -= int64(len(old.b))
+	}
+	c.m[p.ID] = encodedPart{version: p.Version, updated: updated, b: b}
+	c.bytes += int64(len(b))
+	if c.bytes > c.budget {
+		for id, e := range c.m { // map order: an arbitrary quarter goes
+			delete(c.m, id)
+			c.bytes -= int64(len(e.b))
+			if c.bytes <= c.budget*3/4 {
+				break
+			}
+		}
+	}
+	return dst, nil
+}
+
+// answer is one encoded answer of the store at change sequence seq, with
+// its compressed forms made on demand.
+type answer struct {
+	key  string
+	seq  int64
+	tag  string // the ETag's base, without quotes and encoding suffix
+	body []byte
+	used atomic.Int64 // the cache's clock at the last use
+
+	mu  sync.Mutex        // guards enc; held while compressing
+	enc map[string][]byte // content coding -> compressed body
+}
+
+// answerCache keeps the newest answer per normalised query, valid while the
+// store's change sequence has not moved past it, within a byte budget
+// (least recently used answers go first). Requests for an answer being built
+// wait for that build instead of building it again.
+type answerCache struct {
+	epoch  string // distinguishes this process's tags from an earlier one's
+	budget int64  // <= 0: nothing is kept (builds are still shared)
+	clock  atomic.Int64
+
+	mu       sync.Mutex
+	m        map[string]*answer
+	bytes    int64
+	building map[string]*build
+}
+
+// build is an answer being built.
+type build struct {
+	seq  int64
+	done chan struct{}
+	a    *answer
+	err  error
+}
+
+func newAnswerCache(budget int64) *answerCache {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &answerCache{epoch: hex.EncodeToString(b[:]), budget: budget,
+		m: map[string]*answer{}, building: map[string]*build{}}
+}
+
+// tag returns the ETag base of the answer to key at change sequence seq.
+func (c *answerCache) tag(key string, seq int64) string {
+	f := fnv.New64a()
+	f.Write([]byte(key))
+	return c.epoch + "." + strconv.FormatInt(seq, 36) + "." + strconv.FormatUint(f.Sum64(), 36)
+}
+
+// get returns the answer to key at change sequence seq or newer: the kept
+// one, the one being built, or a new one from fn.
+func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(context.Context) ([]byte, error)) (*answer, error) {
+	c.mu.Lock()
+	if a := c.m[key]; a != nil && a.seq >= seq {
+		c.mu.Unlock()
+		a.used.Store(c.clock.Add(1))
+		return a, nil
+	}
+	if b := c.building[key]; b != nil && b.seq >= seq {
+		c.mu.Unlock()
+		select {
+		case <-b.done:
+			return b.a, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	b := &build{seq: seq, done: make(chan struct{})}
+	c.building[key] = b
+	c.mu.Unlock()
+	defer close(b.done)
+	body, err := fn(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.building[key] == b {
+		delete(c.building, key)
+	}
+	if err != nil {
+		b.err = err
+		return nil, err
+	}
+	b.a = &answer{key: key, seq: seq, tag: c.tag(key, seq), body: body}
+	b.a.used.Store(c.clock.Add(1))
+	c.keep(b.a)
+	return b.a, nil
+}
+
+// keep stores a, unless it is too big or older than what is kept. c.mu is
+// held.
+func (c *answerCache) keep(a *answer) {
+	size := int64(len(a.body))
+	if size > c.budget/2 {
+		return
+	}
+	if old := c.m[a.key]; old != nil {
+		if old.seq > a.seq {
+			return
+		}
+		c.drop(old)
+	}
+	c.m[a.key] = a
+	c.bytes += size
+	c.trim()
+}
+
+// drop removes a and its compressed forms. c.mu is held.
+func (c *answerCache) drop(a *answer) {
+	delete(c.m, a.key)
+	a.mu.Lock()
+	c.bytes -= int64(len(a.body))
+	for _, b := range a.enc {
+		c.bytes -= int64(len(b))
+	}
+	a.enc = nil // a request still holding a compresses again
+	a.mu.Unlock()
+}
+
+// trim drops the least recently used answers until the cache fits its
+// budget. c.mu is held.
+func (c *answerCache) trim() {
+	for c.bytes > c.budget && len(c.m) > 0 {
+		var oldest *answer
+		for _, a := range c.m {
+			if oldest == nil || a.used.Load() < oldest.used.Load() {
+				oldest = a
+			}
+		}
+		c.drop(oldest)
+	}
+}
+
+// encoded returns a's body in the content coding enc, compressing it once.
+func (c *answerCache) encoded(a *answer, enc string) ([]byte, error) {
+	a.mu.Lock()
+	if b, ok := a.enc[enc]; ok {
+		a.mu.Unlock()
+		return b, nil
+	}
+	b, err := compress(enc, a.body)
+	if err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
+	if a.enc == nil {
+		a.enc = map[string][]byte{}
+	}
+	a.enc[enc] = b
+	a.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[a.key] == a {
+		c.bytes += int64(len(b))
+		c.trim()
+	}
+	return b, nil
+}

@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+)
+
+// minCompress is the smallest body worth compressing: below about 1 KiB the
+// headers cost more than compression saves.
+const minCompress = 1024
+
+// Compression levels: fast enough to compress a 1.5 MB answer in a few tens
+// of milliseconds once per change of the store, and about as small as the
+// slowest levels for JSON.
+const (
+	gzipLevel   = 6
+	brotliLevel = 5
+)
+
+// acceptedEncoding returns the content coding to answer r with: "br" or
+// "gzip" when the client accepts it (q > 0; brotli preferred, it is smaller
+// for the same cost), else "" (identity).
+func acceptedEncoding(r *http.Request) string {
+	ae := r.Header.Values("Accept-Encoding")
+	if len(ae) == 0 {
+		return ""
+	}
+	var br, gz bool
+	for _, v := range ae {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !qPositive(params) {
+				continue
+			}
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "br":
+				br = true
+			case "gzip", "x-gzip":
+				gz = true
+			}
+		}
+	}
+	switch {
+	case br:
+		return "br"
+	case gz:
+		return "gzip"
+	}
+	return ""
+}
+
+// qPositive reports whether the parameters of an Accept-Encoding item leave
+// it acceptable: no q, or a q above zero.
+func qPositive(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return err == nil && q > 0
+	}
+	return true
+}
+
+// compress returns b in the content coding enc ("br" or "gzip").
+func compress(enc string, b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(len(b)/6 + 64)
+	var err error
+	switch enc {
+	case "br":
+		w := brotli.NewWriterLevel(&out, brotliLevel)
+		if _, err = w.Write(b); err == nil {
+			err = w.Close()
+		}
+	case "gzip":
+		var w *gzip.Writer
+		if w, err = gzip.NewWriterLevel(&out, gzipLevel); err == nil {
+			if _, err = w.Write(b); err == nil {
+				err = w.Close()
+			}
+		}
+	default:
+		return nil, fmt.Errorf("unknown content coding %q", enc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compress %s: %w", enc, err)
+	}
+	return out.Bytes(), nil
+}
+
+// etag is the strong ETag of an answer with tag base in the content coding
+// enc: each coding is its own representation, so each has its own tag.
+func etag(base, enc string) string {
+	if enc == "" {
+		return `"` + base + `"`
+	}
+	return `"` + base + "-" + enc + `"`
+}
+
+// noneMatch returns the ETag in If-None-Match that names a representation
+// of the answer with tag base (in any coding), and whether there is one
+// ("*" matches any answer and returns "").
+func noneMatch(r *http.Request, base string) (string, bool) {
+	for _, v := range r.Header.Values("If-None-Match") {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == "*" {
+				return "", true
+			}
+			s := strings.Trim(t, `"`)
+			if s == base || s == base+"-br" || s == base+"-gzip" {
+				return `"` + s + `"`, true
+			}
+		}
+	}
+	return "", false
+}
+
+// serveCached answers r with the answer to key as of now: 304 when the
+// client holds it already (without building it), else the kept or a newly
+// built answer, compressed when the client accepts it. Answers are revalidated
+// on every use (Cache-Control: no-cache). A store that does not number its
+// writes gets fn's body every time, without an ETag.
+func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string, fn func(context.Context) ([]byte, error)) error {
+	ctx := r.Context()
+	seq, ok, err := h.svc.ChangeSeq(ctx)
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-cache")
+	hd.Add("Vary", "Accept-Encoding")
+	enc := acceptedEncoding(r)
+	if !ok {
+		body, err := fn(ctx)
+		if err != nil {
+			return err
+		}
+		return writeBody(w, r, "", enc, body, func() ([]byte, error) { return compress(enc, body) })
+	}
+	base := h.answers.tag(key, seq)
+	if t, ok := noneMatch(r, base); ok {
+		if t == "" {
+			t = etag(base, enc)
+		}
+		hd.Set("ETag", t)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	a, err := h.answers.get(ctx, key, seq, fn)
+	if err != nil {
+		return err
+	}
+	return writeBody(w, r, a.tag, enc, a.body, func() ([]byte, error) { return h.answers.encoded(a, enc) })
+}
+
+// encodingFor is the coding a body of size n is sent in when the client
+// accepts enc.
+func encodingFor(enc string, n int) string {
+	if n < minCompress {
+		return ""
+	}
+	return enc
+}
+
+// writeBody writes a JSON answer with a Content-Length, in the coding enc
+// when the body is big enough (compressed by z), with the ETag of tag base
+// when base is not empty.
+func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body []byte, z func() ([]byte, error)) error {
+	enc = encodingFor(enc, len(body))
+	if enc != "" {
+		b, err := z()
+		if err != nil {
+			return err
+		}
+		body = b
+		w.Header().Set("Content-Encoding", enc)
+	}
+	hd := w.Header()
+	if base != "" {
+		hd.Set("ETag", etag(base, enc))
+	}
+	hd.Set("Content-Type", "application/json")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+	return nil
+}
