@@ -57,15 +57,31 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	b := &loadRun{base: strings.TrimRight(*base, "/"), key: key, out: c.stdout,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
+		// Compression is asked for only where a scenario says so, and
+		// answers are counted as they come over the wire.
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}}}
 	if err := b.seed(ctx, *count); err != nil {
 		c.errorf("bench: seed: %v", err)
 		return exitError
 	}
 	scen := b.scenarios()
-	if *only != "" {
-		keep := strings.Split(*only, ",")
-		scen = slices.DeleteFunc(scen, func(s scenario) bool { return !slices.Contains(keep, s.name) })
+	keep := strings.Split(*only, ",")
+	wanted := func(name string) bool { return *only == "" || slices.Contains(keep, name) }
+	var words *vocab
+	if wanted("search-words") || wanted("search-common-word") {
+		var err error
+		if words, err = b.learnWords(ctx); err != nil {
+			c.errorf("bench: %v", err)
+			return exitError
+		}
+	}
+	scen = append(scen, b.clientScenarios(words)...)
+	scen = slices.DeleteFunc(scen, func(s scenario) bool { return !wanted(s.name) })
+	if wanted("tab-bytes") {
+		if err := b.tabBytes(ctx); err != nil {
+			c.errorf("bench: tab bytes: %v", err)
+			return exitError
+		}
 	}
 	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
@@ -76,6 +92,7 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 			name string
 			r    result
 		}
+		var notes []string
 		var rows []row
 		var health []float64
 		run := func(s scenario, name string) bool {
@@ -90,6 +107,9 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 				health = append(health, r.rps)
 			}
 			rows = append(rows, row{name, r})
+			if r.note != "" {
+				notes = append(notes, fmt.Sprintf("%s at concurrency %d: %s", name, n, r.note))
+			}
 			return ctx.Err() == nil
 		}
 		for _, s := range scen {
@@ -111,6 +131,9 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 			}
 			fmt.Fprintf(c.stdout, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", x.name, n, x.r.rps,
 				ms(x.r.p50), ms(x.r.p99), x.r.errors, share)
+		}
+		for _, note := range notes {
+			fmt.Fprintln(c.stdout, note)
 		}
 	}
 	if *pid > 0 {
@@ -144,12 +167,16 @@ type loadRun struct {
 type scenario struct {
 	name string
 	do   func(ctx context.Context, r *rand.Rand, worker int) error
+	// background, when set, runs while the scenario is measured (a write
+	// load) and returns a note on what it did.
+	background func(ctx context.Context) string
 }
 
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	note     string // the background's note
 }
 
 func (b *loadRun) request(ctx context.Context, method, path string, body any, want ...int) error {
@@ -397,22 +424,22 @@ func (b *loadRun) scenarios() []scenario {
 			http.StatusOK, http.StatusConflict, http.StatusBadRequest)
 	}
 	return []scenario{
-		{"health", func(ctx context.Context, r *rand.Rand, w int) error {
+		{name: "health", do: func(ctx context.Context, r *rand.Rand, w int) error {
 			return b.request(ctx, http.MethodGet, "/health", nil)
 		}},
-		{"get", get},
-		{"list-page", page},
-		{"list-category", func(ctx context.Context, r *rand.Rand, w int) error {
-			return b.request(ctx, http.MethodGet, "/api/parts/categories/"+[]string{"review", "cnc", "hand", "completed"}[r.IntN(4)], nil)
+		{name: "get", do: get},
+		{name: "list-page", do: page},
+		{name: "list-category", do: func(ctx context.Context, r *rand.Rand, w int) error {
+			return b.request(ctx, http.MethodGet, "/api/parts/categories/"+categories[r.IntN(4)], nil)
 		}},
-		{"search-rare", searchRare},
-		{"search-common", search},
-		{"category-sort", func(ctx context.Context, r *rand.Rand, w int) error {
+		{name: "search-rare", do: searchRare},
+		{name: "search-common", do: search},
+		{name: "category-sort", do: func(ctx context.Context, r *rand.Rand, w int) error {
 			return b.request(ctx, http.MethodGet, "/api/parts/?category=hand&sort_by=name&sort_order=asc&limit=50", nil)
 		}},
-		{"create", create},
-		{"claim", claim},
-		{"mix-80-20", func(ctx context.Context, r *rand.Rand, w int) error {
+		{name: "create", do: create},
+		{name: "claim", do: claim},
+		{name: "mix-80-20", do: func(ctx context.Context, r *rand.Rand, w int) error {
 			switch x := r.IntN(100); {
 			case x < 50:
 				return get(ctx, r, w)
@@ -440,6 +467,15 @@ func (b *loadRun) measure(ctx context.Context, s scenario, n int, d time.Duratio
 	lat := make([][]time.Duration, n)
 	errs := make([]int, n)
 	var wg sync.WaitGroup
+	var note chan string
+	bstop := func() {}
+	if s.background != nil {
+		var bctx context.Context
+		bctx, bstop = context.WithCancel(ctx)
+		note = make(chan string, 1)
+		go func() { note <- s.background(bctx) }()
+		defer bstop()
+	}
 	start := time.Now()
 	for w := range n {
 		wg.Add(1)
@@ -462,9 +498,13 @@ func (b *loadRun) measure(ctx context.Context, s scenario, n int, d time.Duratio
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	res := result{}
+	if note != nil {
+		bstop()
+		res.note = <-note
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	res := result{}
 	for _, e := range errs {
 		res.errors += e
 	}
