@@ -18,19 +18,19 @@ import (
 type CacheOptions struct {
 	// PartBytes bounds the encoded JSON of single parts kept by id and
 	// version, from which list answers are assembled instead of encoded.
-	// Default 64 MiB (about 90,000 parts).
+	// Default 96 MiB (about 130,000 parts of the usual size).
 	PartBytes int64
 	// AnswerBytes bounds the whole answers (lists, searches, stats, the
 	// leaderboard) kept for the store's current change sequence, with
-	// their compressed forms. Default 64 MiB. An answer larger than half
+	// their compressed forms. Default 48 MiB. An answer larger than half
 	// of it is built for each request and not kept.
 	AnswerBytes int64
 }
 
 // Defaults of CacheOptions.
 const (
-	DefaultPartCacheBytes   = 64 << 20
-	DefaultAnswerCacheBytes = 64 << 20
+	DefaultPartCacheBytes   = 96 << 20
+	DefaultAnswerCacheBytes = 48 << 20
 )
 
 func (o CacheOptions) withDefaults() CacheOptions {
@@ -44,7 +44,7 @@ func (o CacheOptions) withDefaults() CacheOptions {
 }
 
 // partCache keeps each part's encoded JSON, keyed by id and checked against
-// version and updatedAt (every write of a part changes both), so that a
+// its version (the Service bumps it on every write of a part), so that a
 // list answer is assembled from bytes instead of encoded. Entries of older
 // versions are replaced when the new version is encoded; when the cache
 // grows past its budget, a quarter of it is dropped.
@@ -56,8 +56,8 @@ type partCache struct {
 }
 
 type encodedPart struct {
-	version, updated int64
-	b                []byte
+	version int64
+	b       []byte
 }
 
 func newPartCache(budget int64) *partCache {
@@ -70,12 +70,8 @@ func (c *partCache) appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 	if c.budget <= 0 {
 		return appendPart(dst, p)
 	}
-	updated := p.UpdatedAt.UnixMicro()
-	c.mu.RLock()
-	e, ok := c.m[p.ID]
-	c.mu.RUnlock()
-	if ok && e.version == p.Version && e.updated == updated {
-		return append(dst, e.b...), nil
+	if b := c.lookup(p.ID, p.Version); b != nil {
+		return append(dst, b...), nil
 	}
 	start := len(dst)
 	dst, err := appendPart(dst, p)
@@ -91,7 +87,7 @@ func (c *partCache) appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 		}
 		c.bytes -= int64(len(old.b))
 	}
-	c.m[p.ID] = encodedPart{version: p.Version, updated: updated, b: b}
+	c.m[p.ID] = encodedPart{version: p.Version, b: b}
 	c.bytes += int64(len(b))
 	if c.bytes > c.budget {
 		for id, e := range c.m { // map order: an arbitrary quarter goes
@@ -103,6 +99,21 @@ func (c *partCache) appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// lookup returns the kept encoding of the part's version, or nil. The bytes
+// are never changed once kept.
+func (c *partCache) lookup(id, version int64) []byte {
+	if c.budget <= 0 {
+		return nil
+	}
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok && e.version == version {
+		return e.b
+	}
+	return nil
 }
 
 // answer is one encoded answer of the store at change sequence seq, with

@@ -118,6 +118,9 @@ func (h *handler) buildList(ctx context.Context, q listQuery) ([]byte, error) {
 			return nil, ctx.Err()
 		}
 	}
+	if body, ok, err := h.assembleList(ctx, q); ok || err != nil {
+		return body, err
+	}
 	ps, total, err := h.svc.FindParts(ctx, q.Filter)
 	if err != nil {
 		return nil, err
@@ -138,6 +141,54 @@ func (h *handler) buildList(ctx context.Context, q listQuery) ([]byte, error) {
 		limit = &q.Filter.Limit
 	}
 	return appendListEnd(body, total, limit, q.Filter.Offset), nil
+}
+
+// maxAssembleMisses is the most parts missing from the part cache that
+// assembleList reads one by one; with more, reading the whole list in one
+// query (which also fills the cache) is cheaper.
+const maxAssembleMisses = 64
+
+// assembleList builds a list answer from the kept encodings of the parts'
+// versions the store lists. It reports false (and the list is then read
+// whole) when the store cannot list versions, the filter has a search, too
+// many parts are not kept, or a part changed while the list was assembled.
+func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, error) {
+	vs, total, ok, err := h.svc.FindVersions(ctx, q.Filter)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	misses := 0
+	body := make([]byte, 0, 64+len(vs)*800)
+	body = append(body, `{"parts":[`...)
+	for i, v := range vs {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		if b := h.parts.lookup(v.ID, v.Version); b != nil {
+			body = append(body, b...)
+			continue
+		}
+		if misses++; misses > maxAssembleMisses {
+			return nil, false, nil
+		}
+		p, err := h.svc.FindPartByID(ctx, v.ID)
+		if errors.Is(err, parts.ErrNotFound) {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		if p.Version != v.Version {
+			return nil, false, nil
+		}
+		if body, err = h.parts.appendPart(body, p); err != nil {
+			return nil, false, fmt.Errorf("encode part %d: %w", p.ID, err)
+		}
+	}
+	var limit *int
+	if q.LimitSet {
+		limit = &q.Filter.Limit
+	}
+	return appendListEnd(body, total, limit, q.Filter.Offset), true, nil
 }
 
 // appendListEnd appends the end of a list answer, after the parts.

@@ -137,25 +137,10 @@ const MaxSearchLen = 200
 // matches. Invalid filters (unknown category or sort field, negative or
 // absurd paging) give a *ValidationError.
 func (s *Service) FindParts(ctx context.Context, f Filter) ([]*Part, int, error) {
-	if f.Category != "" && !s.flow.HasStage(f.Category) {
-		return nil, 0, invalid("category", "unknown category %q", f.Category)
+	f, err := s.checkFilter(f)
+	if err != nil {
+		return nil, 0, err
 	}
-	if f.SortBy == "" {
-		f.SortBy = SortCreatedAt
-	}
-	if !slices.Contains(SortFields, f.SortBy) {
-		return nil, 0, invalid("sort_by", "unknown sort field %q", f.SortBy)
-	}
-	if f.Limit < 0 || f.Limit > MaxLimit {
-		return nil, 0, invalid("limit", "limit must be between 0 and %d", MaxLimit)
-	}
-	if f.Offset < 0 || f.Offset > math.MaxInt32 {
-		return nil, 0, invalid("offset", "offset must be between 0 and %d", math.MaxInt32)
-	}
-	if !utf8.ValidString(f.Search) || utf8.RuneCountInString(f.Search) > MaxSearchLen {
-		return nil, 0, invalid("search", "search must be valid text of at most %d characters", MaxSearchLen)
-	}
-	f.Search = trimmed(f.Search)
 	ps, n, err := s.store.FindParts(ctx, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find parts: %w", err)
@@ -566,4 +551,49 @@ func (s *Service) ChangeSeq(ctx context.Context) (int64, bool, error) {
 		return 0, true, fmt.Errorf("change sequence: %w", err)
 	}
 	return n, true, nil
+}
+
+// FindVersions returns the ids and versions of the parts FindParts(ctx, f)
+// returns, in order, and the total, with true; or false when the store
+// cannot list versions (see VersionLister) or f has a search. Filters are
+// checked as FindParts checks them.
+func (s *Service) FindVersions(ctx context.Context, f Filter) ([]PartVersion, int, bool, error) {
+	f, err := s.checkFilter(f)
+	if err != nil {
+		return nil, 0, true, err
+	}
+	vl, ok := s.store.(VersionLister)
+	if !ok || f.Search != "" {
+		return nil, 0, false, nil
+	}
+	vs, n, err := vl.FindVersions(ctx, f)
+	if err != nil {
+		return nil, 0, true, fmt.Errorf("find versions: %w", err)
+	}
+	return vs, n, true, nil
+}
+
+// checkFilter validates f and returns it normalised (default sort, trimmed
+// search).
+func (s *Service) checkFilter(f Filter) (Filter, error) {
+	if f.Category != "" && !s.flow.HasStage(f.Category) {
+		return f, invalid("category", "unknown category %q", f.Category)
+	}
+	if f.SortBy == "" {
+		f.SortBy = SortCreatedAt
+	}
+	if !slices.Contains(SortFields, f.SortBy) {
+		return f, invalid("sort_by", "unknown sort field %q", f.SortBy)
+	}
+	if f.Limit < 0 || f.Limit > MaxLimit {
+		return f, invalid("limit", "limit must be between 0 and %d", MaxLimit)
+	}
+	if f.Offset < 0 || f.Offset > math.MaxInt32 {
+		return f, invalid("offset", "offset must be between 0 and %d", math.MaxInt32)
+	}
+	if !utf8.ValidString(f.Search) || utf8.RuneCountInString(f.Search) > MaxSearchLen {
+		return f, invalid("search", "search must be valid text of at most %d characters", MaxSearchLen)
+	}
+	f.Search = trimmed(f.Search)
+	return f, nil
 }

@@ -268,3 +268,18 @@ type ChangeCounter interface {
 	// same number saw the same parts.
 	ChangeSeq(ctx context.Context) (int64, error)
 }
+
+// PartVersion names one version of a part.
+type PartVersion struct {
+	ID, Version int64
+}
+
+// VersionLister is an optional capability of a Store: which parts, in which
+// versions, a list without a search holds, without reading the parts. A
+// caller that keeps parts by version (an encoded-answer cache) reads only
+// the ones it does not hold.
+type VersionLister interface {
+	// FindVersions returns the ids and versions of the parts FindParts(ctx,
+	// f) returns, in the same order, and the same total. f.Search is empty.
+	FindVersions(ctx context.Context, f Filter) ([]PartVersion, int, error)
+}

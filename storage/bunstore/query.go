@@ -51,15 +51,31 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 			return nil, 0, fmt.Errorf("search index: %w", err)
 		}
 	}
+	cols := "p.id"
+	if !paged {
+		cols = prefixedColumns("p")
+	}
+	query, args := s.listSQL(f, col, dir, cols)
+	if !paged {
+		out, err := s.scanParts(ctx, db, query, args...)
+		return out, total, err
+	}
+	ids, err := s.scanIDs(ctx, db, query, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.partsByID(ctx, db, ids)
+	return out, total, err
+}
+
+// listSQL returns the query selecting cols of the parts of a list without
+// a search (f's category, sort and page) and its arguments.
+func (s *Store) listSQL(f parts.Filter, col, dir, cols string) (string, []any) {
 	var (
 		b    strings.Builder
 		args []any
 	)
-	if paged {
-		b.WriteString("SELECT p.id FROM parts AS p")
-	} else {
-		b.WriteString("SELECT " + prefixedColumns("p") + " FROM parts AS p")
-	}
+	b.WriteString("SELECT " + cols + " FROM parts AS p")
 	if f.Category != "" {
 		// Without a (category, col) index, walk the col index and skip the
 		// other categories: the unary + keeps SQLite from filtering by the
@@ -72,17 +88,7 @@ func (s *Store) findParts(ctx context.Context, db bun.IDB, f parts.Filter, col s
 		args = append(args, string(f.Category))
 	}
 	b.WriteString(" ORDER BY p." + col + " " + dir + ", p.id " + dir + " LIMIT ? OFFSET ?")
-	args = append(args, s.pageLimit(f), f.Offset)
-	if !paged {
-		out, err := s.scanParts(ctx, db, b.String(), args...)
-		return out, total, err
-	}
-	ids, err := s.scanIDs(ctx, db, b.String(), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := s.partsByID(ctx, db, ids)
-	return out, total, err
+	return b.String(), append(args, s.pageLimit(f), f.Offset)
 }
 
 // scanIDs runs query, which selects one id column.
