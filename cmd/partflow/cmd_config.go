@@ -92,6 +92,9 @@ func (c *Config) entries() []entry {
 		}
 	}
 	add("convert.wait", c.Convert.Wait.String())
+	add("cache.part_bytes", c.Cache.PartBytes.String())
+	add("cache.answer_bytes", c.Cache.AnswerBytes.String())
+	add("memory_limit", c.MemoryLimit.String())
 	add("model_wait", c.ModelWait.String())
 	es = append(es, c.workflowEntries()...)
 	if len(c.Webhooks) == 0 {

@@ -259,6 +259,12 @@ api_key: %[6]s
 # max_file_size: 200MiB
 # allowed_extensions: [step, stp, pdf]
 
+# Caches of encoded answers, and the Go runtime's soft memory limit:
+# cache:
+#   part_bytes: 96MiB
+#   answer_bytes: 48MiB
+# memory_limit: 360MiB
+
 # log:
 #   level: info     # debug, info, warn or error
 #   format: %[7]s     # text or json

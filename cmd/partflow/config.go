@@ -65,6 +65,11 @@ type Config struct {
 	Plugins []PluginConfig `koanf:"plugins"`
 	// Convert holds conversion settings.
 	Convert ConvertConfig `koanf:"convert"`
+	// Cache sizes the caches of encoded answers.
+	Cache CacheConfig `koanf:"cache"`
+	// MemoryLimit is the Go runtime's soft memory limit for serve (the
+	// collector works harder near it); 0 leaves it to GOMEMLIMIT.
+	MemoryLimit ByteSize `koanf:"memory_limit"`
 	// ModelWait is how long GET /model waits for a conversion.
 	ModelWait time.Duration `koanf:"model_wait"`
 	// GC configures the collection of unreferenced files and crash debris.
@@ -189,6 +194,17 @@ type UploadsConfig struct {
 	// MaxPerClient caps the uploads in progress from one client address
 	// (default 8; 0 turns the cap off).
 	MaxPerClient int `koanf:"max_per_client"`
+}
+
+// CacheConfig sizes the server's caches of encoded answers (see
+// httpapi.CacheOptions). A size too small to hold any answer turns that
+// cache off.
+type CacheConfig struct {
+	// PartBytes bounds the encoded parts kept by version.
+	PartBytes ByteSize `koanf:"part_bytes"`
+	// AnswerBytes bounds the whole answers kept for the current change
+	// sequence, with their compressed forms.
+	AnswerBytes ByteSize `koanf:"answer_bytes"`
 }
 
 // OnshapeConfig holds the Onshape API settings for drawings. Without keys

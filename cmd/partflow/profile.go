@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
 )
 
@@ -50,6 +51,9 @@ func baseDefaults() map[string]any {
 		"convert.wait":             2 * time.Second,
 		"convert.max_triangles":    int64(5_000_000),
 		"convert.max_output_bytes": int64(512 << 20),
+		"cache.part_bytes":         int64(httpapi.DefaultPartCacheBytes),
+		"cache.answer_bytes":       int64(httpapi.DefaultAnswerCacheBytes),
+		"memory_limit":             int64(360 << 20),
 		"model_wait":               30 * time.Second,
 		"gc.grace":                 time.Hour,
 		"gc.interval":              10 * time.Minute,

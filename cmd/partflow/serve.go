@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,11 @@ const shutdownTimeout = 30 * time.Second
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
 	log := cfg.NewLogger(stderr)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimit > 0 {
+		// The caches are bounded in bytes; the soft limit keeps garbage
+		// from doubling the heap above them.
+		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
+	}
 	tmp := cfg.WorkDir()
 	if tmp != "" {
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
@@ -104,6 +110,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Files: httpapi.FileOptions{Onshape: onshape(cfg), MinUploadRate: orOff(int64(cfg.Uploads.MinRate)),
 			UploadRateWindow: cfg.Uploads.RateWindow, MaxUploadsPerClient: int(orOff(int64(cfg.Uploads.MaxPerClient)))},
 		Convert:  httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
+		Cache:    httpapi.CacheOptions{PartBytes: int64(cfg.Cache.PartBytes), AnswerBytes: int64(cfg.Cache.AnswerBytes)},
 		Events:   httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
 		Webhooks: hooks,
 	})

@@ -121,6 +121,15 @@ func (c *Config) normalize() error {
 	if c.MaxFileSize <= 0 {
 		bad("max_file_size", "must be positive, got %d", c.MaxFileSize)
 	}
+	if c.Cache.PartBytes <= 0 {
+		bad("cache.part_bytes", "must be positive, got %d", c.Cache.PartBytes)
+	}
+	if c.Cache.AnswerBytes <= 0 {
+		bad("cache.answer_bytes", "must be positive, got %d", c.Cache.AnswerBytes)
+	}
+	if c.MemoryLimit < 0 {
+		bad("memory_limit", "must not be negative, got %d", c.MemoryLimit)
+	}
 
 	exts := []string{}
 	seen := map[string]bool{}
