@@ -42,6 +42,7 @@ type textIndex struct {
 	free   []uint32                   // slots of removed parts, for reuse
 	grams  map[uint32]*roaring.Bitmap // trigram -> slots
 	live   *roaring.Bitmap            // slots in use
+	words  *wordIndex                 // words -> slots, for word queries
 	buf    []uint32                   // scratch for trigrams, under mu
 }
 
@@ -241,7 +242,11 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 	live.AddRange(0, uint64(len(docs)))
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.docs, x.slots, x.free, x.grams, x.live = docs, slots, nil, grams, live
+	words := newWordIndex()
+	for i := range docs {
+		words.post(uint32(i), docs[i].text, true)
+	}
+	x.docs, x.slots, x.free, x.grams, x.live, x.words = docs, slots, nil, grams, live, words
 	x.seq, x.loaded = seq, true
 	return nil
 }
@@ -300,8 +305,10 @@ func (x *textIndex) remove(id int64) {
 	x.free = append(x.free, slot)
 }
 
-// post adds slot to (or removes it from) the bitmaps of text's trigrams.
+// post adds slot to (or removes it from) the bitmaps of text's trigrams
+// and words.
 func (x *textIndex) post(slot uint32, text string, add bool) {
+	x.words.post(slot, text, add)
 	x.buf = trigrams(x.buf[:0], text)
 	for _, g := range x.buf {
 		bm := x.grams[g]
@@ -327,8 +334,11 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 	defer x.mu.RUnlock()
 	grams := trigrams(nil, q)
 	var cand *roaring.Bitmap
-	switch len(grams) {
-	case 0:
+	exact := false // cand holds exactly the parts containing q
+	switch {
+	case isWordQuery(q):
+		cand, exact = x.words.match(q), true
+	case len(grams) == 0:
 		cand = x.live
 	default:
 		bms := make([]*roaring.Bitmap, 0, len(grams))
@@ -353,7 +363,7 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 	it := cand.Iterator()
 	for it.HasNext() {
 		d := &x.docs[it.Next()]
-		if (cat == "" || d.category == cat) && strings.Contains(d.text, q) {
+		if (cat == "" || d.category == cat) && (exact || strings.Contains(d.text, q)) {
 			hits = append(hits, d)
 		}
 	}
