@@ -130,8 +130,8 @@ type answer struct {
 }
 
 // answerCache keeps the newest answer per normalised query, valid while the
-// store's change sequence has not moved past it, within a byte budget
-// (least recently used answers go first). Requests for an answer being built
+// store's change sequence has not moved past it, within a byte budget and
+// maxAnswers (least recently used answers go first). Requests for an answer being built
 // wait for that build instead of building it again.
 type answerCache struct {
 	epoch  string // distinguishes this process's tags from an earlier one's
@@ -234,10 +234,15 @@ func (c *answerCache) drop(a *answer) {
 	a.mu.Unlock()
 }
 
+// maxAnswers bounds the number of answers kept: the hot ones are few (the
+// four categories, the first pages, stats); thousands of distinct searches
+// would otherwise fill the budget with answers asked for once.
+const maxAnswers = 256
+
 // trim drops the least recently used answers until the cache fits its
-// budget. c.mu is held.
+// budget and maxAnswers. c.mu is held.
 func (c *answerCache) trim() {
-	for c.bytes > c.budget && len(c.m) > 0 {
+	for (c.bytes > c.budget || len(c.m) > maxAnswers) && len(c.m) > 0 {
 		var oldest *answer
 		for _, a := range c.m {
 			if oldest == nil || a.used.Load() < oldest.used.Load() {

@@ -132,7 +132,7 @@ func noneMatch(r *http.Request, base string) (string, bool) {
 // writes gets fn's body every time, without an ETag.
 func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string, fn func(context.Context) ([]byte, error)) error {
 	ctx := r.Context()
-	seq, ok, err := h.svc.ChangeSeq(ctx)
+	seq, ok, err := h.seqs.get(ctx)
 	if err != nil {
 		return err
 	}

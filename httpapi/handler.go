@@ -297,6 +297,7 @@ type handler struct {
 	uploads    uploadSlots   // uploads in progress per client address
 	parts      *partCache    // encoded parts by id and version
 	answers    *answerCache  // encoded answers by query, for the current change sequence
+	seqs       *seqReader    // the store's change sequence, read once for concurrent requests
 }
 
 // NewHandler returns the API over svc. It fails for invalid options (an empty
@@ -321,6 +322,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
 		parts:      newPartCache(o.Cache.PartBytes),
 		answers:    newAnswerCache(o.Cache.AnswerBytes),
+		seqs:       &seqReader{read: svc.ChangeSeq},
 	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {
