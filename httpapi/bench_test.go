@@ -42,20 +42,32 @@ func BenchmarkHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct{ name, path string }{
-		{"health", "/health"},
-		{"get", "/api/parts/1000"},
-		{"list-page", "/api/parts/?limit=50&sort_by=created_at&sort_order=desc"},
-		{"category-sort", "/api/parts/?category=hand&sort_by=name&sort_order=asc&limit=50"},
-		{"search-common", "/api/parts/?limit=50&search=bearing"},
+	tag := func(path string) string {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-API-Key", "bench-key")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Header().Get("ETag")
+	}
+	for _, bc := range []struct{ name, path, ifNoneMatch string }{
+		{"health", "/health", ""},
+		{"get", "/api/parts/1000", ""},
+		{"list-page", "/api/parts/?limit=50&sort_by=created_at&sort_order=desc", ""},
+		{"category-sort", "/api/parts/?category=hand&sort_by=name&sort_order=asc&limit=50", ""},
+		{"search-common", "/api/parts/?limit=50&search=bearing", ""},
+		{"category-whole", "/api/parts/categories/cnc", ""},
+		{"category-304", "/api/parts/categories/cnc", tag("/api/parts/categories/cnc")},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, bc.path, nil)
 				req.Header.Set("X-API-Key", "bench-key")
+				if bc.ifNoneMatch != "" {
+					req.Header.Set("If-None-Match", bc.ifNoneMatch)
+				}
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, req)
-				if w.Code != http.StatusOK {
+				if w.Code != http.StatusOK && (bc.ifNoneMatch == "" || w.Code != http.StatusNotModified) {
 					b.Fatalf("%s: %d %s", bc.path, w.Code, w.Body)
 				}
 			}
