@@ -143,45 +143,62 @@ func (h *handler) buildList(ctx context.Context, q listQuery) ([]byte, error) {
 	return appendListEnd(body, total, limit, q.Filter.Offset), nil
 }
 
-// maxAssembleMisses is the most parts missing from the part cache that
-// assembleList reads one by one; with more, reading the whole list in one
-// query (which also fills the cache) is cheaper.
-const maxAssembleMisses = 64
+// assembleChunk is how many parts assembleList reads at once where many
+// in a row are not kept; reading them one by one pays a query each, reading
+// the whole list holds every part in memory at once.
+const assembleChunk = 512
 
 // assembleList builds a list answer from the kept encodings of the parts'
-// versions the store lists. It reports false (and the list is then read
-// whole) when the store cannot list versions, the filter has a search, too
-// many parts are not kept, or a part changed while the list was assembled.
+// versions the store lists, reading only the parts not kept (one by one
+// where few are missing, a page at a time where many are). It reports false
+// (and the list is then read whole) when the store cannot list versions,
+// the filter has a search, or a part changed while the list was assembled.
 func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, error) {
 	vs, total, ok, err := h.svc.FindVersions(ctx, q.Filter)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	misses := 0
 	body := make([]byte, 0, 64+len(vs)*800)
 	body = append(body, `{"parts":[`...)
-	for i, v := range vs {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		if b := h.parts.lookup(v.ID, v.Version); b != nil {
+	for i := 0; i < len(vs); {
+		if b := h.parts.lookup(vs[i].ID, vs[i].Version); b != nil {
+			if i > 0 {
+				body = append(body, ',')
+			}
 			body = append(body, b...)
+			i++
 			continue
 		}
-		if misses++; misses > maxAssembleMisses {
+		var ps []*parts.Part
+		if h.missing(vs[i:min(i+assembleChunk, len(vs))]) <= 8 {
+			p, err := h.svc.FindPartByID(ctx, vs[i].ID)
+			if errors.Is(err, parts.ErrNotFound) {
+				return nil, false, nil
+			} else if err != nil {
+				return nil, false, err
+			}
+			ps = []*parts.Part{p}
+		} else {
+			f := q.Filter
+			f.Offset, f.Limit = q.Filter.Offset+i, min(assembleChunk, len(vs)-i)
+			if ps, _, err = h.svc.FindParts(ctx, f); err != nil {
+				return nil, false, err
+			}
+		}
+		if len(ps) == 0 {
 			return nil, false, nil
 		}
-		p, err := h.svc.FindPartByID(ctx, v.ID)
-		if errors.Is(err, parts.ErrNotFound) {
-			return nil, false, nil
-		} else if err != nil {
-			return nil, false, err
-		}
-		if p.Version != v.Version {
-			return nil, false, nil
-		}
-		if body, err = h.parts.appendPart(body, p); err != nil {
-			return nil, false, fmt.Errorf("encode part %d: %w", p.ID, err)
+		for _, p := range ps {
+			if i >= len(vs) || p.ID != vs[i].ID || p.Version != vs[i].Version {
+				return nil, false, nil // changed meanwhile
+			}
+			if i > 0 {
+				body = append(body, ',')
+			}
+			if body, err = h.parts.appendPart(body, p); err != nil {
+				return nil, false, fmt.Errorf("encode part %d: %w", p.ID, err)
+			}
+			i++
 		}
 	}
 	var limit *int
@@ -189,6 +206,17 @@ func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, 
 		limit = &q.Filter.Limit
 	}
 	return appendListEnd(body, total, limit, q.Filter.Offset), true, nil
+}
+
+// missing counts the versions in vs the part cache does not hold.
+func (h *handler) missing(vs []parts.PartVersion) int {
+	n := 0
+	for _, v := range vs {
+		if h.parts.lookup(v.ID, v.Version) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // appendListEnd appends the end of a list answer, after the parts.
