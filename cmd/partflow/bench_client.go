@@ -40,25 +40,47 @@ type vocab struct {
 	commonPart float64 // share of parts the common word matches
 }
 
-// learnWords reads every part once and collects the vocabulary.
-func (b *loadRun) learnWords(ctx context.Context) (*vocab, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/api/parts/", nil)
+// getJSON GETs path and decodes the JSON answer into v.
+func (b *loadRun) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("X-API-Key", b.key)
 	resp, err := b.client.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	var list struct {
-		Parts []struct {
-			PartID, Name, Notes, Material, Subsystem string
-		} `json:"parts"`
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return nil, fmt.Errorf("list parts: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// learnWords reads every part once, a page at a time, and collects the
+// vocabulary.
+func (b *loadRun) learnWords(ctx context.Context) (*vocab, error) {
+	type textParts []struct {
+		PartID, Name, Notes, Material, Subsystem string
+	}
+	var list struct {
+		Parts textParts `json:"parts"`
+	}
+	for offset := 0; ; offset += 5000 {
+		var page struct {
+			Parts textParts `json:"parts"`
+		}
+		if err := b.getJSON(ctx, fmt.Sprintf("/api/parts/?sort_by=id&sort_order=asc&limit=5000&offset=%d", offset), &page); err != nil {
+			return nil, err
+		}
+		list.Parts = append(list.Parts, page.Parts...)
+		if len(page.Parts) < 5000 {
+			break
+		}
 	}
 	df := map[string]int{}
 	v := &vocab{}

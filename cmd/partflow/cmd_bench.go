@@ -293,21 +293,30 @@ func (b *loadRun) seed(ctx context.Context, count int) error {
 		} `json:"parts"`
 		Total int `json:"total"`
 	}
+	// get reads the ids a page at a time: one answer of every part would
+	// cost the server more memory than the client's load does.
 	get := func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/api/parts/?sort_by=id&sort_order=asc", nil)
-		if err != nil {
-			return err
+		var all []struct {
+			ID int64 `json:"id"`
 		}
-		req.Header.Set("X-API-Key", b.key)
-		resp, err := b.client.Do(req)
-		if err != nil {
-			return err
+		for offset := 0; ; offset += 5000 {
+			var page struct {
+				Parts []struct {
+					ID int64 `json:"id"`
+				} `json:"parts"`
+				Total int `json:"total"`
+			}
+			if err := b.getJSON(ctx, fmt.Sprintf("/api/parts/?sort_by=id&sort_order=asc&limit=5000&offset=%d", offset), &page); err != nil {
+				return err
+			}
+			all = append(all, page.Parts...)
+			list.Total = page.Total
+			if len(page.Parts) < 5000 {
+				break
+			}
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("list parts: status %d", resp.StatusCode)
-		}
-		return json.NewDecoder(resp.Body).Decode(&list)
+		list.Parts = all
+		return nil
 	}
 	if err := get(); err != nil {
 		return err
