@@ -18,19 +18,20 @@ import (
 type CacheOptions struct {
 	// PartBytes bounds the encoded JSON of single parts kept by id and
 	// version, from which list answers are assembled instead of encoded.
-	// Default 96 MiB (about 130,000 parts of the usual size).
+	// Default 80 MiB (about 120,000 parts of the usual size).
 	PartBytes int64
 	// AnswerBytes bounds the whole answers (lists, searches, stats, the
 	// leaderboard) kept for the store's current change sequence, with
-	// their compressed forms. Default 48 MiB. An answer larger than half
+	// their compressed forms. Default 96 MiB: the four whole categories
+	// of 100,000 parts fit. An answer larger than half
 	// of it is built for each request and not kept.
 	AnswerBytes int64
 }
 
 // Defaults of CacheOptions.
 const (
-	DefaultPartCacheBytes   = 96 << 20
-	DefaultAnswerCacheBytes = 48 << 20
+	DefaultPartCacheBytes   = 80 << 20
+	DefaultAnswerCacheBytes = 96 << 20
 )
 
 func (o CacheOptions) withDefaults() CacheOptions {

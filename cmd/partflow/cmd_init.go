@@ -261,8 +261,8 @@ api_key: %[6]s
 
 # Caches of encoded answers, and the Go runtime's soft memory limit:
 # cache:
-#   part_bytes: 96MiB
-#   answer_bytes: 48MiB
+#   part_bytes: 80MiB
+#   answer_bytes: 96MiB
 # memory_limit: 360MiB
 
 # log:
