@@ -90,6 +90,19 @@ type response struct {
 // schema is an OpenAPI schema object.
 type schema = map[string]any
 
+// answerHeaders and notModified document the conditional, compressed
+// answers of lists, searches, stats and the leaderboard.
+var (
+	answerHeaders = map[string]string{
+		"ETag": "Strong tag of this answer (from the store's change sequence and the query; " +
+			"each content coding has its own); If-None-Match answers 304 while nothing changed",
+		"Cache-Control":    "no-cache: revalidate before each use",
+		"Vary":             "Accept-Encoding",
+		"Content-Encoding": "br or gzip when Accept-Encoding allows and the answer is over 1 KiB",
+	}
+	notModified = response{Description: "Not modified: If-None-Match names the current answer"}
+)
+
 // routeTable registers routes on the router and remembers them for the
 // OpenAPI document and the 405 Allow header.
 type routeTable struct {
@@ -232,7 +245,7 @@ func (h *handler) registerRoutes(rt *routeTable) {
 		Summary: "List parts",
 		Query: append([]param{{Name: "category", Description: stageList(stages) + "; empty means all",
 			Schema: enum(stages...)}}, listQuery...),
-		Responses: map[int]response{200: {Description: "One page of parts; total counts all matches", Schema: ref("PartList")}},
+		Responses: map[int]response{200: {Description: "One page of parts; total counts all matches", Schema: ref("PartList"), Headers: answerHeaders}, 304: notModified},
 	}})
 	rt.add(route{Method: http.MethodPost, Path: "/api/parts/", Access: accessWrite, Handler: h.createPart, Doc: op{
 		Summary: "Create a part",
@@ -247,17 +260,17 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/api/parts/stats", Access: accessRead, Handler: h.stats, Doc: op{
 		Summary:   "Counts by category, status and assignment",
-		Responses: map[int]response{200: {Description: "Counts", Schema: ref("Stats")}},
+		Responses: map[int]response{200: {Description: "Counts", Schema: ref("Stats"), Headers: answerHeaders}, 304: notModified},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/api/parts/leaderboard", Access: accessRead, Handler: h.leaderboard, Doc: op{
 		Summary:   "Leaderboard over completed parts",
-		Responses: map[int]response{200: {Description: "Highest score first", Schema: ref("Leaderboard")}},
+		Responses: map[int]response{200: {Description: "Highest score first", Schema: ref("Leaderboard"), Headers: answerHeaders}, 304: notModified},
 	}})
 	rt.add(route{Method: http.MethodGet, Path: "/api/parts/categories/:category", Access: accessRead, Handler: h.listCategory, Doc: op{
 		Summary:   "List the parts of one category",
 		Params:    []param{{Name: "category", Description: stageList(stages), Schema: enum(stages...)}},
 		Query:     listQuery,
-		Responses: map[int]response{200: {Description: "One page of parts", Schema: ref("PartList")}},
+		Responses: map[int]response{200: {Description: "One page of parts", Schema: ref("PartList"), Headers: answerHeaders}, 304: notModified},
 	}})
 	etag := map[string]string{"ETag": "The part's entity tag (changes on every write)"}
 	rt.add(route{Method: http.MethodGet, Path: idParam, Access: accessRead, Handler: h.getPart, Doc: op{
