@@ -10,6 +10,7 @@ import (
 
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage/blobfiles"
 	"github.com/partflow/partflow/storage/bunstore"
 )
 
@@ -23,7 +24,12 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	svc := parts.NewService(store, nil)
+	files, err := blobfiles.Open(ctx, "mem://", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.Close()
+	svc := parts.NewService(store, &parts.Options{Files: files})
 	const key = "bench-test-key-0123456789abcdef"
 	h, err := httpapi.NewHandler(svc, &httpapi.Options{Keys: []httpapi.Key{{Name: "k", Key: key, Role: httpapi.RoleAdmin}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -46,12 +52,16 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 		}
 		seen[m[1]+"@"+m[2]] = true
 	}
-	for _, s := range []string{"health", "health-end", "get", "list-page", "list-category", "search-rare", "search-common", "category-sort", "create", "claim", "mix-80-20"} {
+	for _, s := range []string{"health", "health-end", "get", "list-page", "list-category", "search-rare", "search-common", "category-sort",
+		"create", "claim", "mix-80-20", "category-writes", "category-304", "upload-1mib", "search-words", "search-common-word"} {
 		for _, c := range []string{"1", "3"} {
 			if !seen[s+"@"+c] {
 				t.Errorf("no row for %s at concurrency %s in\n%s", s, c, out)
 			}
 		}
+	}
+	if !strings.Contains(out, "four tab loads:") || !strings.Contains(out, "background writes:") {
+		t.Errorf("tab bytes or background writes not reported:\n%s", out)
 	}
 	if !strings.Contains(out, "server holds 40 parts") {
 		t.Errorf("seeding not reported:\n%s", out)
