@@ -234,3 +234,35 @@ func TestRangeDownloadIsIdentityAndExact(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadsCompressedOnlyWhole checks that a whole STEP download is sent
+// in the coding the client accepts, with its own ETag that revalidates to
+// 304, and decodes to the exact file; without Accept-Encoding it is the
+// file as stored, with a Content-Length that matches.
+func TestDownloadsCompressedOnlyWhole(t *testing.T) {
+	e := newFilesEnv(t, nil)
+	p := e.part(nil)
+	data := fixtures.Bytes(fixtures.BoxSTEPFile)
+	e.upload(p, "box.step", data)
+	plain := e.do("GET", p+"/download", nil, nil)
+	if plain.status != http.StatusOK || !bytes.Equal(plain.body, data) || plain.header.Get("Content-Length") != fmt.Sprint(len(data)) ||
+		plain.header.Get("Content-Encoding") != "" {
+		t.Fatalf("identity download: %d, %d bytes, Content-Length %q, Content-Encoding %q", plain.status, len(plain.body),
+			plain.header.Get("Content-Length"), plain.header.Get("Content-Encoding"))
+	}
+	for _, enc := range []string{"gzip", "br"} {
+		got := e.do("GET", p+"/download", nil, map[string]string{"Accept-Encoding": enc})
+		if got.status != http.StatusOK || got.header.Get("Content-Encoding") != enc || !bytes.Equal(decoded(t, got), data) {
+			t.Fatalf("%s download: %d, Content-Encoding %q", enc, got.status, got.header.Get("Content-Encoding"))
+		}
+		if len(got.body) >= len(data) || got.header.Get("ETag") == plain.header.Get("ETag") ||
+			!strings.Contains(got.header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("%s download: %d bytes of %d, ETag %s (identity %s), Vary %q", enc, len(got.body), len(data),
+				got.header.Get("ETag"), plain.header.Get("ETag"), got.header.Get("Vary"))
+		}
+		again := e.do("GET", p+"/download", nil, map[string]string{"Accept-Encoding": enc, "If-None-Match": got.header.Get("ETag")})
+		if again.status != http.StatusNotModified || len(again.body) != 0 {
+			t.Errorf("%s revalidation: %d, %d bytes", enc, again.status, len(again.body))
+		}
+	}
+}

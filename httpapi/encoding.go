@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,27 +75,28 @@ func qPositive(params string) bool {
 func compress(enc string, b []byte) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(b)/6 + 64)
-	var err error
-	switch enc {
-	case "br":
-		w := brotli.NewWriterLevel(&out, brotliLevel)
+	w, err := newEncoder(enc, &out)
+	if err == nil {
 		if _, err = w.Write(b); err == nil {
 			err = w.Close()
 		}
-	case "gzip":
-		var w *gzip.Writer
-		if w, err = gzip.NewWriterLevel(&out, gzipLevel); err == nil {
-			if _, err = w.Write(b); err == nil {
-				err = w.Close()
-			}
-		}
-	default:
-		return nil, fmt.Errorf("unknown content coding %q", enc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compress %s: %w", enc, err)
 	}
 	return out.Bytes(), nil
+}
+
+// newEncoder returns a writer compressing to w in the content coding enc
+// ("br" or "gzip"); Close finishes the stream.
+func newEncoder(enc string, w io.Writer) (io.WriteCloser, error) {
+	switch enc {
+	case "br":
+		return brotli.NewWriterLevel(w, brotliLevel), nil
+	case "gzip":
+		return gzip.NewWriterLevel(w, gzipLevel)
+	}
+	return nil, fmt.Errorf("unknown content coding %q", enc)
 }
 
 // etag is the strong ETag of an answer with tag base in the content coding

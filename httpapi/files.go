@@ -351,7 +351,44 @@ func send(w http.ResponseWriter, r *http.Request, disposition string, open opene
 	if f.SHA256 != "" {
 		hd.Set("ETag", `"`+f.SHA256+`"`)
 	}
+	if compressible[ct] {
+		hd.Add("Vary", "Accept-Encoding")
+		if enc := acceptedEncoding(r); enc != "" && r.Header.Get("Range") == "" && f.SHA256 != "" {
+			return sendEncoded(w, r, enc, f.SHA256, rc)
+		}
+	}
 	http.ServeContent(&rangeErrorWriter{ResponseWriter: w}, r, "", f.UploadedAt, rc)
+	return nil
+}
+
+// compressible are the content types of downloads worth compressing: STEP
+// is text, GLB mostly vertex data that compresses well. (PDF, PNG and STL
+// are left as they are.)
+var compressible = map[string]bool{"application/step": true, "model/gltf-binary": true}
+
+// sendEncoded streams a whole file in the content coding enc, with its own
+// strong ETag (the file's SHA-256 and the coding) and no Content-Length.
+// Range requests never get here: they are answered in bytes of the file.
+func sendEncoded(w http.ResponseWriter, r *http.Request, enc, sum string, rc io.Reader) error {
+	hd := w.Header()
+	if _, ok := noneMatch(r, sum); ok {
+		hd.Set("ETag", etag(sum, enc))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hd.Set("ETag", etag(sum, enc))
+	hd.Set("Content-Encoding", enc)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	zw, err := newEncoder(enc, w)
+	if err != nil {
+		return nil // the status is sent; the client sees a truncated body
+	}
+	if _, err := io.Copy(zw, rc); err == nil {
+		_ = zw.Close()
+	}
 	return nil
 }
 
