@@ -145,6 +145,29 @@ func (b *loadRun) get(ctx context.Context, path string, hdr map[string]string) (
 	return resp.StatusCode, resp.Header, n, err
 }
 
+// selected returns the scenarios named in only (comma-separated; all when
+// empty), after learning the search vocabulary if a search scenario needs
+// it and reporting the tab-load bytes if asked.
+func (b *loadRun) selected(ctx context.Context, only string) ([]scenario, error) {
+	keep := strings.Split(only, ",")
+	wanted := func(name string) bool { return only == "" || slices.Contains(keep, name) }
+	var words *vocab
+	if wanted("search-words") || wanted("search-common-word") {
+		var err error
+		if words, err = b.learnWords(ctx); err != nil {
+			return nil, err
+		}
+	}
+	scen := append(b.scenarios(), b.clientScenarios(words)...)
+	scen = slices.DeleteFunc(scen, func(s scenario) bool { return !wanted(s.name) })
+	if wanted("tab-bytes") {
+		if err := b.tabBytes(ctx); err != nil {
+			return nil, fmt.Errorf("tab bytes: %w", err)
+		}
+	}
+	return scen, nil
+}
+
 // clientScenarios are the scenarios of the web client's load.
 func (b *loadRun) clientScenarios(v *vocab) []scenario {
 	category := func(ctx context.Context, r *rand.Rand, w int) error {

@@ -64,76 +64,16 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		c.errorf("bench: seed: %v", err)
 		return exitError
 	}
-	scen := b.scenarios()
-	keep := strings.Split(*only, ",")
-	wanted := func(name string) bool { return *only == "" || slices.Contains(keep, name) }
-	var words *vocab
-	if wanted("search-words") || wanted("search-common-word") {
-		var err error
-		if words, err = b.learnWords(ctx); err != nil {
-			c.errorf("bench: %v", err)
-			return exitError
-		}
-	}
-	scen = append(scen, b.clientScenarios(words)...)
-	scen = slices.DeleteFunc(scen, func(s scenario) bool { return !wanted(s.name) })
-	if wanted("tab-bytes") {
-		if err := b.tabBytes(ctx); err != nil {
-			c.errorf("bench: tab bytes: %v", err)
-			return exitError
-		}
+	scen, err := b.selected(ctx, *only)
+	if err != nil {
+		c.errorf("bench: %v", err)
+		return exitError
 	}
 	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
-		// /health runs first and again last at each level; shares are of
-		// the mean of the two, so that a drift of the machine's speed
-		// during the level counts half as much.
-		type row struct {
-			name string
-			r    result
-		}
-		var notes []string
-		var rows []row
-		var health []float64
-		run := func(s scenario, name string) bool {
-			r := b.measure(ctx, s, n, *dur)
-			// Every cell runs at the seeded size: delete what the
-			// scenario created (not timed).
-			if err := b.cleanUp(ctx); err != nil {
-				c.errorf("bench: clean up: %v", err)
-				return false
-			}
-			if s.name == "health" {
-				health = append(health, r.rps)
-			}
-			rows = append(rows, row{name, r})
-			if r.note != "" {
-				notes = append(notes, fmt.Sprintf("%s at concurrency %d: %s", name, n, r.note))
-			}
-			return ctx.Err() == nil
-		}
-		for _, s := range scen {
-			if !run(s, s.name) {
-				return exitError
-			}
-		}
-		if len(health) > 0 && !run(scen[slices.IndexFunc(scen, func(s scenario) bool { return s.name == "health" })], "health-end") {
+		if err := b.level(ctx, scen, n, *dur); err != nil {
+			c.errorf("bench: %v", err)
 			return exitError
-		}
-		ceiling := 0.0
-		for _, h := range health {
-			ceiling += h / float64(len(health))
-		}
-		for _, x := range rows {
-			share := ""
-			if ceiling > 0 {
-				share = fmt.Sprintf("%.1f%%", 100*x.r.rps/ceiling)
-			}
-			fmt.Fprintf(c.stdout, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", x.name, n, x.r.rps,
-				ms(x.r.p50), ms(x.r.p99), x.r.errors, share)
-		}
-		for _, note := range notes {
-			fmt.Fprintln(c.stdout, note)
 		}
 	}
 	if *pid > 0 {
@@ -146,6 +86,62 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		}
 	}
 	return exitOK
+}
+
+// level runs every scenario at concurrency n and prints a table row for
+// each. /health runs first and again last; shares are of the mean of the
+// two, so that a drift of the machine's speed during the level counts half
+// as much.
+func (b *loadRun) level(ctx context.Context, scen []scenario, n int, dur time.Duration) error {
+	type row struct {
+		name string
+		r    result
+	}
+	var notes []string
+	var rows []row
+	var health []float64
+	run := func(s scenario, name string) error {
+		r := b.measure(ctx, s, n, dur)
+		// Every cell runs at the seeded size: delete what the scenario
+		// created (not timed).
+		if err := b.cleanUp(ctx); err != nil {
+			return fmt.Errorf("clean up: %w", err)
+		}
+		if s.name == "health" {
+			health = append(health, r.rps)
+		}
+		rows = append(rows, row{name, r})
+		if r.note != "" {
+			notes = append(notes, fmt.Sprintf("%s at concurrency %d: %s", name, n, r.note))
+		}
+		return ctx.Err()
+	}
+	for _, s := range scen {
+		if err := run(s, s.name); err != nil {
+			return err
+		}
+	}
+	if len(health) > 0 {
+		if err := run(scen[slices.IndexFunc(scen, func(s scenario) bool { return s.name == "health" })], "health-end"); err != nil {
+			return err
+		}
+	}
+	ceiling := 0.0
+	for _, h := range health {
+		ceiling += h / float64(len(health))
+	}
+	for _, x := range rows {
+		share := ""
+		if ceiling > 0 {
+			share = fmt.Sprintf("%.1f%%", 100*x.r.rps/ceiling)
+		}
+		fmt.Fprintf(b.out, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", x.name, n, x.r.rps,
+			ms(x.r.p50), ms(x.r.p99), x.r.errors, share)
+	}
+	for _, note := range notes {
+		fmt.Fprintln(b.out, note)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -287,41 +283,11 @@ func (b *loadRun) cleanUp(ctx context.Context) error {
 // seed creates parts until the server holds count, walking them through the
 // workflow like real use, and remembers their ids.
 func (b *loadRun) seed(ctx context.Context, count int) error {
-	var list struct {
-		Parts []struct {
-			ID int64 `json:"id"`
-		} `json:"parts"`
-		Total int `json:"total"`
-	}
-	// get reads the ids a page at a time: one answer of every part would
-	// cost the server more memory than the client's load does.
-	get := func() error {
-		var all []struct {
-			ID int64 `json:"id"`
-		}
-		for offset := 0; ; offset += 5000 {
-			var page struct {
-				Parts []struct {
-					ID int64 `json:"id"`
-				} `json:"parts"`
-				Total int `json:"total"`
-			}
-			if err := b.getJSON(ctx, fmt.Sprintf("/api/parts/?sort_by=id&sort_order=asc&limit=5000&offset=%d", offset), &page); err != nil {
-				return err
-			}
-			all = append(all, page.Parts...)
-			list.Total = page.Total
-			if len(page.Parts) < 5000 {
-				break
-			}
-		}
-		list.Parts = all
-		return nil
-	}
-	if err := get(); err != nil {
+	ids, err := b.listIDs(ctx)
+	if err != nil {
 		return err
 	}
-	missing := count - list.Total
+	missing := count - len(ids)
 	if missing > 0 {
 		fmt.Fprintf(b.out, "seeding %d parts through the API...\n", missing)
 		b.gen = sample.New(42)
@@ -362,18 +328,38 @@ func (b *loadRun) seed(ctx context.Context, count int) error {
 			return err
 		default:
 		}
-		if err := get(); err != nil {
+		if ids, err = b.listIDs(ctx); err != nil {
 			return err
 		}
 	}
-	for _, p := range list.Parts {
-		b.ids = append(b.ids, p.ID)
-	}
+	b.ids = ids
 	if len(b.ids) == 0 {
 		return errors.New("the server holds no parts")
 	}
 	fmt.Fprintf(b.out, "server holds %d parts\n", len(b.ids))
 	return nil
+}
+
+// listIDs reads the ids of all parts a page at a time: one answer of every
+// part would cost the server more memory than the client's load does.
+func (b *loadRun) listIDs(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	for offset := 0; ; offset += 5000 {
+		var page struct {
+			Parts []struct {
+				ID int64 `json:"id"`
+			} `json:"parts"`
+		}
+		if err := b.getJSON(ctx, fmt.Sprintf("/api/parts/?sort_by=id&sort_order=asc&limit=5000&offset=%d", offset), &page); err != nil {
+			return nil, err
+		}
+		for _, p := range page.Parts {
+			ids = append(ids, p.ID)
+		}
+		if len(page.Parts) < 5000 {
+			return ids, nil
+		}
+	}
 }
 
 func (b *loadRun) seedOne(ctx context.Context) error {
