@@ -4,9 +4,11 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,14 +93,95 @@ func TestPluginsDieWithTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-s.done
-	deadline := time.Now().Add(2 * time.Second)
-	for _, pid := range kids {
+	waitGone(t, kids, 2*time.Second)
+}
+
+// waitGone fails the test unless every process in pids has exited within d
+// of the server's SIGKILL.
+func waitGone(t *testing.T, pids []int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for _, pid := range pids {
 		for !processGone(pid) {
 			if time.Now().After(deadline) {
 				cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-				t.Fatalf("plugin process %d (%s) still runs 2 s after the server's SIGKILL", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+				t.Fatalf("plugin process %d (%s) still runs %s after the server's SIGKILL", pid, strings.ReplaceAll(string(cmdline), "\x00", " "), d)
 			}
 			time.Sleep(20 * time.Millisecond) // polling an unrelated process
 		}
+	}
+}
+
+// unixSockets lists the unix sockets under dir, at any depth.
+func unixSockets(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type()&fs.ModeSocket != 0 {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestPluginSocketsAreSweptAfterTheHostDies runs the real binary with two
+// Go plugin processes and checks that their unix sockets are in the data
+// folder's tmp (none in the system's temporary directory), that a SIGKILL
+// of the server leaves them there, and that a restarted server's sweep
+// removes the dead run's while its own plugins start beside them.
+func TestPluginSocketsAreSweptAfterTheHostDies(t *testing.T) {
+	bin := buildBinary(t)
+	stl := filepath.Join(t.TempDir(), "partflow-stl")
+	if out, err := exec.Command("go", "build", "-o", stl, "../../plugins/stl").CombinedOutput(); err != nil {
+		t.Fatalf("build the STL plugin: %v\n%s", err, out)
+	}
+	// Short, unlike t.TempDir(), so the sockets fit under the data folder.
+	dir, err := os.MkdirTemp("", "pfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sysTmp := filepath.Join(dir, "systmp")
+	if err := os.Mkdir(sysTmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "data", "tmp")
+	env := []string{"PARTFLOW_ENV=development", "TMPDIR=" + sysTmp,
+		`PARTFLOW_PLUGINS=[{"name":"stl","command":["` + stl + `"],"formats":["stl"],"pool_size":2}]`}
+	s := startServer(t, bin, dir, env)
+	dead := unixSockets(work)
+	if len(dead) != 2 {
+		t.Fatalf("plugin sockets under %s: %v, want one per process (2)", work, dead)
+	}
+	kids := childPIDs(t, s.cmd.Process.Pid)
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	waitGone(t, kids, 2*time.Second)
+	for _, sock := range dead {
+		if _, err := os.Lstat(sock); err != nil {
+			t.Fatalf("socket %s went with the crash (%v): nothing left to sweep", sock, err)
+		}
+	}
+	s2 := startServer(t, bin, dir, append(env, "PARTFLOW_GC__GRACE=1ms"))
+	waitFor(t, 20*time.Second, "the sweep of the dead run's sockets", func() bool {
+		for _, sock := range dead {
+			if _, err := os.Lstat(filepath.Dir(sock)); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+	live := unixSockets(work)
+	if len(live) != 2 || slices.ContainsFunc(live, func(s string) bool { return slices.Contains(dead, s) }) {
+		t.Errorf("sockets after the restart %v, want the new run's two (the dead run's were %v)", live, dead)
+	}
+	if left, _ := os.ReadDir(sysTmp); len(left) != 0 {
+		t.Errorf("left in the system's temporary directory: %v", left)
+	}
+	s2.stop(t)
+	if left := unixSockets(work); len(left) != 0 {
+		t.Errorf("sockets after a clean stop: %v", left)
 	}
 }

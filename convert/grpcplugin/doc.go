@@ -39,6 +39,17 @@
 // CANCELLED -> context.Canceled. Anything else is a plain error carrying the
 // plugin's message. [Serve] performs the reverse mapping.
 //
+// # Sockets
+//
+// Each process serves on a unix socket in a private directory the host
+// creates inside the Plugin's directory in Config.TempDir and names in
+// go-plugin's PLUGIN_UNIX_SOCKET_DIR, so sockets left by a host killed
+// with SIGKILL are removed with that directory by [RemoveStale]. When the
+// directory's path is too long for a unix socket path (107 bytes on
+// Linux), the sockets go to a "partflow-sock-*" directory in the system's
+// temporary directory instead, logged as a warning, linked from the
+// Plugin's directory and removed with it.
+//
 // # Logs and environment
 //
 // The plugin's stderr is routed into Config.Logger: hclog JSON lines

@@ -69,11 +69,15 @@ type Config struct {
 // Plugin is a pool of running plugin processes. It implements
 // convert.Converter and io.Closer and is safe for concurrent use.
 type Plugin struct {
-	cfg   Config
-	log   *slog.Logger
-	root  string // holds the job directories
-	slots []*slot
-	idle  chan *slot
+	cfg  Config
+	log  *slog.Logger
+	root string // holds the job directories
+	// sockets holds one socket directory per process: root, or a
+	// fallback directory when root's path is too long (see socketBase).
+	sockets  string
+	fallback bool
+	slots    []*slot
+	idle     chan *slot
 
 	mu       sync.Mutex
 	closed   bool
@@ -102,6 +106,8 @@ type proc struct {
 	started time.Time
 	stderr  *tailWriter
 	kill    sync.Once
+	// sockDir holds the process's unix socket; stop removes it.
+	sockDir string
 }
 
 var (
@@ -140,12 +146,18 @@ func Open(ctx context.Context, cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpcplugin: open %s: job directory: %w", cfg.Name, err)
 	}
+	sockets, fallback, err := socketBase(root, log.With("plugin", cfg.Name))
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("grpcplugin: open %s: socket directory: %w", cfg.Name, err), os.RemoveAll(root))
+	}
 	p := &Plugin{
-		cfg:     cfg,
-		log:     log.With("plugin", cfg.Name),
-		root:    root,
-		idle:    make(chan *slot, cfg.PoolSize),
-		closing: make(chan struct{}),
+		cfg:      cfg,
+		log:      log.With("plugin", cfg.Name),
+		root:     root,
+		sockets:  sockets,
+		fallback: fallback,
+		idle:     make(chan *slot, cfg.PoolSize),
+		closing:  make(chan struct{}),
 	}
 	for i := range cfg.PoolSize {
 		p.slots = append(p.slots, &slot{id: i})
@@ -200,6 +212,11 @@ func (p *Plugin) start() (*proc, error) {
 		}
 	}
 	cmd.Env = append(cmd.Env, p.cfg.Env...)
+	sockDir, err := p.socketDir()
+	if err != nil {
+		return nil, fmt.Errorf("grpcplugin: start %s: %w: %w", p.cfg.Name, err, convert.ErrUnavailable)
+	}
+	cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+sockDir)
 	isolate(cmd)
 	tail := newTailWriter(5)
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -216,6 +233,7 @@ func (p *Plugin) start() (*proc, error) {
 	})
 	fail := func(step string, err error) (*proc, error) {
 		client.Kill()
+		os.RemoveAll(sockDir)
 		lines := tail.String()
 		msg := fmt.Sprintf("grpcplugin: start %s: %s: %v", p.cfg.Name, step, err)
 		if step == "handshake" && cookieRefused(lines) {
@@ -239,7 +257,7 @@ func (p *Plugin) start() (*proc, error) {
 	if !ok {
 		return fail("dispense", fmt.Errorf("unexpected client type %T", raw))
 	}
-	pr := &proc{client: client, cmd: cmd, rpc: conv, pid: cmd.Process.Pid, started: time.Now(), stderr: tail}
+	pr := &proc{client: client, cmd: cmd, rpc: conv, pid: cmd.Process.Pid, started: time.Now(), stderr: tail, sockDir: sockDir}
 	if p.cfg.MemoryLimit > 0 && memoryLimitSupported {
 		if err := limitMemory(pr.pid, p.cfg.MemoryLimit); err != nil {
 			return fail("memory limit", err)
@@ -290,6 +308,7 @@ func (pr *proc) stop(graceful bool) {
 			killGroup(pr.pid)
 		}
 		pr.client.Kill() // waits for the process to be reaped
+		os.RemoveAll(pr.sockDir)
 	})
 }
 
@@ -625,7 +644,11 @@ func (p *Plugin) Close() error {
 	}
 	wg.Wait()
 	p.inflight.Wait()
-	if err := os.RemoveAll(p.root); err != nil {
+	var err error
+	if p.fallback {
+		err = os.RemoveAll(p.sockets)
+	}
+	if err := errors.Join(err, os.RemoveAll(p.root)); err != nil {
 		return fmt.Errorf("grpcplugin: close %s: %w", p.cfg.Name, err)
 	}
 	return nil

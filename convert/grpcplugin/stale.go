@@ -21,7 +21,8 @@ func (p *Plugin) Dir() string { return p.root }
 
 // RemoveStale removes from dir the directories of Plugins whose host died
 // without closing them (a crash or SIGKILL leaves their jobs' inputs and
-// outputs behind): every "partflow-plugin-*" directory last modified
+// outputs behind, and the unix sockets of its processes, which died with
+// it): every "partflow-plugin-*" directory last modified
 // before cutoff, except the Dir of each Plugin in keep. A live host's
 // directory is modified by each conversion, and a Plugin recreates its
 // directory if an idle one was removed. It returns the removed paths.
@@ -49,7 +50,7 @@ func RemoveStale(dir string, cutoff time.Time, keep ...*Plugin) ([]string, error
 		if info, err := e.Info(); err != nil || !info.ModTime().Before(cutoff) {
 			continue
 		}
-		if err := os.RemoveAll(path); err != nil {
+		if err := errors.Join(removeFallback(path), os.RemoveAll(path)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
