@@ -26,6 +26,10 @@ type app struct {
 	log   *slog.Logger
 }
 
+// wrapFiles, when set, wraps the opened file store. Only test builds set
+// it (failpoint.go, build tag failpoint); it is nil in release builds.
+var wrapFiles func(parts.FileStore) parts.FileStore
+
 // migrator is the optional capability of stores with schema migrations.
 type migrator interface {
 	Migrate(ctx context.Context) ([]string, error)
@@ -48,6 +52,9 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	files, err := storage.OpenFiles(ctx, cfg.FilesDSN())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("files_url: open %s: %w", redactDSN(cfg.FilesDSN()), err), store.Close())
+	}
+	if wrapFiles != nil {
+		files = wrapFiles(files)
 	}
 	uploads := parts.UploadOptions{MaxSize: int64(cfg.MaxFileSize), Extensions: slices.Clone(cfg.AllowedExtensions),
 		GCGrace: cfg.GC.Grace}
