@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Plugin processes serve on a unix socket whose directory the host names in
@@ -95,4 +97,35 @@ func removeFallback(root string) error {
 		return nil
 	}
 	return os.RemoveAll(target)
+}
+
+// serving reports whether a process still serves on a unix socket in the
+// Plugin directory root (or the fallback directory it links to): then its
+// host is alive, although root may be old (a host idle for long, seen by
+// `partflow gc` or another host sharing the directory). The sockets of
+// processes that died refuse connections at once.
+func serving(root string) bool {
+	dirs := []string{root}
+	if target, err := os.Readlink(filepath.Join(root, socketLink)); err == nil && strings.HasPrefix(filepath.Base(target), fallbackPrefix) {
+		dirs = append(dirs, target)
+	}
+	for _, dir := range dirs {
+		subs, _ := os.ReadDir(dir)
+		for _, sub := range subs {
+			if !sub.IsDir() {
+				continue
+			}
+			entries, _ := os.ReadDir(filepath.Join(dir, sub.Name()))
+			for _, e := range entries {
+				if e.Type()&fs.ModeSocket == 0 {
+					continue
+				}
+				if c, err := net.DialTimeout("unix", filepath.Join(dir, sub.Name(), e.Name()), time.Second); err == nil {
+					c.Close()
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

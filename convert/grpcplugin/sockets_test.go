@@ -130,3 +130,23 @@ func TestRemoveStaleRemovesFallbackSockets(t *testing.T) {
 		t.Errorf("a linked directory that is not a socket directory was removed: %v", err)
 	}
 }
+
+// TestRemoveStaleKeepsAServingHost checks that a sweep that does not know
+// a live host's Plugin (`partflow gc` beside a running server) keeps its
+// old, idle directory because its processes still serve on their sockets.
+func TestRemoveStaleKeepsAServingHost(t *testing.T) {
+	work, err := os.MkdirTemp("", "gpw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
+	p := open(t, grpcplugin.Config{TempDir: work})
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p.Dir(), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := grpcplugin.RemoveStale(work, time.Now().Add(-time.Hour)); err != nil || len(removed) != 0 {
+		t.Fatalf("RemoveStale = %v, %v; want the serving host's directory kept", removed, err)
+	}
+	convertOK(t, p)
+}

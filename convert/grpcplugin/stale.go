@@ -22,10 +22,13 @@ func (p *Plugin) Dir() string { return p.root }
 // RemoveStale removes from dir the directories of Plugins whose host died
 // without closing them (a crash or SIGKILL leaves their jobs' inputs and
 // outputs behind, and the unix sockets of its processes, which died with
-// it): every "partflow-plugin-*" directory last modified
-// before cutoff, except the Dir of each Plugin in keep. A live host's
-// directory is modified by each conversion, and a Plugin recreates its
-// directory if an idle one was removed. It returns the removed paths.
+// it): every "partflow-plugin-*" directory last modified before cutoff,
+// with the fallback socket directory it links to, except the Dir of each
+// Plugin in keep and directories where a plugin process still accepts
+// connections on its socket (a live host's, of this process or another).
+// A live host's directory is modified by each conversion, and a Plugin
+// recreates its directory if an idle one was removed. It returns the
+// removed paths.
 func RemoveStale(dir string, cutoff time.Time, keep ...*Plugin) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -48,6 +51,9 @@ func RemoveStale(dir string, cutoff time.Time, keep ...*Plugin) ([]string, error
 			continue
 		}
 		if info, err := e.Info(); err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if serving(path) {
 			continue
 		}
 		if err := errors.Join(removeFallback(path), os.RemoveAll(path)); err != nil {
