@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/url"
 	"os"
@@ -30,16 +31,18 @@ func init() {
 
 // Options configure a Store. A nil *Options gives the defaults.
 type Options struct {
-	// SpoolDir is where Put spools uploads while computing their checksum,
-	// for mem:// stores. Default: the system's temporary directory.
-	// file:// stores always spool inside their root.
+	// SpoolDir was where Put spooled mem:// uploads while computing their
+	// checksum. file:// and mem:// stores now write each upload straight
+	// into its object, hashing on the way, and use no spool; the field is
+	// kept so that existing callers compile.
 	SpoolDir string
 }
 
 // metaSHA256 is the blob metadata key holding the object's hex SHA-256.
 const metaSHA256 = "sha256"
 
-// spoolName is the hidden directory of a file:// store's root used for spooling.
+// spoolName is the hidden directory of a file:// store's root that earlier
+// releases spooled uploads in; Open and SweepDebris remove their leftovers.
 const spoolName = ".spool"
 
 // staleSpool is the age after which Open removes a leftover spool file.
@@ -74,7 +77,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 		if u.Host != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return nil, fmt.Errorf("blobfiles: mem URL takes no host, path or parameters: %q", rawURL)
 		}
-		return &Store{bucket: newMemBucket(), spoolDir: opts.SpoolDir}, nil
+		return &Store{bucket: newMemBucket()}, nil
 	case "s3":
 		return nil, fmt.Errorf("blobfiles: s3 URLs are opened by the storage/s3files package (import it)")
 	}
@@ -113,13 +116,8 @@ func openDir(u *url.URL) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blobfiles: open %s: %w", dir, err)
 	}
-	spool := filepath.Join(dir, spoolName)
-	if err := os.MkdirAll(spool, 0o700); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("blobfiles: create spool directory: %w", err)
-	}
-	removeStaleSpool(spool, time.Now().Add(-staleSpool))
-	return &Store{bucket: b, spoolDir: spool, dir: dir}, nil
+	removeStaleSpool(filepath.Join(dir, spoolName), time.Now().Add(-staleSpool))
+	return &Store{bucket: b, dir: dir}, nil
 }
 
 // removeStaleSpool deletes spool files last written before cutoff: leftovers
@@ -248,9 +246,11 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // onlyWriter hides optional interfaces (ReaderFrom) so io.CopyBuffer uses its buffer.
 type onlyWriter struct{ io.Writer }
 
-// Put streams r to key: first into a spool file while hashing, then into the
-// bucket with the SHA-256 in the blob's metadata. See the package doc for
-// the atomicity guarantees.
+// Put streams r to key with its SHA-256 in the object's attributes. On disk
+// and in memory each byte is written once, hashed on its way into the
+// object; for buckets that need the checksum before the bytes (S3) Put
+// spools the upload first. See the package doc for the atomicity
+// guarantees.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType string) (_ parts.FileObject, err error) {
 	obj, err := s.put(ctx, key, r, contentType)
 	return obj, fault(err)
@@ -266,9 +266,65 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, contentType st
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
+	var size int64
+	var sum string
+	if sw, ok := s.bucket.(StreamWriter); ok {
+		size, sum, err = s.putStream(ctx, sw, key, r, contentType)
+	} else {
+		size, sum, err = s.putSpooled(ctx, key, r, contentType)
+	}
+	if err != nil {
+		return parts.FileObject{}, err
+	}
+	obj := parts.FileObject{Key: key, Size: size, SHA256: sum, ContentType: contentType, ModTime: time.Now().UTC()}
+	if a, err := s.bucket.Attributes(ctx, key); err == nil {
+		obj.ModTime = a.ModTime.UTC()
+	}
+	return obj, nil
+}
+
+// hashReader counts and hashes what is read through it.
+type hashReader struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	done bool // r returned io.EOF
+}
+
+func (hr *hashReader) Read(p []byte) (int, error) {
+	k, err := hr.r.Read(p)
+	hr.h.Write(p[:k])
+	hr.n += int64(k)
+	if err == io.EOF {
+		hr.done = true
+	}
+	return k, err
+}
+
+// putStream writes r straight into a bucket that takes its attributes after
+// the bytes: each byte is written once.
+func (s *Store) putStream(ctx context.Context, sw StreamWriter, key string, r io.Reader, contentType string) (int64, string, error) {
+	hr := &hashReader{r: ctxReader{ctx, r}, h: sha256.New()}
+	var sum string
+	err := sw.WriteStream(ctx, key, hr, func() (Attrs, error) {
+		if !hr.done {
+			return Attrs{}, fmt.Errorf("the bucket stopped reading before the end of the upload")
+		}
+		sum = hex.EncodeToString(hr.h.Sum(nil))
+		return Attrs{ContentType: contentType, SHA256: sum}, nil
+	})
+	if err != nil {
+		return 0, "", mapErr("put", key, err)
+	}
+	return hr.n, sum, nil
+}
+
+// putSpooled streams r into a spool file while hashing, then copies the
+// spool into a bucket that needs the checksum before the bytes.
+func (s *Store) putSpooled(ctx context.Context, key string, r io.Reader, contentType string) (int64, string, error) {
 	spool, err := os.CreateTemp(s.spoolDir, "put-*")
 	if err != nil {
-		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: create spool file: %w", key, err)
+		return 0, "", fmt.Errorf("blobfiles: put %q: create spool file: %w", key, err)
 	}
 	defer func() {
 		_ = spool.Close()
@@ -278,22 +334,17 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, contentType st
 	h := sha256.New()
 	size, err := io.CopyBuffer(onlyWriter{io.MultiWriter(spool, h)}, ctxReader{ctx, r}, buf)
 	if err != nil {
-		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: read upload: %w", key, err)
+		return 0, "", fmt.Errorf("blobfiles: put %q: read upload: %w", key, err)
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return parts.FileObject{}, fmt.Errorf("blobfiles: put %q: rewind spool: %w", key, err)
+		return 0, "", fmt.Errorf("blobfiles: put %q: rewind spool: %w", key, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-
 	attrs := Attrs{ContentType: contentType, SHA256: sum}
 	if err := s.bucket.Write(ctx, key, ctxReader{ctx, spool}, size, attrs); err != nil {
-		return parts.FileObject{}, mapErr("put", key, err)
+		return 0, "", mapErr("put", key, err)
 	}
-	obj := parts.FileObject{Key: key, Size: size, SHA256: sum, ContentType: contentType, ModTime: time.Now().UTC()}
-	if a, err := s.bucket.Attributes(ctx, key); err == nil {
-		obj.ModTime = a.ModTime.UTC()
-	}
-	return obj, nil
+	return size, sum, nil
 }
 
 // Open returns a seekable reader of the object at key and its description.

@@ -37,6 +37,22 @@ type Bucket interface {
 	Close() error
 }
 
+// StreamWriter is an optional Bucket capability: a write whose attributes
+// are known only once the bytes are written, so the Store can hash the
+// upload on its way into the object instead of spooling it first. The
+// local-disk and memory buckets have it; S3 does not (its metadata is sent
+// before the bytes), so the Store spools for it.
+type StreamWriter interface {
+	// WriteStream stores the bytes of r at key, replacing any object there.
+	// Once r has returned io.EOF it calls attrs for the attributes to store
+	// (SHA256 and ContentType; Size and ModTime are ignored); an error from
+	// attrs aborts the write. As for Write, the object becomes visible only
+	// when the whole write succeeds, and after any error the previous
+	// object, if any, is left as it was. Concurrent writes to one key end
+	// with one of them whole, bytes and attributes together.
+	WriteStream(ctx context.Context, key string, r io.Reader, attrs func() (Attrs, error)) error
+}
+
 // Attrs describes a stored object.
 type Attrs struct {
 	// Size is the object's length in bytes.

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partflow/partflow/parts"
@@ -32,7 +35,13 @@ type dirAttrs struct {
 // can reach outside the directory, even through a symbolic link.
 type dirBucket struct {
 	root *os.Root
+	// publish serializes, per key (striped), writing an object's attributes
+	// and renaming its bytes into place, so that concurrent writes to a key
+	// end with the bytes and attributes of the same write.
+	publish [64]sync.Mutex
 }
+
+var _ StreamWriter = (*dirBucket)(nil)
 
 func openDirBucket(dir string) (*dirBucket, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -47,17 +56,31 @@ func openDirBucket(dir string) (*dirBucket, error) {
 
 func (b *dirBucket) Close() error { return b.root.Close() }
 
-// Write copies r into a temporary file next to the final one (named like
-// fileblob's temporaries, so List hides it), writes the attributes, then
-// renames the file into place.
-func (b *dirBucket) Write(ctx context.Context, key string, r io.Reader, _ int64, a Attrs) (err error) {
+// Write stores r at key with attributes a (see WriteStream).
+func (b *dirBucket) Write(ctx context.Context, key string, r io.Reader, _ int64, a Attrs) error {
+	return b.WriteStream(ctx, key, r, func() (Attrs, error) { return a, nil })
+}
+
+// tempName returns the name of a temporary file for name, in fileblob's
+// pattern "<name>.<hex>.tmp" (hidden by List, removed by SweepDebris):
+// the time in nanoseconds and a random number, so that concurrent writes
+// to one key never pick the same name.
+func tempName(name string) string {
+	return name + "." + strconv.FormatInt(time.Now().UnixNano(), 16) +
+		strconv.FormatUint(uint64(rand.Uint32())|1<<32, 16)[1:] + ".tmp"
+}
+
+// WriteStream copies r into a temporary file next to the final one, then
+// writes the attributes and renames the file into place. A crash leaves at
+// most the temporary file, which SweepDebris removes.
+func (b *dirBucket) WriteStream(ctx context.Context, key string, r io.Reader, attrs func() (Attrs, error)) (err error) {
 	name := path.Clean(key)
 	if dir := path.Dir(name); dir != "." {
 		if err := b.root.MkdirAll(dir, 0o750); err != nil {
 			return err
 		}
 	}
-	tmp := name + "." + strconv.FormatInt(time.Now().UnixNano(), 16) + ".tmp"
+	tmp := tempName(name)
 	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return err
@@ -77,11 +100,21 @@ func (b *dirBucket) Write(ctx context.Context, key string, r io.Reader, _ int64,
 	if err = ctx.Err(); err != nil {
 		return err
 	}
+	a, err := attrs()
+	if err != nil {
+		return err
+	}
+	mu := &b.publish[maphash.String(publishSeed, name)%uint64(len(b.publish))]
+	mu.Lock()
+	defer mu.Unlock()
 	if err = b.writeAttrs(name, a); err != nil {
 		return err
 	}
 	return b.root.Rename(tmp, name)
 }
+
+// publishSeed hashes keys to their publish lock.
+var publishSeed = maphash.MakeSeed()
 
 func (b *dirBucket) writeAttrs(name string, a Attrs) error {
 	data, err := json.Marshal(dirAttrs{ContentType: a.ContentType, Metadata: map[string]string{metaSHA256: a.SHA256}})

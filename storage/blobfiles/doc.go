@@ -14,25 +14,28 @@
 //
 // # Atomic, checksummed writes
 //
-// Put streams the caller's reader into a private spool file while computing
-// its SHA-256 and size, then writes the object with the checksum in its
-// attributes ("sha256"), so Stat, Open and List report it without reading
-// the bytes again. The object becomes visible only when its write
-// completes: after a reader that fails, a cancelled context or an aborted
-// write, the bucket discards the write (on disk, the temporary file is
-// removed instead of renamed into place). A previous object at the key is
-// left as it was.
+// Put streams the caller's reader into the object while computing its
+// SHA-256 and size, so each byte is written once, and stores the checksum
+// in the object's attributes ("sha256"), so Stat, Open and List report it
+// without reading the bytes again. The object becomes visible only when its
+// write completes: after a reader that fails, a cancelled context or an
+// aborted write, the bucket discards the write (on disk, the temporary file
+// is removed instead of renamed into place). A previous object at the key
+// is left as it was. Concurrent Puts to one key end with one of them whole.
+// Buckets that need the checksum before the bytes (S3, see StreamWriter)
+// get the upload through a spool file.
 //
 // On disk, each object is a file under the root with its attributes in a
 // JSON side file "<name>.attrs", the layout of gocloud.dev/blob/fileblob
 // that earlier releases used: their directories open unchanged. Every path
 // goes through an os.Root, so nothing reaches outside the directory.
 //
-// For file:// stores the spool lives in the hidden ".spool" directory of the
-// store's root (same file system, never a RAM-backed /tmp), and temporary
-// files are written next to their final names, so the
-// final rename never crosses a mount point. Neither is visible through List.
-// Spool files older than an hour, left behind by a crash, are removed when
+// On disk an upload is written to a temporary file "<name>.<hex>.tmp" next
+// to its final name (same directory, so the final rename never crosses a
+// mount point); its attributes are written once the bytes are, and then
+// the file is renamed into place. Temporary files are not visible through
+// List; one left behind by a crash is removed by SweepDebris. Spool files
+// of earlier releases (".spool/put-*") older than an hour are removed when
 // the store is opened.
 //
 // # Keys

@@ -28,15 +28,30 @@ func newMemBucket() *memBucket { return &memBucket{objects: map[string]memObject
 
 func (b *memBucket) Close() error { return nil }
 
+var _ StreamWriter = (*memBucket)(nil)
+
 func (b *memBucket) Write(ctx context.Context, key string, r io.Reader, size int64, a Attrs) error {
 	var buf bytes.Buffer
 	if size > 0 {
 		buf.Grow(int(size))
 	}
-	if _, err := io.Copy(&buf, r); err != nil {
+	return b.store(ctx, key, &buf, r, func() (Attrs, error) { return a, nil })
+}
+
+// WriteStream reads r into memory, then stores it with the attributes.
+func (b *memBucket) WriteStream(ctx context.Context, key string, r io.Reader, attrs func() (Attrs, error)) error {
+	return b.store(ctx, key, new(bytes.Buffer), r, attrs)
+}
+
+func (b *memBucket) store(ctx context.Context, key string, buf *bytes.Buffer, r io.Reader, attrs func() (Attrs, error)) error {
+	if _, err := io.Copy(buf, r); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a, err := attrs()
+	if err != nil {
 		return err
 	}
 	a.Size = int64(buf.Len())
