@@ -41,6 +41,7 @@ func RunFileStore(t *testing.T, newStore func(t *testing.T) parts.FileStore) {
 	t.Run("SeekServesRanges", func(t *testing.T) { testFileSeek(t, newStore(t)) })
 	t.Run("CancelledContextFails", func(t *testing.T) { testFileCancelled(t, newStore(t)) })
 	t.Run("ConcurrentPutsToDifferentKeys", func(t *testing.T) { testFileConcurrent(t, newStore(t)) })
+	t.Run("ConcurrentPutsToOneKeyEndWhole", func(t *testing.T) { testFileConcurrentSameKey(t, newStore(t)) })
 	t.Run("UncleanKeysAreRejected", func(t *testing.T) { testFileBadKeys(t, newStore(t)) })
 }
 
@@ -413,6 +414,43 @@ func testFileConcurrent(t *testing.T, fs parts.FileStore) {
 	}
 	if got := listKeys(t, fs, "cc/"); len(got) != n {
 		t.Errorf("List = %d objects, want %d", len(got), n)
+	}
+}
+
+// testFileConcurrentSameKey races Puts of different contents to one key:
+// the object left is one of them whole, and its size and checksum are its own.
+func testFileConcurrentSameKey(t *testing.T, fs parts.FileStore) {
+	const n = 8
+	datas := make([][]byte, n)
+	for i := range n {
+		datas[i] = payload(uint64(2000+i), 40000+i*1013)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = fs.Put(t.Context(), "same/key", bytes.NewReader(datas[i]), "application/octet-stream")
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Put %d: %v", i, err)
+		}
+	}
+	got := readAll(t, fs, "same/key")
+	if !slices.ContainsFunc(datas, func(d []byte) bool { return bytes.Equal(d, got) }) {
+		t.Fatalf("object is none of the %d uploads whole (%d bytes)", n, len(got))
+	}
+	st, err := fs.Stat(t.Context(), "same/key")
+	if err != nil {
+		t.Fatalf("Stat: %v", err)
+	}
+	if st.Size != int64(len(got)) || st.SHA256 != sum(got) {
+		t.Errorf("Stat = size %d sha %s, want the object's own %d %s", st.Size, st.SHA256, len(got), sum(got))
+	}
+	if got := listKeys(t, fs, "same/"); !slices.Equal(got, []string{"same/key"}) {
+		t.Errorf("List = %q, want only same/key", got)
 	}
 }
 

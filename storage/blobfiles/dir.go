@@ -121,7 +121,18 @@ func (b *dirBucket) writeAttrs(name string, a Attrs) error {
 	if err != nil {
 		return err
 	}
-	return b.root.WriteFile(name+attrsExt, append(data, '\n'), 0o640)
+	// Through a temporary file too, so that a crash never leaves a torn
+	// attributes file behind.
+	tmp := tempName(name + attrsExt)
+	if err := b.root.WriteFile(tmp, append(data, '\n'), 0o640); err != nil {
+		_ = b.root.Remove(tmp)
+		return err
+	}
+	if err := b.root.Rename(tmp, name+attrsExt); err != nil {
+		_ = b.root.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func (b *dirBucket) Attributes(ctx context.Context, key string) (Attrs, error) {
