@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,10 +134,11 @@ func TestCrashLeavesNoDebris(t *testing.T) {
 		return globbed(filepath.Join(data, "tmp", "partflow-job-*", "input.step")) &&
 			globbed(filepath.Join(data, "tmp", "partflow-plugin-*", "job-*", "input.step"))
 	})
-	// An upload under way: half its 8 MiB body is in the spool.
+	// An upload under way: half its 8 MiB body is in a temporary file next
+	// to its key.
 	startPartialUpload(t, s.url, key, newPart("CUT"), stepFile("fine", 8<<20))
-	waitFor(t, 20*time.Second, "the upload's spool file", func() bool {
-		return globbed(filepath.Join(data, "files", ".spool", "put-*"))
+	waitFor(t, 20*time.Second, "the upload's temporary file", func() bool {
+		return slices.ContainsFunc(debris(t, data), func(p string) bool { return strings.HasSuffix(p, ".tmp") })
 	})
 
 	if err := s.cmd.Process.Kill(); err != nil {
@@ -145,7 +147,7 @@ func TestCrashLeavesNoDebris(t *testing.T) {
 	<-s.done
 	before := debris(t, data)
 	if len(before) < 3 {
-		t.Fatalf("debris after the crash %v, want the spool file and both job directories", before)
+		t.Fatalf("debris after the crash %v, want the partial upload and both job directories", before)
 	}
 	t.Logf("debris after SIGKILL: %v", before)
 
@@ -171,8 +173,8 @@ func TestCrashLeavesNoDebris(t *testing.T) {
 	}
 }
 
-// debris lists what a crash leaves outside objects: spool files, partial
-// writes and job directories.
+// debris lists what a crash leaves outside objects: spool files of
+// earlier releases, partial writes and job directories.
 func debris(t *testing.T, data string) []string {
 	t.Helper()
 	var out []string

@@ -147,4 +147,3 @@ func readObject(t *testing.T, s *blobfiles.Store, key string) string {
 	}
 	return string(b)
 }
-
