@@ -91,7 +91,7 @@ func (b *dirBucket) WriteStream(ctx context.Context, key string, r io.Reader, at
 			_ = b.root.Remove(tmp)
 		}
 	}()
-	if _, err = io.CopyBuffer(onlyWriter{f}, r, make([]byte, copyBufSize)); err != nil {
+	if err = fillCopy(f, r); err != nil {
 		return err
 	}
 	if err = f.Close(); err != nil {
@@ -111,6 +111,36 @@ func (b *dirBucket) WriteStream(ctx context.Context, key string, r io.Reader, at
 		return err
 	}
 	return b.root.Rename(tmp, name)
+}
+
+// copyBufs holds the buffers of fillCopy.
+var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+// fillCopy copies r to w in writes of a whole buffer: readers such as a
+// multipart part return a few KiB at a time, and a write system call for
+// each would cost more than the bytes.
+func fillCopy(w io.Writer, r io.Reader) error {
+	buf := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := 0, error(nil)
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
+		}
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // publishSeed hashes keys to their publish lock.
