@@ -8,8 +8,9 @@ import (
 
 // Bucket is the object storage under a Store: a flat namespace of keys
 // (clean slash-separated paths, already checked by the Store) holding bytes
-// and a few attributes. The Store does the spooling, checksumming, key
-// checks and error wrapping; a Bucket only moves bytes. The local-disk and
+// and a few attributes. The Store does the checksumming (and spooling, for
+// a Bucket that is no StreamWriter), key checks and error wrapping; a
+// Bucket only moves bytes. The local-disk and
 // memory buckets live in this package; storage/s3files adapts a
 // gocloud.dev/blob bucket (S3 and S3-compatible services), so importing this
 // package compiles no cloud SDK.
@@ -66,7 +67,7 @@ type Attrs struct {
 }
 
 // NewStore returns a Store over bucket, spooling uploads in spoolDir ("" =
-// the system's temporary directory). The Store takes ownership of the
+// the system's temporary directory) unless bucket is a StreamWriter. The Store takes ownership of the
 // bucket and closes it in Close. It is how other packages (storage/s3files)
 // provide a FileStore on their own storage.
 func NewStore(bucket Bucket, spoolDir string) *Store {
