@@ -839,7 +839,7 @@ func TestCADUploadCallsConversionSeam(t *testing.T) {
 	if res.Part.Model.State != parts.ModelPending || res.Part.Model.Source != res.File.SHA256 {
 		t.Errorf("model = %+v, want pending from the new file", res.Part.Model)
 	}
-	job, err := e.store.NextJob(t.Context())
+	job, err := e.store.NextJob(t.Context(), parts.Lease{Owner: "t", Now: time.Now(), Until: time.Now().Add(time.Minute)})
 	if err != nil || job.PartID != p.ID || job.Source != res.File.SHA256 {
 		t.Fatalf("queued job = %+v, %v", job, err)
 	}

@@ -46,6 +46,18 @@ type ConvertOptions struct {
 	// PollInterval is how often idle workers look for jobs queued by other
 	// processes. Default 2 seconds.
 	PollInterval time.Duration
+	// Owner names this server in job leases (its replica id). Default: a
+	// random id made at start.
+	Owner string
+	// Lease is how long a claimed job stays this server's without renewal;
+	// workers renew it every third of it while converting. A job whose
+	// server died is taken up by another server once its lease ends.
+	// Default 30 seconds.
+	Lease time.Duration
+	// OnConversion, when set, is called after each converter run with the
+	// converter's name, how long it took and its error (nil on success),
+	// for metrics.
+	OnConversion func(converter string, took time.Duration, err error)
 }
 
 // cachePrefix is where converted models are kept, keyed by what made them.
@@ -82,6 +94,12 @@ func newPipeline(o ConvertOptions) *pipeline {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.Owner == "" {
+		o.Owner = NewOwnerID()
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
 	}
 	return &pipeline{opts: o, wake: make(chan struct{}, 1),
 		waiters: map[int64][]chan struct{}{}, inflight: map[string]*flight{}, jobs: map[string]bool{}}
@@ -429,6 +447,9 @@ func (s *Service) runConverter(ctx context.Context, conv convert.Converter, info
 	start := time.Now()
 	stats, err := conv.Convert(cctx, convert.Request{InputPath: in, OutputPath: out, From: from, To: convert.FormatGLB,
 		Options: s.pipe.opts.Options})
+	if hook := s.pipe.opts.OnConversion; hook != nil {
+		hook(info.Name, time.Since(start), err)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return FileObject{}, ctx.Err()
@@ -482,19 +503,14 @@ func (s *Service) copyToFile(ctx context.Context, key, path string) error {
 }
 
 // RunConversions works through queued conversion jobs with the given number
-// of workers until ctx is cancelled. It first puts back jobs that were
-// running when a previous process stopped. Each job converts its part's CAD
-// file (or takes the cached model) and records the model as ready or
-// failed; a job whose part was deleted or got another CAD file meanwhile is
-// dropped. It returns nil when ctx is cancelled.
+// of workers until ctx is cancelled. Each job is claimed with a lease that
+// the worker renews while converting, so each job runs on one server; a job
+// whose server died is taken up again once its lease ends, and a job a
+// stopping worker was on goes back to the queue. Each job converts its
+// part's CAD file (or takes the cached model) and records the model as ready
+// or failed; a job whose part was deleted or got another CAD file meanwhile
+// is dropped. It returns nil when ctx is cancelled.
 func (s *Service) RunConversions(ctx context.Context, workers int) error {
-	n, err := s.store.RequeueRunningJobs(ctx)
-	if err != nil {
-		return fmt.Errorf("requeue conversion jobs: %w", err)
-	}
-	if n > 0 {
-		s.log.Info("requeued conversion jobs left running by a previous process", "jobs", n)
-	}
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
 		wg.Add(1)
@@ -507,11 +523,17 @@ func (s *Service) RunConversions(ctx context.Context, workers int) error {
 	return nil
 }
 
+// lease is a claim from now for the configured lease length.
+func (s *Service) lease() Lease {
+	now := s.now().UTC()
+	return Lease{Owner: s.pipe.opts.Owner, Now: now, Until: now.Add(s.pipe.opts.Lease)}
+}
+
 func (s *Service) worker(ctx context.Context) {
 	ticker := time.NewTicker(s.pipe.opts.PollInterval)
 	defer ticker.Stop()
 	for ctx.Err() == nil {
-		job, err := s.store.NextJob(ctx)
+		job, err := s.store.NextJob(ctx, s.lease())
 		if errors.Is(err, ErrNotFound) {
 			select {
 			case <-s.pipe.wake:
@@ -530,14 +552,69 @@ func (s *Service) worker(ctx context.Context) {
 			}
 			continue
 		}
-		state, msg := s.runJob(ctx, job)
-		if ctx.Err() != nil {
-			return // the job stays running; the next start requeues it
-		}
-		if err := s.store.FinishJob(context.WithoutCancel(ctx), job.ID, state, msg); err != nil {
-			s.log.Error("finish conversion job", "job", job.ID, "err", err)
-		}
+		s.workOn(ctx, job)
 	}
+}
+
+// workOn runs one claimed job, renewing its lease meanwhile, and records
+// the outcome; a job whose lease was lost is left to its new owner, and a
+// job interrupted by shutdown goes back to the queue.
+func (s *Service) workOn(ctx context.Context, job *Job) {
+	owner := s.pipe.opts.Owner
+	jctx, cancel := context.WithCancel(ctx)
+	lost := make(chan struct{})
+	stop := s.renewLease(jctx, cancel, job.ID, lost)
+	state, msg := s.runJob(jctx, job)
+	stop()
+	select {
+	case <-lost:
+		s.log.Warn("conversion job lease lost to another server", "job", job.ID)
+		return
+	default:
+	}
+	bg := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		if err := s.store.ReleaseJob(bg, job.ID, owner); err != nil {
+			s.log.Error("release conversion job", "job", job.ID, "err", err)
+		}
+		return
+	}
+	if err := s.store.FinishJob(bg, job.ID, owner, state, msg); err != nil {
+		s.log.Error("finish conversion job", "job", job.ID, "err", err)
+	}
+}
+
+// renewLease renews the job's lease every third of its length until the
+// returned stop is called. When the lease is lost it closes lost and
+// cancels the job.
+func (s *Service) renewLease(ctx context.Context, cancel context.CancelFunc, id int64, lost chan struct{}) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(s.pipe.opts.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := s.store.RenewJob(ctx, id, s.lease())
+			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				close(lost)
+				cancel()
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("renew conversion job lease", "job", id, "err", err)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait(); cancel() }
 }
 
 // runJob does one job and returns its final state and message.

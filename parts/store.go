@@ -32,16 +32,24 @@ type Store interface {
 	// Concurrent Update calls on one store serialise or fail with ErrConflict
 	// from UpdatePart; they never lose a write.
 	Update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
-	// NextJob marks the oldest queued job as running (incrementing Attempts)
-	// and returns it, or returns an error wrapping ErrNotFound when no job is
-	// queued. Two callers never get the same job.
-	NextJob(ctx context.Context) (*Job, error)
-	// FinishJob records the outcome of a running job: JobDone or JobFailed
-	// with a message. It returns ErrNotFound for an unknown job.
-	FinishJob(ctx context.Context, id int64, state JobState, message string) error
-	// RequeueRunningJobs puts every running job back in the queue (used at
-	// start, after a crash) and returns how many it requeued.
-	RequeueRunningJobs(ctx context.Context) (int, error)
+	// NextJob claims a job for l.Owner until l.Until: the oldest job that is
+	// queued, or running under a lease that ended before l.Now (its holder
+	// died). It marks it running, increments Attempts and returns it, or
+	// returns an error wrapping ErrNotFound when no job can be claimed. Two
+	// callers never get the same job, and a live lease is never taken.
+	NextJob(ctx context.Context, l Lease) (*Job, error)
+	// RenewJob extends the lease of a running job that l.Owner holds to
+	// l.Until. It returns ErrNotFound for an unknown job and ErrConflict
+	// when l.Owner no longer holds it (finished, released, or expired and
+	// claimed by another owner).
+	RenewJob(ctx context.Context, id int64, l Lease) error
+	// FinishJob records the outcome of a running job that owner holds:
+	// JobDone or JobFailed with a message. It returns ErrNotFound for an
+	// unknown job and ErrConflict when owner does not hold it.
+	FinishJob(ctx context.Context, id int64, owner string, state JobState, message string) error
+	// ReleaseJob puts a running job that owner holds back in the queue (a
+	// worker stopping cleanly), with the same errors as FinishJob.
+	ReleaseJob(ctx context.Context, id int64, owner string) error
 	// ReadLog returns the change log after a cursor: up to q.Limit events
 	// with ID > q.After that match q's filters, in ID order, and the cursor
 	// to read from next (see EventPage). q has been normalised by the
@@ -223,6 +231,19 @@ type Job struct {
 	Error     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// LeaseOwner and LeaseUntil say who holds a running job and until when.
+	LeaseOwner string
+	LeaseUntil time.Time
+}
+
+// Lease is a claim on a running job: Owner (a server's id) holds it until
+// Until unless it renews it. Now is the caller's clock: a lease that ended
+// before Now may be claimed by another owner. Several servers on one store
+// must have clocks that agree to well within the lease length.
+type Lease struct {
+	Owner string
+	Now   time.Time
+	Until time.Time
 }
 
 // FileObject describes stored bytes in a FileStore.

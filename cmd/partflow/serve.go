@@ -63,8 +63,9 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	if err := a.svc.CheckWorkflow(ctx); err != nil {
 		return fmt.Errorf("config: workflow: %w", err)
 	}
-	// Conversion workers run until shutdown; a job they are running then is
-	// requeued at the next start.
+	// Conversion workers run until shutdown; a job they are running then goes
+	// back to the queue (after a crash, to whoever claims it when its lease
+	// ends).
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
 	defer func() { stopWorkers(); background.Wait() }()

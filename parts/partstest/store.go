@@ -381,7 +381,7 @@ func testRollback(t *testing.T, e *env) {
 	if evs, _ := e.store.FindEvents(e.ctx, createdID); len(evs) != 0 {
 		t.Errorf("rolled-back event is stored: %+v", evs[0])
 	}
-	if _, err := e.store.NextJob(e.ctx); !errors.Is(err, parts.ErrNotFound) {
+	if _, err := e.store.NextJob(e.ctx, leaseAt("a", time.Now())); !errors.Is(err, parts.ErrNotFound) {
 		t.Errorf("NextJob after a rolled-back enqueue: %v, want ErrNotFound", err)
 	}
 	if ps, n := e.find(t, parts.Filter{Search: "rolled back"}); n != 0 || len(ps) != 0 {
@@ -1070,11 +1070,16 @@ func testHistory(t *testing.T, e *env) {
 	}
 }
 
+// leaseAt is a job lease for owner taken at at, lasting a minute.
+func leaseAt(owner string, at time.Time) parts.Lease {
+	return parts.Lease{Owner: owner, Now: at, Until: at.Add(time.Minute)}
+}
+
 func testJobs(t *testing.T, e *env) {
-	if _, err := e.store.NextJob(e.ctx); !errors.Is(err, parts.ErrNotFound) {
+	base := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := e.store.NextJob(e.ctx, leaseAt("a", base)); !errors.Is(err, parts.ErrNotFound) {
 		t.Errorf("NextJob on an empty queue: %v, want ErrNotFound", err)
 	}
-	base := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	jobs := []*parts.Job{
 		{PartID: 1, Source: "s-late", CreatedAt: base.Add(2 * time.Minute)},
 		{PartID: 2, Source: "s-early", CreatedAt: base},
@@ -1096,46 +1101,81 @@ func testJobs(t *testing.T, e *env) {
 			t.Errorf("job %d after EnqueueJob: id %d, state %q", i, j.ID, j.State)
 		}
 	}
-	first, err := e.store.NextJob(e.ctx)
+	first, err := e.store.NextJob(e.ctx, leaseAt("a", base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Source != "s-early" || first.State != parts.JobRunning || first.Attempts != 1 || first.PartID != 2 {
-		t.Errorf("first job %+v, want the oldest (s-early), running, 1 attempt", first)
+	if first.Source != "s-early" || first.State != parts.JobRunning || first.Attempts != 1 || first.PartID != 2 ||
+		first.LeaseOwner != "a" || !first.LeaseUntil.Equal(base.Add(time.Minute)) {
+		t.Errorf("first job %+v, want the oldest (s-early), running, 1 attempt, leased to a for a minute", first)
 	}
 	if !first.CreatedAt.Equal(base) || first.CreatedAt.Location() != time.UTC || first.UpdatedAt.Location() != time.UTC {
 		t.Errorf("job times %v / %v, want created %v, UTC", first.CreatedAt, first.UpdatedAt, base)
 	}
-	second, err := e.store.NextJob(e.ctx)
+	second, err := e.store.NextJob(e.ctx, leaseAt("a", base))
 	if err != nil || second.Source != "s-mid" {
 		t.Fatalf("second job %+v, %v; want s-mid", second, err)
 	}
-	if err := e.store.FinishJob(e.ctx, first.ID, parts.JobDone, ""); err != nil {
+	if err := e.store.FinishJob(e.ctx, first.ID, "b", parts.JobDone, ""); !errors.Is(err, parts.ErrConflict) {
+		t.Errorf("FinishJob by an owner without the lease: %v, want ErrConflict", err)
+	}
+	if err := e.store.FinishJob(e.ctx, first.ID, "a", parts.JobDone, ""); err != nil {
 		t.Errorf("FinishJob done: %v", err)
 	}
-	if err := e.store.FinishJob(e.ctx, first.ID+1000, parts.JobFailed, "x"); !errors.Is(err, parts.ErrNotFound) {
+	if err := e.store.FinishJob(e.ctx, first.ID, "a", parts.JobDone, ""); !errors.Is(err, parts.ErrConflict) {
+		t.Errorf("FinishJob twice: %v, want ErrConflict", err)
+	}
+	if err := e.store.FinishJob(e.ctx, first.ID+1000, "a", parts.JobFailed, "x"); !errors.Is(err, parts.ErrNotFound) {
 		t.Errorf("FinishJob of an unknown job: %v, want ErrNotFound", err)
 	}
-	n, err := e.store.RequeueRunningJobs(e.ctx)
-	if err != nil || n != 1 {
-		t.Errorf("RequeueRunningJobs = %d, %v; want 1 (only s-mid is running)", n, err)
+	testLeaseExpiry(t, e, base, second)
+}
+
+// testLeaseExpiry: a live lease is never taken, a renewed one lives on, an
+// expired one goes to the next claimer (with one more attempt), and the
+// first owner then can neither renew nor finish it.
+func testLeaseExpiry(t *testing.T, e *env, base time.Time, held *parts.Job) {
+	last, err := e.store.NextJob(e.ctx, leaseAt("b", base.Add(30*time.Second)))
+	if err != nil || last.Source != "s-late" {
+		t.Fatalf("third job %+v, %v; want s-late (s-mid's lease is live)", last, err)
 	}
-	again, err := e.store.NextJob(e.ctx)
-	if err != nil || again.ID != second.ID || again.Attempts != 2 {
-		t.Errorf("after requeue NextJob = %+v, %v; want s-mid again with 2 attempts", again, err)
+	if _, err := e.store.NextJob(e.ctx, leaseAt("b", base.Add(30*time.Second))); !errors.Is(err, parts.ErrNotFound) {
+		t.Errorf("NextJob with only live leases: %v, want ErrNotFound", err)
 	}
-	if err := e.store.FinishJob(e.ctx, again.ID, parts.JobFailed, "converter crashed"); err != nil {
+	if err := e.store.RenewJob(e.ctx, held.ID, leaseAt("a", base.Add(50*time.Second))); err != nil {
+		t.Errorf("RenewJob by the owner: %v", err)
+	}
+	if _, err := e.store.NextJob(e.ctx, leaseAt("b", base.Add(90*time.Second))); !errors.Is(err, parts.ErrNotFound) {
+		t.Errorf("NextJob before the renewed lease ends: %v, want ErrNotFound (s-late's lease is b's and live)", err)
+	}
+	taken, err := e.store.NextJob(e.ctx, leaseAt("b", base.Add(111*time.Second)))
+	if err != nil || taken.ID != held.ID || taken.Attempts != 2 || taken.LeaseOwner != "b" {
+		t.Fatalf("NextJob after the lease ended = %+v, %v; want s-mid for b with 2 attempts", taken, err)
+	}
+	if err := e.store.RenewJob(e.ctx, held.ID, leaseAt("a", base.Add(112*time.Second))); !errors.Is(err, parts.ErrConflict) {
+		t.Errorf("RenewJob of a lost lease: %v, want ErrConflict", err)
+	}
+	if err := e.store.FinishJob(e.ctx, held.ID, "a", parts.JobDone, ""); !errors.Is(err, parts.ErrConflict) {
+		t.Errorf("FinishJob of a lost lease: %v, want ErrConflict", err)
+	}
+	if err := e.store.ReleaseJob(e.ctx, held.ID, "b"); err != nil {
+		t.Errorf("ReleaseJob: %v", err)
+	}
+	again, err := e.store.NextJob(e.ctx, leaseAt("c", base.Add(113*time.Second)))
+	if err != nil || again.ID != held.ID || again.Attempts != 3 {
+		t.Fatalf("NextJob after a release = %+v, %v; want s-mid again with 3 attempts", again, err)
+	}
+	if err := e.store.FinishJob(e.ctx, again.ID, "c", parts.JobFailed, "converter crashed"); err != nil {
 		t.Errorf("FinishJob failed: %v", err)
 	}
-	last, err := e.store.NextJob(e.ctx)
-	if err != nil || last.Source != "s-late" {
-		t.Errorf("third job %+v, %v; want s-late", last, err)
+	if err := e.store.RenewJob(e.ctx, held.ID+1000, leaseAt("c", base)); !errors.Is(err, parts.ErrNotFound) {
+		t.Errorf("RenewJob of an unknown job: %v, want ErrNotFound", err)
 	}
-	if _, err := e.store.NextJob(e.ctx); !errors.Is(err, parts.ErrNotFound) {
-		t.Errorf("NextJob with nothing queued: %v, want ErrNotFound", err)
+	if _, err := e.store.NextJob(e.ctx, leaseAt("d", base.Add(time.Hour))); err != nil {
+		t.Errorf("NextJob after s-late's lease ended: %v, want s-late (done and failed jobs stay finished)", err)
 	}
-	if n, err := e.store.RequeueRunningJobs(e.ctx); err != nil || n != 1 {
-		t.Errorf("RequeueRunningJobs = %d, %v; want 1 (s-late); done and failed jobs stay finished", n, err)
+	if _, err := e.store.NextJob(e.ctx, leaseAt("d", base.Add(time.Hour))); !errors.Is(err, parts.ErrNotFound) {
+		t.Errorf("NextJob with done, failed and live jobs: %v, want ErrNotFound", err)
 	}
 }
 
@@ -1158,7 +1198,7 @@ func testJobsConcurrent(t *testing.T, e *env) {
 	for range workers {
 		wg.Go(func() {
 			for {
-				j, err := e.store.NextJob(e.ctx)
+				j, err := e.store.NextJob(e.ctx, leaseAt("w", time.Now()))
 				if errors.Is(err, parts.ErrNotFound) {
 					return
 				}
@@ -1231,9 +1271,10 @@ func testCancelled(t *testing.T, e *env) {
 		called = true
 		return tx.CreatePart(ctx, sample(2))
 	})
-	_, checks["NextJob"] = e.store.NextJob(ctx)
-	checks["FinishJob"] = e.store.FinishJob(ctx, 1, parts.JobDone, "")
-	_, checks["RequeueRunningJobs"] = e.store.RequeueRunningJobs(ctx)
+	_, checks["NextJob"] = e.store.NextJob(ctx, leaseAt("a", time.Now()))
+	checks["RenewJob"] = e.store.RenewJob(ctx, 1, leaseAt("a", time.Now()))
+	checks["FinishJob"] = e.store.FinishJob(ctx, 1, "a", parts.JobDone, "")
+	checks["ReleaseJob"] = e.store.ReleaseJob(ctx, 1, "a")
 	_, checks["Service.CreatePart"] = e.svc.CreatePart(ctx, sample(3), "x")
 	for name, err := range checks {
 		if !errors.Is(err, context.Canceled) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
@@ -86,7 +87,7 @@ func TestMigrateOnAFreshHandleReportsNothingPending(t *testing.T) {
 	}
 }
 
-func TestRestartRequeuesRunningJobs(t *testing.T) {
+func TestRestartTakesJobWhenLeaseEnds(t *testing.T) {
 	ctx := t.Context()
 	url := "sqlite://" + filepath.Join(t.TempDir(), "parts.db")
 	s, err := bunstore.Open(ctx, url, nil)
@@ -99,7 +100,8 @@ func TestRestartRequeuesRunningJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := s.NextJob(ctx)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	j, err := s.NextJob(ctx, parts.Lease{Owner: "first", Now: at, Until: at.Add(30 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,15 +114,14 @@ func TestRestartRequeuesRunningJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if _, err := s2.NextJob(ctx); !errors.Is(err, parts.ErrNotFound) {
-		t.Errorf("a running job was handed out again before requeue: %v", err)
+	early := at.Add(10 * time.Second)
+	if _, err := s2.NextJob(ctx, parts.Lease{Owner: "second", Now: early, Until: early.Add(30 * time.Second)}); !errors.Is(err, parts.ErrNotFound) {
+		t.Errorf("a running job was handed out again before its lease ended: %v", err)
 	}
-	if n, err := s2.RequeueRunningJobs(ctx); err != nil || n != 1 {
-		t.Fatalf("RequeueRunningJobs = %d, %v; want 1", n, err)
-	}
-	again, err := s2.NextJob(ctx)
-	if err != nil || again.ID != j.ID || again.Attempts != 2 {
-		t.Errorf("after restart NextJob = %+v, %v; want job %d on attempt 2", again, err, j.ID)
+	late := at.Add(31 * time.Second)
+	again, err := s2.NextJob(ctx, parts.Lease{Owner: "second", Now: late, Until: late.Add(30 * time.Second)})
+	if err != nil || again.ID != j.ID || again.Attempts != 2 || again.LeaseOwner != "second" {
+		t.Errorf("after the lease ended NextJob = %+v, %v; want job %d on attempt 2 for second", again, err, j.ID)
 	}
 }
 

@@ -229,11 +229,18 @@ type jobRow struct {
 	Error     string `bun:"error,notnull"`
 	CreatedAt int64  `bun:"created_at,notnull"`
 	UpdatedAt int64  `bun:"updated_at,notnull"`
+	// LeaseOwner and LeaseUntil (microseconds) say who holds a running job.
+	LeaseOwner string `bun:"lease_owner,notnull"`
+	LeaseUntil int64  `bun:"lease_until,notnull"`
 }
 
 func (r *jobRow) toJob() *parts.Job {
-	return &parts.Job{
+	j := &parts.Job{
 		ID: r.ID, PartID: r.PartID, Source: r.Source, State: parts.JobState(r.State), Attempts: int(r.Attempts),
-		Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt), LeaseOwner: r.LeaseOwner,
 	}
+	if r.LeaseUntil != 0 {
+		j.LeaseUntil = fromMicros(r.LeaseUntil)
+	}
+	return j
 }

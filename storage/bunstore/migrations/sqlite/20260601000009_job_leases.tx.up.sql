@@ -1,0 +1,7 @@
+-- Conversion jobs are claimed with leases (issue 15): a running job belongs
+-- to lease_owner (a server's id) until lease_until (microseconds); the owner
+-- renews it while converting, and another server may claim a running job
+-- whose lease has ended (its owner died).
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+--bun:split
+ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
