@@ -107,6 +107,7 @@ type Store struct {
 	log    *slog.Logger
 	// onePool: reads and writes share one pool (SQLite :memory:, PostgreSQL).
 	onePool bool
+	locks   localLocks
 }
 
 var _ parts.Store = (*Store)(nil)
