@@ -184,6 +184,9 @@ type Options struct {
 	// Webhooks, when set, is managed through /api/webhooks (admin keys).
 	// Without it those routes answer 404.
 	Webhooks *webhooks.Manager
+	// Metrics, when set, count every request and are served at GET
+	// /metrics to admin keys. Without it /metrics answers 404.
+	Metrics *Metrics
 
 	// extraRoutes lets this package's tests add routes (export_test.go).
 	extraRoutes []route
@@ -330,7 +333,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		}
 	}
 	h.router = bunrouter.New(
-		bunrouter.Use(h.errorMiddleware),
+		bunrouter.Use(h.metricsRoute, h.errorMiddleware),
 		bunrouter.WithNotFoundHandler(h.notFound),
 		bunrouter.WithMethodNotAllowedHandler(h.methodNotAllowed),
 	)
@@ -340,6 +343,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 	h.registerFileRoutes(h.routes)
 	h.registerEventRoutes(h.routes)
 	h.registerWebhookRoutes(h.routes)
+	h.registerMetricsRoute(h.routes)
 	for _, r := range o.extraRoutes {
 		h.routes.add(r)
 	}
@@ -362,6 +366,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &responseWriter{ResponseWriter: w}
 	rw.Header().Set("X-Request-ID", st.id)
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	if m := h.opts.Metrics; m != nil {
+		m.inflight.Inc()
+		defer func() {
+			m.inflight.Dec()
+			m.observe(st.route, r.Method, rw.statusCode(), time.Since(start))
+		}()
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -398,7 +409,7 @@ func (h *handler) dispatch(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errControlInPath)
 		return
 	}
-	if rest == "/api" || strings.HasPrefix(rest, "/api/") || rest == "/health" || rest == "/ready" {
+	if rest == "/api" || strings.HasPrefix(rest, "/api/") || rest == "/health" || rest == "/ready" || rest == "/metrics" {
 		r, ok = canonicalAPIPath(r, h.opts.BasePath, rest)
 		if !ok {
 			h.writeError(w, r, errRouteNotFound)
@@ -465,6 +476,8 @@ type requestState struct {
 	body     []byte
 	bodyErr  error
 	bodyRead bool
+	// route is the matched route pattern (for metrics), "" if none.
+	route string
 }
 
 type stateKey struct{}
@@ -485,6 +498,14 @@ type responseWriter struct {
 	status      int
 	bytes       int64
 	wroteHeader bool
+}
+
+// statusCode is the status sent, 200 when the handler wrote none.
+func (w *responseWriter) statusCode() int {
+	if !w.wroteHeader {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 func (w *responseWriter) WriteHeader(code int) {
