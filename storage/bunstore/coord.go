@@ -103,3 +103,26 @@ func (s *Store) tryLocal(name string) (func(), <-chan struct{}, bool, error) {
 		})
 	}, make(chan struct{}), true, nil
 }
+
+// Setting returns the named shared value, or nil when none is stored.
+func (s *Store) Setting(ctx context.Context, name string) ([]byte, error) {
+	var v string
+	err := s.w.NewRaw("SELECT value FROM settings WHERE name = ?", name).Scan(ctx, &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", name, mapErr(ctx, err))
+	}
+	return []byte(v), nil
+}
+
+// SetSetting stores the named shared value, replacing any before.
+func (s *Store) SetSetting(ctx context.Context, name string, value []byte) error {
+	_, err := s.w.NewRaw(`INSERT INTO settings (name, value) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, string(value)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set setting %s: %w", name, mapErr(ctx, err))
+	}
+	return nil
+}

@@ -1,9 +1,12 @@
 package bunstore_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/partflow/partflow/internal/pgtest"
+	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/bunstore"
 )
 
@@ -48,4 +51,45 @@ func TestTryLockHasOneHolder(t *testing.T) {
 			again()
 		})
 	}
+}
+
+func TestSettingsAndJobCounts(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, url string) {
+		ctx := t.Context()
+		s, err := bunstore.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if v, err := s.Setting(ctx, "webhooks"); err != nil || v != nil {
+			t.Fatalf("unset setting = %q, %v; want nil", v, err)
+		}
+		for _, want := range []string{`{"a":1}`, `{"a":2}`} {
+			if err := s.SetSetting(ctx, "webhooks", []byte(want)); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := s.Setting(ctx, "webhooks"); err != nil || string(v) != want {
+				t.Fatalf("setting = %q, %v; want %s", v, err, want)
+			}
+		}
+		err = s.Update(ctx, func(ctx context.Context, tx parts.Tx) error {
+			for i := range 3 {
+				if err := tx.EnqueueJob(ctx, &parts.Job{PartID: int64(i + 1), Source: "x"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if _, err := s.NextJob(ctx, parts.Lease{Owner: "a", Now: now, Until: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		counts, err := s.JobCounts(ctx)
+		if err != nil || counts["queued"] != 2 || counts["running"] != 1 || len(counts) != 2 {
+			t.Errorf("JobCounts = %v, %v; want 2 queued, 1 running", counts, err)
+		}
+	})
 }

@@ -89,3 +89,19 @@ func (s *Store) heldJob(ctx context.Context, verb string, id int64, owner string
 	}
 	return fmt.Errorf("%s job %d: %q holds the job, not %q: %w", verb, id, cur.LeaseOwner, owner, parts.ErrConflict)
 }
+
+// JobCounts counts the conversion jobs by state.
+func (s *Store) JobCounts(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		State string `bun:"state"`
+		N     int    `bun:"n"`
+	}
+	if err := s.r.NewRaw("SELECT state, count(*) AS n FROM jobs GROUP BY state").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", mapErr(ctx, err))
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
