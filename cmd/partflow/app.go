@@ -67,6 +67,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	}
 	if convs != nil {
 		conv.Converters = convs.reg
+		conv.Owner, conv.Lease, conv.OnConversion = convs.owner, convs.lease, convs.onConversion
 		if _, err := convs.reg.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil && !slices.Contains(uploads.Extensions, "stl") {
 			uploads.Extensions = append(uploads.Extensions, "stl")
 		}

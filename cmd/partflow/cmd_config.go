@@ -34,6 +34,8 @@ func (c *Config) entries() []entry {
 
 	add("env", c.Env)
 	add("addr", c.Addr)
+	add("replica_id", c.ReplicaID)
+	add("metrics_addr", c.MetricsAddr)
 	add("database_url", redactDSN(c.DatabaseURL))
 	es[len(es)-1].Resolved = redactDSN(c.dbDSN)
 	add("files_url", c.FilesURL)
@@ -92,6 +94,7 @@ func (c *Config) entries() []entry {
 		}
 	}
 	add("convert.wait", c.Convert.Wait.String())
+	add("convert.lease", c.Convert.Lease.String())
 	add("cache.part_bytes", c.Cache.PartBytes.String())
 	add("cache.answer_bytes", c.Cache.AnswerBytes.String())
 	add("memory_limit", c.MemoryLimit.String())

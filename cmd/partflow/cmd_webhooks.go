@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,9 +14,13 @@ import (
 )
 
 // webhookState returns where the webhook endpoints, cursors and delivery
-// logs live: webhooks.json in the data directory, or memory for a
-// database without one.
-func webhookState(cfg *Config) webhooks.StateStore {
+// logs live: the database's settings when store has them and is shared by
+// several servers (PostgreSQL), else webhooks.json in the data directory,
+// or memory for a database without one. store may be nil.
+func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
+	if ss, ok := store.(settingStore); ok && isPostgres(store) {
+		return dbWebhookState{store: ss}
+	}
 	if dir := cfg.DataDir(); dir != "" {
 		return &webhooks.FileState{Path: filepath.Join(dir, "webhooks.json")}
 	}
@@ -26,8 +31,11 @@ func webhookState(cfg *Config) webhooks.StateStore {
 // ones, and runs the deliveries in the background until ctx ends. A
 // configured endpoint that was disabled after failures stays disabled
 // until an admin enables it through the API.
-func startWebhooks(ctx context.Context, cfg *Config, svc *parts.Service, log *slog.Logger, bg *sync.WaitGroup) (*webhooks.Manager, error) {
-	m, err := webhooks.New(svc, &webhooks.Options{State: webhookState(cfg), Logger: log})
+// With several servers on one database only the one holding the
+// "webhooks" lock delivers; another takes over when it stops.
+func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *parts.Service, log *slog.Logger,
+	bg *sync.WaitGroup, onAttempt func(string, webhooks.Attempt)) (*webhooks.Manager, error) {
+	m, err := webhooks.New(svc, &webhooks.Options{State: webhookState(cfg, store), Logger: log, OnAttempt: onAttempt})
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +47,14 @@ func startWebhooks(ctx context.Context, cfg *Config, svc *parts.Service, log *sl
 			return nil, fmt.Errorf("webhooks: %s: %w", e.ID, err)
 		}
 	}
-	bg.Go(func() { _ = m.Run(ctx) })
+	bg.Go(func() {
+		whileHolding(ctx, store, "webhooks", 5*time.Second, log, func(ctx context.Context) { _ = m.Run(ctx) })
+	})
 	return m, nil
 }
 
 // webhooksCmd prints the webhook endpoints with their recent attempts.
-func (c *cli) webhooksCmd(_ context.Context, args []string) int {
+func (c *cli) webhooksCmd(ctx context.Context, args []string) int {
 	fs := c.flagSet("webhooks")
 	addConfigFlags(fs)
 	last := fs.Int("last", 10, "attempts to show per endpoint")
@@ -52,7 +62,17 @@ func (c *cli) webhooksCmd(_ context.Context, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	eps, err := webhookState(cfg).Load()
+	var store parts.Store
+	if strings.HasPrefix(cfg.DatabaseDSN(), "postgres") {
+		a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		defer a.Close()
+		store = a.store
+	}
+	eps, err := webhookState(cfg, store).Load()
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError

@@ -25,6 +25,14 @@ type Config struct {
 	Env string `koanf:"env"`
 	// Addr is the listen address, host:port.
 	Addr string `koanf:"addr"`
+	// ReplicaID names this server among several on one database: in every
+	// log line, in job leases and in /metrics. Default: the host name and a
+	// random suffix, new at each start.
+	ReplicaID string `koanf:"replica_id"`
+	// MetricsAddr, when set, is a second listen address (host:port) that
+	// serves only /metrics without a key, for a scraper on a private
+	// network. /metrics on Addr always needs an admin key.
+	MetricsAddr string `koanf:"metrics_addr"`
 	// DatabaseURL is the database URL as configured (SQLAlchemy sqlite
 	// forms, sqlite://path, a bare path, or postgres://). Use DatabaseDSN
 	// for the normalised form the storage registry opens.
@@ -154,6 +162,10 @@ type ConvertConfig struct {
 	// MaxOutputBytes bounds a converted model's size (default 512MiB; 0:
 	// no bound).
 	MaxOutputBytes ByteSize `koanf:"max_output_bytes"`
+	// Lease is how long a conversion job stays claimed by a server that
+	// stops renewing it (it died); another server then takes it up.
+	// Default 30 seconds.
+	Lease time.Duration `koanf:"lease"`
 }
 
 // EventsConfig configures the change log: retention (applied at start and
@@ -364,10 +376,14 @@ func (c *Config) SlogLevel() slog.Level {
 // and level.
 func (c *Config) NewLogger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if c.ReplicaID != "" {
+		return slog.New(h).With("replica", c.ReplicaID)
+	}
+	return slog.New(h)
 }
 
 // Layer names a configuration layer.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/grpcplugin"
@@ -27,6 +28,11 @@ type converters struct {
 	tmp string
 	// failed are the plugins that did not start, with why.
 	failed []pluginFailure
+	// owner and lease are this server's job leases (see
+	// parts.ConvertOptions); onConversion observes each converter run.
+	owner        string
+	lease        time.Duration
+	onConversion func(converter string, took time.Duration, err error)
 }
 
 // pluginFailure is a configured plugin that did not start.

@@ -14,9 +14,12 @@ import (
 // models, partial writes and upload spool files in the file store,
 // conversion job directories, and the job directories of plugins whose
 // host died (those of convs, this process's plugins, are kept). It returns
-// what it removed.
+// what it removed. The shared file store is collected by one replica at a
+// time (the "gc" lock); this machine's directories by every replica.
 func collect(ctx context.Context, a *app, convs *converters, cfg *Config) ([]string, error) {
-	removed, err := a.svc.GC(ctx)
+	var removed []string
+	var err error
+	onOne(ctx, a.store, "gc", a.log, func(ctx context.Context) { removed, err = a.svc.GC(ctx) })
 	if tmp := cfg.WorkDir(); tmp != "" {
 		var keep []*grpcplugin.Plugin
 		if convs != nil {

@@ -38,7 +38,7 @@ func TestServeOnPostgres(t *testing.T) {
 	if out := migrate(); !strings.Contains(out, "20261206000001_schema") {
 		t.Fatalf("first migrate does not report the schema migration:\n%s", out)
 	}
-	if out := migrate(); !strings.Contains(out, "(postgres) is up to date") || !strings.Contains(out, "3 migrations applied, the last 20261206000003_api_keys; 0 pending") {
+	if out := migrate(); !strings.Contains(out, "(postgres) is up to date") || !strings.Contains(out, "5 migrations applied, the last 20261206000005_settings; 0 pending") {
 		t.Fatalf("second migrate does not report an up-to-date postgres database:\n%s", out)
 	}
 

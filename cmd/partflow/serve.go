@@ -17,6 +17,7 @@ import (
 
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/webhooks"
 )
 
 // shutdownTimeout bounds how long serve waits for in-flight requests after
@@ -32,6 +33,9 @@ const shutdownTimeout = 30 * time.Second
 // ignored rather than ending the server.
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = parts.NewOwnerID()
+	}
 	log := cfg.NewLogger(stderr)
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimit > 0 {
 		// The caches are bounded in bytes; the soft limit keeps garbage
@@ -50,10 +54,16 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Error("stop converter plugins", "err", err)
 		}
 	}()
+	// metrics and hooks are set before the workers and the server start.
+	var metrics *httpapi.Metrics
+	var hooks *webhooks.Manager
+	convs.owner, convs.lease = cfg.ReplicaID, cfg.Convert.Lease
+	convs.onConversion = func(name string, took time.Duration, err error) { metrics.ObserveConversion(name, took, err) }
 	a, err := openApp(ctx, cfg, log, convs)
 	if err != nil {
 		return err
 	}
+	metrics = newMetrics(cfg, a, func() *webhooks.Manager { return hooks })
 	defer func() {
 		if err := a.Close(); err != nil {
 			log.Error("close stores", "err", err)
@@ -86,11 +96,17 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		})
 	}
 	background.Go(func() { runGC(wctx, a, convs, cfg, log) })
-	background.Go(func() { pruneEvents(wctx, a.svc, log) })
-	hooks, err := startWebhooks(wctx, cfg, a.svc, log, &background)
+	background.Go(func() { pruneEvents(wctx, a.store, a.svc, log) })
+	hooks, err = startWebhooks(wctx, cfg, a.store, a.svc, log, &background,
+		func(id string, at webhooks.Attempt) { metrics.ObserveWebhook(id, at.Outcome) })
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(cfg, metrics, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	keys, err := apiKeys(cfg)
 	if err != nil {
 		return err
@@ -114,6 +130,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Cache:    httpapi.CacheOptions{PartBytes: int64(cfg.Cache.PartBytes), AnswerBytes: int64(cfg.Cache.AnswerBytes)},
 		Events:   httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
 		Webhooks: hooks,
+		Metrics:  metrics,
 	})
 	if err != nil {
 		return err
@@ -192,15 +209,17 @@ func apiKeys(cfg *Config) ([]httpapi.Key, error) {
 
 // pruneEvents applies the change log's retention at start and then hourly,
 // until ctx ends.
-func pruneEvents(ctx context.Context, svc *parts.Service, log *slog.Logger) {
+func pruneEvents(ctx context.Context, store parts.Store, svc *parts.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := svc.PruneEvents(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("prune events", "err", err)
-		} else if n > 0 {
-			log.Info("pruned old events", "count", n)
-		}
+		onOne(ctx, store, "events-prune", log, func(ctx context.Context) {
+			if n, err := svc.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("prune events", "err", err)
+			} else if n > 0 {
+				log.Info("pruned old events", "count", n)
+			}
+		})
 		select {
 		case <-ctx.Done():
 			return

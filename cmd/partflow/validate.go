@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/partflow/partflow/convert/grpcplugin"
 	"github.com/partflow/partflow/httpapi"
@@ -176,6 +177,14 @@ func (c *Config) normalize() error {
 
 	if c.Convert.Wait < 0 {
 		bad("convert.wait", "must not be negative, got %s", c.Convert.Wait)
+	}
+	if c.Convert.Lease != 0 && c.Convert.Lease < 3*time.Second {
+		bad("convert.lease", "must be at least 3s (workers renew it every third), got %s", c.Convert.Lease)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr", "want host:port: %v", err)
+		}
 	}
 	if c.ModelWait < 0 {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)

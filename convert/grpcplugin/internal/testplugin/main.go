@@ -15,6 +15,8 @@
 //	log          log at info through a slog JSON handler made before Serve
 //	             (the README's example), then convert
 //	bomb         fail with convert.ErrTooLarge naming the triangle bound, if any
+//	slow         take a second (or until cancelled), then convert: a
+//	             conversion that is under way long enough to kill its host
 //	anything else: convert
 //
 // With the argument "garbage" it prints a line to stdout before the
@@ -26,8 +28,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -107,6 +109,12 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 		// sends a triangle bound.
 		if m := req.Options.MaxTriangles; m != nil {
 			return nil, fmt.Errorf("would make about 3000000000 triangles, over the bound of %d: %w", *m, convert.ErrTooLarge)
+		}
+	case "slow":
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	size := float32(len(data))
