@@ -545,6 +545,14 @@ func (h *handler) ready(w http.ResponseWriter, req bunrouter.Request) error {
 		}
 		return httpError(http.StatusServiceUnavailable, "database unreachable")
 	}
+	if p, ok := h.svc.Files().(pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				h.log.WarnContext(req.Context(), "not ready", "request_id", requestIDFrom(req.Context()), "error", err.Error())
+			}
+			return httpError(http.StatusServiceUnavailable, "file store unreachable")
+		}
+	}
 	if faults := h.faults.current(h.opts.Now()); len(faults) > 0 {
 		return &statusError{status: http.StatusServiceUnavailable, message: "Storage fault: " + strings.Join(faults, "; "),
 			details: map[string]any{"status": "degraded", "faults": faults, "reads": "served"}}

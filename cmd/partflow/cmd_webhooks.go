@@ -31,11 +31,15 @@ func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
 // ones, and runs the deliveries in the background until ctx ends. A
 // configured endpoint that was disabled after failures stays disabled
 // until an admin enables it through the API.
-// With several servers on one database only the one holding the
-// "webhooks" lock delivers; another takes over when it stops.
+//
+// With several servers on one database (the state is in the database)
+// only the one holding the "webhooks" lock delivers, through a Manager it
+// loads when it takes the lock, so it continues from the cursors the last
+// holder saved; the Manager returned serves the admin API.
 func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *parts.Service, log *slog.Logger,
 	bg *sync.WaitGroup, onAttempt func(string, webhooks.Attempt)) (*webhooks.Manager, error) {
-	m, err := webhooks.New(svc, &webhooks.Options{State: webhookState(cfg, store), Logger: log, OnAttempt: onAttempt})
+	opts := &webhooks.Options{State: webhookState(cfg, store), Logger: log, OnAttempt: onAttempt}
+	m, err := webhooks.New(svc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +51,18 @@ func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *par
 			return nil, fmt.Errorf("webhooks: %s: %w", e.ID, err)
 		}
 	}
+	_, shared := opts.State.(dbWebhookState)
 	bg.Go(func() {
-		whileHolding(ctx, store, "webhooks", 5*time.Second, log, func(ctx context.Context) { _ = m.Run(ctx) })
+		whileHolding(ctx, store, "webhooks", 5*time.Second, log, func(ctx context.Context) {
+			dm := m
+			if shared {
+				if dm, err = webhooks.New(svc, opts); err != nil {
+					log.Error("webhooks: load state", "err", err)
+					return
+				}
+			}
+			_ = dm.Run(ctx)
+		})
 	})
 	return m, nil
 }

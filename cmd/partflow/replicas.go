@@ -147,11 +147,20 @@ func newMetrics(cfg *Config, a *app, hooks func() *webhooks.Manager) *httpapi.Me
 		if m == nil {
 			return lags, nil
 		}
+		eps := m.List()
+		if ss, ok := a.store.(settingStore); ok && isPostgres(a.store) {
+			// The delivering replica saves its cursors in the database.
+			saved, err := (dbWebhookState{store: ss}).Load()
+			if err != nil {
+				return nil, err
+			}
+			eps = saved
+		}
 		page, err := a.svc.Events(ctx, parts.EventQuery{After: parts.FromHead, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
-		for _, st := range m.List() {
+		for _, st := range eps {
 			if st.Enabled {
 				lags["webhook:"+st.ID] = max(page.Head-st.Cursor, 0)
 			}

@@ -31,7 +31,9 @@ const replicaKey = "replicas-test-admin-key-0123456789"
 // cluster is three `partflow serve` processes on one PostgreSQL database
 // and one S3 bucket.
 type cluster struct {
+	hooks    *hookLog
 	db       *sql.DB
+	s3       *httptest.Server
 	replicas []*server
 	next     int
 	mu       sync.Mutex
@@ -39,7 +41,7 @@ type cluster struct {
 
 // startS3 serves an in-memory S3 bucket "parts" on 127.0.0.1 and returns
 // its files_url.
-func startS3(t *testing.T) string {
+func startS3(t *testing.T) (string, *httptest.Server) {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket("parts"); err != nil {
@@ -53,7 +55,7 @@ func startS3(t *testing.T) string {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return "s3://parts?endpoint=" + srv.URL + "&region=eu-west-1&use_path_style=true"
+	return "s3://parts?endpoint=" + srv.URL + "&region=eu-west-1&use_path_style=true", srv
 }
 
 // buildTestPlugin builds the converter plugin whose input "slow ..." takes
@@ -72,7 +74,10 @@ func buildTestPlugin(t *testing.T) string {
 // startCluster starts three replicas named r0, r1, r2.
 func startCluster(t *testing.T) *cluster {
 	dbURL := pgtest.NewDatabase(t)
-	filesURL := startS3(t)
+	filesURL, s3 := startS3(t)
+	hooks := &hookLog{seen: map[string]int{}}
+	recv := httptest.NewServer(hooks)
+	t.Cleanup(recv.Close)
 	bin, plugin := buildBinary(t), buildTestPlugin(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`env: development
@@ -87,7 +92,10 @@ plugins:
     command: [%q]
     formats: [step]
     pool_size: 2
-`, dbURL, filesURL, replicaKey, plugin)
+webhooks:
+  - {id: hook, url: %q, secret: replicas-test-webhook-secret, enabled: true, allow_http: true,
+     allow_private: true, actions: [create]}
+`, dbURL, filesURL, replicaKey, plugin, recv.URL)
 	cfgPath := filepath.Join(dir, "partflow.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -97,7 +105,7 @@ plugins:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &cluster{db: db}
+	c := &cluster{db: db, s3: s3, hooks: hooks}
 	for i := range 3 {
 		rdir := filepath.Join(dir, fmt.Sprint("r", i))
 		if err := os.MkdirAll(rdir, 0o700); err != nil {
@@ -140,6 +148,30 @@ func do(t *testing.T, method, url string, body any) (int, string, map[string]any
 	return resp.StatusCode, resp.Header.Get("ETag"), out
 }
 
+// hookLog receives webhook deliveries and counts them per part.
+type hookLog struct {
+	mu   sync.Mutex
+	seen map[string]int // partId -> deliveries
+}
+
+func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var e struct {
+		Part struct {
+			PartID string `json:"partId"`
+		} `json:"part"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&e)
+	h.mu.Lock()
+	h.seen[e.Part.PartID]++
+	h.mu.Unlock()
+}
+
+func (h *hookLog) count(partID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seen[partID]
+}
+
 func idOf(p map[string]any) string { return fmt.Sprint(p["id"]) }
 
 // TestReplicas runs three real servers on one PostgreSQL database and one
@@ -154,6 +186,15 @@ func TestReplicas(t *testing.T) {
 	t.Run("concurrent PUTs through different replicas lose nothing", func(t *testing.T) { testReplicaPuts(t, c) })
 	t.Run("an event stream on one replica gets every replica's writes in order", func(t *testing.T) { testReplicaStream(t, c) })
 	t.Run("conversions survive a replica killed mid-conversion", func(t *testing.T) { testReplicaKill(t, c) })
+	t.Run("a replica whose file store is unreachable is not ready", func(t *testing.T) {
+		if st, _, body := do(t, "GET", c.replicas[0].url+"/ready", nil); st != 200 {
+			t.Fatalf("/ready before: %d %v", st, body)
+		}
+		c.s3.Close()
+		if st, _, body := do(t, "GET", c.replicas[0].url+"/ready", nil); st != 503 || body["error"] != "file store unreachable" {
+			t.Errorf("/ready without S3: %d %v, want 503 file store unreachable", st, body)
+		}
+	})
 	for i, r := range c.replicas[:2] {
 		if !strings.Contains(r.stderr.String(), fmt.Sprintf("replica=r%d", i)) {
 			t.Errorf("replica r%d's log lines do not name it", i)
@@ -313,6 +354,14 @@ func testReplicaStream(t *testing.T, c *cluster) {
 			i++
 		case <-deadline:
 			t.Fatalf("C's stream got %d of %d events", i, n)
+		}
+	}
+	// One replica delivers webhooks: each create arrives once.
+	last := fmt.Sprint("RX-SSE-", n-1)
+	waitFor(t, 20*time.Second, "the webhook of "+last, func() bool { return c.hooks.count(last) > 0 })
+	for i := range n {
+		if k := c.hooks.count(fmt.Sprint("RX-SSE-", i)); k != 1 {
+			t.Errorf("create of RX-SSE-%d delivered %d times, want once", i, k)
 		}
 	}
 }

@@ -427,3 +427,16 @@ func (s *Store) List(ctx context.Context, prefix string) ([]parts.FileObject, er
 	slices.SortFunc(out, func(a, b parts.FileObject) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
 }
+
+// Ping checks that the bucket can be reached and read with the store's
+// credentials (readiness checks).
+func (s *Store) Ping(ctx context.Context) error {
+	ok, err := s.bucket.IsAccessible(ctx)
+	if err != nil {
+		return fmt.Errorf("blobfiles: ping: %w", err)
+	}
+	if !ok {
+		return errors.New("blobfiles: ping: the bucket does not exist or cannot be read")
+	}
+	return nil
+}
