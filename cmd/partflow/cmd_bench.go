@@ -24,12 +24,12 @@ import (
 // measures throughput and latency of the client's typical requests.
 func (c *cli) bench(ctx context.Context, args []string) int {
 	fs := c.flagSet("bench")
-	base := fs.String("url", "http://127.0.0.1:5000", "the server's base URL (including BASE_PATH)")
+	base := fs.String("url", "http://127.0.0.1:5000", "the server's base URL (including BASE_PATH); several, comma-separated, get requests in turn")
 	count := fs.Int("parts", 10000, "seed the server up to this many parts before measuring")
 	dur := fs.Duration("duration", 5*time.Second, "how long each scenario runs at each concurrency")
 	conc := fs.String("concurrency", "1,8,64", "comma-separated concurrency levels")
 	only := fs.String("scenarios", "", "comma-separated scenarios to run (default: all)")
-	pid := fs.Int("server-pid", 0, "the server's process id, to report its memory (VmRSS, VmHWM)")
+	pidList := fs.String("server-pid", "", "the servers' process ids, comma-separated, to report their CPU time per request and memory (VmRSS, VmHWM)")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
@@ -56,7 +56,17 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		c.errorf("bench: --duration must be between 0 and 10m")
 		return exitUsage
 	}
-	b := &loadRun{base: strings.TrimRight(*base, "/"), key: key, out: c.stdout,
+	pids, err := parsePIDs(*pidList)
+	if err != nil {
+		c.errorf("bench: %v", err)
+		return exitUsage
+	}
+	to := parseTargets(*base)
+	if len(to.bases) == 0 {
+		c.errorf("bench: --url needs a base URL")
+		return exitUsage
+	}
+	b := &loadRun{base: to.bases[0], to: to, pids: pids, key: key, out: c.stdout,
 		// Compression is asked for only where a scenario says so, and
 		// answers are counted as they come over the wire.
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}}}
@@ -69,21 +79,15 @@ func (c *cli) bench(ctx context.Context, args []string) int {
 		c.errorf("bench: %v", err)
 		return exitError
 	}
-	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(c.stdout, "\n| scenario | conc | req/s | p50 ms | p99 ms | errors | %% of /health | server CPU ms/req |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
 		if err := b.level(ctx, scen, n, *dur); err != nil {
 			c.errorf("bench: %v", err)
 			return exitError
 		}
 	}
-	if *pid > 0 {
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid)); err == nil {
-			for _, line := range strings.Split(string(st), "\n") {
-				if strings.HasPrefix(line, "VmRSS") || strings.HasPrefix(line, "VmHWM") {
-					fmt.Fprintf(c.stdout, "server %s\n", strings.Join(strings.Fields(line), " "))
-				}
-			}
-		}
+	for _, line := range memoryLines(pids) {
+		fmt.Fprintln(c.stdout, line)
 	}
 	return exitOK
 }
@@ -101,7 +105,11 @@ func (b *loadRun) level(ctx context.Context, scen []scenario, n int, dur time.Du
 	var rows []row
 	var health []float64
 	run := func(s scenario, name string) error {
+		cpu0 := cpuSeconds(b.pids)
 		r := b.measure(ctx, s, n, dur)
+		if cpu1 := cpuSeconds(b.pids); len(b.pids) > 0 && cpu0 >= 0 && cpu1 >= 0 && r.rps > 0 {
+			r.cpuPerReq = (cpu1 - cpu0) / (r.rps * dur.Seconds())
+		}
 		// Every cell runs at the seeded size: delete what the scenario
 		// created (not timed).
 		if err := b.cleanUp(ctx); err != nil {
@@ -135,8 +143,12 @@ func (b *loadRun) level(ctx context.Context, scen []scenario, n int, dur time.Du
 		if ceiling > 0 {
 			share = fmt.Sprintf("%.1f%%", 100*x.r.rps/ceiling)
 		}
-		fmt.Fprintf(b.out, "| %s | %d | %.0f | %.2f | %.2f | %d | %s |\n", x.name, n, x.r.rps,
-			ms(x.r.p50), ms(x.r.p99), x.r.errors, share)
+		cpu := ""
+		if x.r.cpuPerReq > 0 {
+			cpu = fmt.Sprintf("%.3f", 1000*x.r.cpuPerReq)
+		}
+		fmt.Fprintf(b.out, "| %s | %d | %.0f | %.2f | %.2f | %d | %s | %s |\n", x.name, n, x.r.rps,
+			ms(x.r.p50), ms(x.r.p99), x.r.errors, share, cpu)
 	}
 	for _, note := range notes {
 		fmt.Fprintln(b.out, note)
@@ -148,7 +160,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // loadRun holds one bench run's target and the ids it learned while seeding.
 type loadRun struct {
+	// base is the first server (seeding, clean-up); to spreads the
+	// measured requests over all of them, and pids are the servers'
+	// processes whose CPU time is reported.
 	base, key string
+	to        *targets
+	pids      []int
 	client    *http.Client
 	out       io.Writer
 	ids       []int64
@@ -173,6 +190,8 @@ type result struct {
 	p50, p99 time.Duration
 	errors   int
 	note     string // the background's note
+	// cpuPerReq is the servers' CPU seconds per request (0: not measured).
+	cpuPerReq float64
 }
 
 func (b *loadRun) request(ctx context.Context, method, path string, body any, want ...int) error {
@@ -184,7 +203,7 @@ func (b *loadRun) request(ctx context.Context, method, path string, body any, wa
 		}
 		rd = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, b.target()+path, rd)
 	if err != nil {
 		return err
 	}
@@ -215,7 +234,7 @@ func (b *loadRun) post(ctx context.Context, body map[string]any) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/api/parts/", bytes.NewReader(buf))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.target()+"/api/parts/", bytes.NewReader(buf))
 	if err != nil {
 		return 0, err
 	}
