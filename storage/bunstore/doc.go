@@ -123,9 +123,19 @@
 // transactions that write parts run one after the other, as SQLite's do, and
 // a reader that has seen number n has seen everything committed before it.
 // A write waits for the lock up to Options.BusyTimeout (lock_timeout), then
-// fails with parts.ErrConflict. NextJob claims with FOR UPDATE SKIP LOCKED.
+// fails with parts.ErrConflict. NextJob claims with FOR UPDATE SKIP LOCKED
+// a job that is queued or whose lease (lease_owner, lease_until) ended, so
+// several servers share the queue and a dead server's jobs are taken up.
 // Migrations run under a session advisory lock, so several servers starting
-// at once migrate exactly once. Optimize runs VACUUM (ANALYZE).
+// at once migrate exactly once; TryLock gives other work that one server at
+// a time does (file GC, log retention, webhook deliveries) a named session
+// advisory lock, and Setting / SetSetting keep small shared values (the
+// webhook state). Optimize runs VACUUM (ANALYZE).
+//
+// Per-process caches (the search index, the row cache) are validated against
+// the shared change log before every read, never trusted by age; a new cache
+// must follow the same rule, so that a read on any server that starts after
+// a write returned on another sees it.
 //
 // # Engines
 //
