@@ -196,6 +196,7 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 	for i, r := range c.replicas[:2] {
+		r.stop(t) // the log is read once the process is gone
 		if !strings.Contains(r.stderr.String(), fmt.Sprintf("replica=r%d", i)) {
 			t.Errorf("replica r%d's log lines do not name it", i)
 		}
