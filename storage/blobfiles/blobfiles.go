@@ -428,15 +428,16 @@ func (s *Store) List(ctx context.Context, prefix string) ([]parts.FileObject, er
 	return out, nil
 }
 
-// Ping checks that the bucket can be reached and read with the store's
-// credentials (readiness checks).
+// Ping checks that the bucket can be reached (readiness checks), when the
+// bucket can tell (a Bucket with a Ping method, such as storage/s3files'
+// buckets); local and memory buckets are always reachable.
 func (s *Store) Ping(ctx context.Context) error {
-	ok, err := s.bucket.IsAccessible(ctx)
-	if err != nil {
-		return fmt.Errorf("blobfiles: ping: %w", err)
-	}
+	p, ok := s.bucket.(interface{ Ping(context.Context) error })
 	if !ok {
-		return errors.New("blobfiles: ping: the bucket does not exist or cannot be read")
+		return nil
+	}
+	if err := p.Ping(ctx); err != nil {
+		return fmt.Errorf("blobfiles: ping: %w", err)
 	}
 	return nil
 }

@@ -75,6 +75,18 @@ const metaSHA256 = "sha256"
 
 func (g gocloudBucket) Close() error { return mapErr(g.b.Close()) }
 
+// Ping checks that the bucket exists and can be read with the credentials.
+func (g gocloudBucket) Ping(ctx context.Context) error {
+	ok, err := g.b.IsAccessible(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	if !ok {
+		return errors.New("s3files: the bucket does not exist or cannot be read")
+	}
+	return nil
+}
+
 // Write streams r into a blob writer; on any failure it cancels the
 // writer's context before closing it, so the upload is aborted, never
 // committed.

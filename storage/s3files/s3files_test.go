@@ -122,3 +122,17 @@ func TestRegistersS3(t *testing.T) {
 		t.Errorf("scheme s3 not registered (have %q)", storage.FileSchemes())
 	}
 }
+
+// TestPingNeedsTheBucket: Ping answers nil for a reachable bucket and an
+// error for a missing one (readiness checks).
+func TestPingNeedsTheBucket(t *testing.T) {
+	endpoint := fakeS3(t, "parts")
+	good := open(t, "s3://parts?endpoint="+endpoint+"&region=eu-west-1&use_path_style=true", s3Options(t))
+	if err := good.Ping(t.Context()); err != nil {
+		t.Errorf("Ping of a reachable bucket: %v", err)
+	}
+	missing := open(t, "s3://nothere?endpoint="+endpoint+"&region=eu-west-1&use_path_style=true", s3Options(t))
+	if err := missing.Ping(t.Context()); err == nil {
+		t.Error("Ping of a missing bucket: nil, want an error")
+	}
+}
