@@ -52,7 +52,8 @@ func TestLeaseIsRenewedWhileConverting(t *testing.T) {
 			t.Fatal(err)
 		}
 		return parts.NewService(wrap(store), &parts.Options{Files: files, Convert: parts.ConvertOptions{
-			Converters: reg, Owner: owner, Lease: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond}})
+			Converters: reg, Owner: owner, Lease: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+			WorkDir: t.TempDir()}})
 	}
 	convA := &fakeConverter{hold: make(chan struct{})}
 	started := make(chan struct{}, 1)

@@ -3,9 +3,13 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/partflow/partflow/httpapi"
@@ -38,15 +42,28 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
+	// A second address of the same handler stands for a second replica;
+	// the "server" is this process, whose CPU time the tool reports.
+	var second atomic.Int64
+	srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		second.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv2.Close()
 
-	code, out, errOut := runCmd(t, []string{"bench", "--url", srv.URL, "--parts", "40", "--duration", "150ms", "--concurrency", "1,3"},
+	code, out, errOut := runCmd(t, []string{"bench", "--url", srv.URL + "," + srv2.URL,
+		"--server-pid", strconv.Itoa(os.Getpid()), "--parts", "40", "--duration", "150ms", "--concurrency", "1,3"},
 		[]string{"PARTFLOW_BENCH_KEY=" + key}, "")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q, stdout %q", code, errOut, out)
 	}
-	row := regexp.MustCompile(`(?m)^\| ([a-z0-9-]+) \| (\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| (\d+) \| ([\d.]+%) \|$`)
+	row := regexp.MustCompile(`(?m)^\| ([a-z0-9-]+) \| (\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| (\d+) \| ([\d.]+%) \| ([\d.]*) \|$`)
 	seen := map[string]bool{}
+	withCPU := 0
 	for _, m := range row.FindAllStringSubmatch(out, -1) {
+		if m[6] != "" {
+			withCPU++
+		}
 		if m[3] == "0" || m[4] != "0" {
 			t.Errorf("%s at %s: %s req/s, %s errors", m[1], m[2], m[3], m[4])
 		}
@@ -59,6 +76,12 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 				t.Errorf("no row for %s at concurrency %s in\n%s", s, c, out)
 			}
 		}
+	}
+	if withCPU == 0 {
+		t.Errorf("no row reports the server's CPU time per request:\n%s", out)
+	}
+	if second.Load() == 0 {
+		t.Error("no request went to the second --url")
 	}
 	if !strings.Contains(out, "four tab loads:") || !strings.Contains(out, "background writes:") {
 		t.Errorf("tab bytes or background writes not reported:\n%s", out)
