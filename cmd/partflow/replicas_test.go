@@ -229,6 +229,10 @@ func testReplicaReads(t *testing.T, c *cluster) {
 			t.Errorf("%s: stats total %v, want %v + 1", url, stats["total"], before["total"])
 		}
 	}
+	_, listETag, _ := do(t, "GET", a+"/api/parts/?limit=5", nil)
+	if listETag == "" {
+		t.Fatal("list answer without an ETag")
+	}
 	st, etag2, _ := do(t, "PUT", b+"/api/parts/"+idOf(p), map[string]any{"name": "Yakbracket"})
 	if st != 200 || etag2 == etag {
 		t.Fatalf("update on B: %d, ETag %s (was %s)", st, etag2, etag)
@@ -240,7 +244,38 @@ func testReplicaReads(t *testing.T, c *cluster) {
 		if _, _, list := do(t, "GET", url+"/api/parts/?search=zebrack", nil); fmt.Sprint(list["total"]) != "0" {
 			t.Errorf("%s: the old name is still found: %v", url, list["total"])
 		}
+		// Revalidations after the write: never a stale 304.
+		if code := revalidate(t, url+"/api/parts/"+idOf(p), etag); code != 200 {
+			t.Errorf("%s: part with the pre-update ETag: %d, want 200", url, code)
+		}
+		if code := revalidate(t, url+"/api/parts/?limit=5", listETag); code != 200 {
+			t.Errorf("%s: list with A's pre-update ETag: %d, want 200", url, code)
+		}
+		// The current answer's ETag does revalidate (so the 200s above
+		// are not merely the absence of 304s).
+		_, cur, _ := do(t, "GET", url+"/api/parts/?limit=5", nil)
+		if code := revalidate(t, url+"/api/parts/?limit=5", cur); code != 304 {
+			t.Errorf("%s: list with its current ETag %q: %d, want 304", url, cur, code)
+		}
 	}
+}
+
+// revalidate GETs url with If-None-Match: etag ("" = none) and returns the
+// status.
+func revalidate(t *testing.T, url, etag string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("X-API-Key", replicaKey)
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }
 
 func testReplicaClaims(t *testing.T, c *cluster) {
