@@ -126,3 +126,27 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, string(value)).E
 	}
 	return nil
 }
+
+// SwapSetting replaces the named value with value only if it still is old
+// (old nil: only if none is stored), and says whether it did. Servers
+// sharing the database update a value this way without losing each
+// other's writes: on false, read it again and retry.
+func (s *Store) SwapSetting(ctx context.Context, name string, old, value []byte) (bool, error) {
+	var res sql.Result
+	var err error
+	if old == nil {
+		res, err = s.w.NewRaw(`INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+			name, string(value)).Exec(ctx)
+	} else {
+		res, err = s.w.NewRaw(`UPDATE settings SET value = ? WHERE name = ? AND value = ?`,
+			string(value), name, string(old)).Exec(ctx)
+	}
+	if err != nil {
+		return false, fmt.Errorf("swap setting %s: %w", name, mapErr(ctx, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("swap setting %s: %w", name, err)
+	}
+	return n == 1, nil
+}

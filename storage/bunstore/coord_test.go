@@ -72,6 +72,27 @@ func TestSettingsAndJobCounts(t *testing.T) {
 				t.Fatalf("setting = %q, %v; want %s", v, err, want)
 			}
 		}
+		// A swap from a value no longer stored loses; from the current one wins.
+		for _, c := range []struct {
+			name, old, value string
+			nilOld, want    bool
+		}{
+			{"webhooks", "", `{"a":3}`, true, false},
+			{"webhooks", `{"a":1}`, `{"a":3}`, false, false},
+			{"webhooks", `{"a":2}`, `{"a":3}`, false, true},
+			{"fresh", "", `{"b":1}`, true, true},
+		} {
+			old := []byte(c.old)
+			if c.nilOld {
+				old = nil
+			}
+			if ok, err := s.SwapSetting(ctx, c.name, old, []byte(c.value)); err != nil || ok != c.want {
+				t.Fatalf("SwapSetting(%s, %q) = %v, %v; want %v", c.name, c.old, ok, err, c.want)
+			}
+		}
+		if v, _ := s.Setting(ctx, "webhooks"); string(v) != `{"a":3}` {
+			t.Fatalf("after swaps setting = %q", v)
+		}
 		err = s.Update(ctx, func(ctx context.Context, tx parts.Tx) error {
 			for i := range 3 {
 				if err := tx.EnqueueJob(ctx, &parts.Job{PartID: int64(i + 1), Source: "x"}); err != nil {

@@ -129,8 +129,8 @@
 // Migrations run under a session advisory lock, so several servers starting
 // at once migrate exactly once; TryLock gives other work that one server at
 // a time does (file GC, log retention, webhook deliveries) a named session
-// advisory lock, and Setting / SetSetting keep small shared values (the
-// webhook state). Optimize runs VACUUM (ANALYZE).
+// advisory lock, and Setting / SetSetting / SwapSetting (compare and swap)
+// keep small shared values (the webhook state). Optimize runs VACUUM (ANALYZE).
 //
 // Per-process caches (the search index, the row cache) are validated against
 // the shared change log before every read, never trusted by age; a new cache
