@@ -52,6 +52,12 @@ type Options struct {
 	// OnAttempt, when set, is called after every attempt is recorded
 	// (metrics, tests). It must not block for long.
 	OnAttempt func(endpoint string, a Attempt)
+	// Refresh is how often a running Manager over a SharedState reloads
+	// the endpoints, to start, stop or restart its workers after changes
+	// made by other servers; default 2s.
+	Refresh time.Duration
+	// OnRefresh, when set, is called after every such reload (tests).
+	OnRefresh func()
 }
 
 func (o *Options) normalize() Options {
@@ -74,6 +80,7 @@ func (o *Options) normalize() Options {
 	out.Timeout = cmpOr(out.Timeout, 10*time.Second)
 	out.DisableAfter = cmpOr(out.DisableAfter, 20)
 	out.LogSize = cmpOr(out.LogSize, 50)
+	out.Refresh = cmpOr(out.Refresh, 2*time.Second)
 	if out.Rand == nil {
 		out.Rand = rand.Float64
 	}
@@ -99,6 +106,7 @@ type Manager struct {
 }
 
 type worker struct {
+	ep     Endpoint // the configuration it delivers with
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -121,6 +129,7 @@ func New(svc *parts.Service, opts *Options) (*Manager, error) {
 // Run starts a worker per enabled endpoint and blocks until ctx ends, then
 // waits for the workers. Deliveries in flight are retried after a restart.
 func (m *Manager) Run(ctx context.Context) error {
+	m.reload()
 	m.mu.Lock()
 	m.ctx = ctx
 	for id, s := range m.eps {
@@ -129,7 +138,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 	}
 	m.mu.Unlock()
-	<-ctx.Done()
+	m.follow(ctx)
 	m.mu.Lock()
 	ws := make([]*worker, 0, len(m.workers))
 	for _, w := range m.workers {
@@ -144,6 +153,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 // List returns every endpoint with its state, secrets removed, by id.
 func (m *Manager) List() []Status {
+	m.reload()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Status, 0, len(m.eps))
@@ -166,6 +176,7 @@ func compareStrings(a, b string) int {
 
 // Get returns one endpoint without its secret, or ErrNotFound.
 func (m *Manager) Get(id string) (Status, error) {
+	m.reload()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.eps[id]
@@ -180,42 +191,42 @@ func (m *Manager) Get(id string) (Status, error) {
 // clears the reason it was disabled, and it resumes after its cursor. A new
 // endpoint starts at the head of the log: it gets events from now on.
 func (m *Manager) Put(ctx context.Context, e Endpoint) (Status, error) {
-	m.mu.Lock()
-	old, exists := m.eps[e.ID]
-	if exists && e.Secret == "" {
-		e.Secret = old.Secret
-	}
-	m.mu.Unlock()
-	if err := e.Validate(); err != nil {
-		return Status{}, err
-	}
-	var cursor int64
-	if !exists {
-		page, err := m.svc.Events(ctx, parts.EventQuery{After: parts.FromHead})
-		if err != nil {
-			return Status{}, fmt.Errorf("webhooks: put %s: %w", e.ID, err)
-		}
-		cursor = page.Next
+	page, err := m.svc.Events(ctx, parts.EventQuery{After: parts.FromHead})
+	if err != nil {
+		return Status{}, fmt.Errorf("webhooks: put %s: %w", e.ID, err)
 	}
 	m.stop(e.ID)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := &Status{Endpoint: e, Cursor: cursor, Deliveries: []Attempt{}}
-	if old, ok := m.eps[e.ID]; ok {
-		s.Cursor, s.Deliveries, s.Failures, s.DisabledReason = old.Cursor, old.Deliveries, old.Failures, old.DisabledReason
-		if e.Enabled {
-			s.Failures, s.DisabledReason = 0, ""
+	var out Status
+	err = m.updateLocked(func(eps map[string]*Status) error {
+		e := e
+		old, exists := eps[e.ID]
+		if exists && e.Secret == "" {
+			e.Secret = old.Secret
 		}
-	}
-	s.Actions = append([]string(nil), e.Actions...)
-	m.eps[e.ID] = s
-	if err := m.saveLocked(); err != nil {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		s := &Status{Endpoint: e, Cursor: page.Next, Deliveries: []Attempt{}}
+		if exists {
+			s.Cursor, s.Deliveries, s.Failures, s.DisabledReason = old.Cursor, old.Deliveries, old.Failures, old.DisabledReason
+			if e.Enabled {
+				s.Failures, s.DisabledReason = 0, ""
+			}
+		}
+		s.Actions = append([]string(nil), e.Actions...)
+		eps[e.ID] = s
+		out = s.Redacted()
+		return nil
+	})
+	if err != nil {
 		return Status{}, err
 	}
-	if s.Enabled && m.ctx != nil {
+	if out.Enabled && m.ctx != nil {
 		m.startLocked(e.ID)
 	}
-	return s.Redacted(), nil
+	return out, nil
 }
 
 // Delete removes an endpoint (its pending deliveries are dropped), or
@@ -224,11 +235,13 @@ func (m *Manager) Delete(id string) error {
 	m.stop(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.eps[id]; !ok {
-		return ErrNotFound
-	}
-	delete(m.eps, id)
-	return m.saveLocked()
+	return m.updateLocked(func(eps map[string]*Status) error {
+		if _, ok := eps[id]; !ok {
+			return ErrNotFound
+		}
+		delete(eps, id)
+		return nil
+	})
 }
 
 // stop ends the worker of id, if any, and waits for it.
@@ -245,9 +258,9 @@ func (m *Manager) stop(id string) {
 
 func (m *Manager) startLocked(id string) {
 	ctx, cancel := context.WithCancel(m.ctx)
-	w := &worker{cancel: cancel, done: make(chan struct{})}
-	m.workers[id] = w
 	ep := m.eps[id].Endpoint
+	w := &worker{ep: ep, cancel: cancel, done: make(chan struct{})}
+	m.workers[id] = w
 	cursor := m.eps[id].Cursor
 	go func() {
 		defer close(w.done)
@@ -256,12 +269,7 @@ func (m *Manager) startLocked(id string) {
 }
 
 func (m *Manager) saveLocked() error {
-	list := make([]Status, 0, len(m.eps))
-	for _, s := range m.eps {
-		list = append(list, *s)
-	}
-	slices.SortFunc(list, func(a, b Status) int { return compareStrings(a.ID, b.ID) })
-	if err := m.o.State.Save(list); err != nil {
+	if err := m.o.State.Save(sorted(m.eps)); err != nil {
 		m.o.Logger.Error("webhooks: save state", "err", err)
 		return err
 	}

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,4 +98,95 @@ func (m *MemoryState) Save(eps []Status) error {
 		m.eps[i].Deliveries = append([]Attempt(nil), s.Deliveries...)
 	}
 	return nil
+}
+
+// SharedState is a StateStore that several servers share (a database).
+// A Manager over one writes every change through Update, so a cursor
+// advanced by the delivering server and an endpoint changed by an admin on
+// another never overwrite each other, and it reloads the endpoints to see
+// the other servers' changes.
+type SharedState interface {
+	StateStore
+	// Update applies fn to the saved endpoints and saves what it returns,
+	// atomically: if another writer saved in between, fn runs again on the
+	// new endpoints. An error from fn is returned as is, nothing saved.
+	Update(fn func(eps []Status) ([]Status, error)) error
+}
+
+// Settings is the store capability SettingsState keeps the endpoints in
+// (storage/bunstore has it).
+type Settings interface {
+	// Setting returns the named value, or nil when none is stored.
+	Setting(ctx context.Context, name string) ([]byte, error)
+	// SwapSetting replaces the named value with value if it still is old
+	// (old nil: none stored yet) and says whether it did.
+	SwapSetting(ctx context.Context, name string, old, value []byte) (bool, error)
+}
+
+// SettingsState is a SharedState in one named setting of a database that
+// several servers share: JSON of every endpoint, updated by compare and
+// swap.
+type SettingsState struct {
+	Store Settings
+	// Name is the setting's name; default "webhooks".
+	Name string
+}
+
+// maxSwaps bounds the retries of one Update against concurrent writers.
+const maxSwaps = 100
+
+func (s *SettingsState) name() string {
+	if s.Name == "" {
+		return "webhooks"
+	}
+	return s.Name
+}
+
+func (s *SettingsState) load() ([]byte, []Status, error) {
+	b, err := s.Store.Setting(context.Background(), s.name())
+	if err != nil || b == nil {
+		return nil, nil, err
+	}
+	var out []Status
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, nil, fmt.Errorf("webhooks: load state: %w", err)
+	}
+	return b, out, nil
+}
+
+// Load implements StateStore.
+func (s *SettingsState) Load() ([]Status, error) {
+	_, eps, err := s.load()
+	return eps, err
+}
+
+// Save implements StateStore: it replaces every endpoint.
+func (s *SettingsState) Save(eps []Status) error {
+	return s.Update(func([]Status) ([]Status, error) { return eps, nil })
+}
+
+// Update implements SharedState.
+func (s *SettingsState) Update(fn func(eps []Status) ([]Status, error)) error {
+	for range maxSwaps {
+		old, eps, err := s.load()
+		if err != nil {
+			return err
+		}
+		eps, err = fn(eps)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(eps)
+		if err != nil {
+			return fmt.Errorf("webhooks: save state: %w", err)
+		}
+		ok, err := s.Store.SwapSetting(context.Background(), s.name(), old, b)
+		if err != nil {
+			return fmt.Errorf("webhooks: save state: %w", err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("webhooks: save state: %d concurrent updates in a row", maxSwaps)
 }

@@ -61,43 +61,57 @@ func (m *Manager) deliver(ctx context.Context, c *http.Client, ep *Endpoint, e *
 func (m *Manager) record(id string, a Attempt, cursor int64, failed bool, reason string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.eps[id]
-	if !ok {
-		return false
-	}
-	s.Deliveries = append(s.Deliveries, a)
-	if n := len(s.Deliveries) - m.o.LogSize; n > 0 {
-		s.Deliveries = append([]Attempt(nil), s.Deliveries[n:]...)
-	}
-	if cursor > 0 {
-		s.Cursor = max(s.Cursor, cursor)
-	}
-	switch {
-	case failed:
-		s.Failures++
-		if reason == "" && s.Failures >= m.o.DisableAfter {
-			reason = fmt.Sprintf("%d deliveries failed in a row (last: %s)", s.Failures, a.Error)
+	goOn := false
+	err := m.updateLocked(func(eps map[string]*Status) error {
+		s, ok := eps[id]
+		if !ok {
+			goOn = false
+			return nil
 		}
-	case a.Outcome == "delivered":
-		s.Failures = 0
+		s.Deliveries = append(s.Deliveries, a)
+		if n := len(s.Deliveries) - m.o.LogSize; n > 0 {
+			s.Deliveries = append([]Attempt(nil), s.Deliveries[n:]...)
+		}
+		if cursor > 0 {
+			s.Cursor = max(s.Cursor, cursor)
+		}
+		why := reason
+		switch {
+		case failed:
+			s.Failures++
+			if why == "" && s.Failures >= m.o.DisableAfter {
+				why = fmt.Sprintf("%d deliveries failed in a row (last: %s)", s.Failures, a.Error)
+			}
+		case a.Outcome == "delivered":
+			s.Failures = 0
+		}
+		if why != "" {
+			s.Enabled, s.DisabledReason = false, why
+		}
+		goOn = s.Enabled
+		return nil
+	})
+	if err != nil {
+		m.o.Logger.Error("webhooks: save state", "err", err)
 	}
-	if reason != "" {
-		s.Enabled, s.DisabledReason = false, reason
-	}
-	_ = m.saveLocked()
 	if m.o.OnAttempt != nil {
 		m.o.OnAttempt(id, a)
 	}
-	return s.Enabled
+	return goOn
 }
 
 // disable turns an endpoint off with a reason.
 func (m *Manager) disable(id, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s, ok := m.eps[id]; ok {
-		s.Enabled, s.DisabledReason = false, reason
-		_ = m.saveLocked()
+	err := m.updateLocked(func(eps map[string]*Status) error {
+		if s, ok := eps[id]; ok {
+			s.Enabled, s.DisabledReason = false, reason
+		}
+		return nil
+	})
+	if err != nil {
+		m.o.Logger.Error("webhooks: save state", "err", err)
 	}
 	m.o.Logger.Warn("webhook endpoint disabled", "endpoint", id, "reason", reason)
 }
