@@ -129,3 +129,23 @@ func (m *Manager) reconcile() {
 		}
 	}
 }
+
+// current says whether ep is still saved, unchanged and enabled. Without a
+// SharedState, or when the saved endpoints cannot be read, it is.
+func (m *Manager) current(ep *Endpoint) bool {
+	shared, ok := m.o.State.(SharedState)
+	if !ok {
+		return true
+	}
+	list, err := shared.Load()
+	if err != nil {
+		m.o.Logger.Warn("webhooks: reload state", "err", err)
+		return true
+	}
+	for _, s := range list {
+		if s.ID == ep.ID {
+			return s.Enabled && reflect.DeepEqual(s.Endpoint, *ep)
+		}
+	}
+	return false
+}

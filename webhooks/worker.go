@@ -9,7 +9,10 @@ import (
 )
 
 // deliver sends e to ep until it is delivered, answered finally, or its
-// retries run out. It returns false when the worker must stop (the
+// retries run out. Over a SharedState every attempt first checks that ep
+// is still saved as it is and enabled: a change made on another server
+// stops it at once (the worker is restarted, if need be, at the next
+// reload). It returns false when the worker must stop (the
 // endpoint was disabled or ctx ended); the cursor then stays before e, so
 // e is delivered again after a restart or re-enabling.
 func (m *Manager) deliver(ctx context.Context, c *http.Client, ep *Endpoint, e *parts.Event) bool {
@@ -20,6 +23,9 @@ func (m *Manager) deliver(ctx context.Context, c *http.Client, ep *Endpoint, e *
 	}
 	id := fmt.Sprintf("%s-%d", ep.ID, e.ID)
 	for n := 1; ; n++ {
+		if !m.current(ep) {
+			return false
+		}
 		now := m.o.Clock.Now()
 		r := post(ctx, c, ep, id, body, now)
 		if ctx.Err() != nil {
