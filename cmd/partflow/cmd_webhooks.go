@@ -18,8 +18,8 @@ import (
 // several servers (PostgreSQL), else webhooks.json in the data directory,
 // or memory for a database without one. store may be nil.
 func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
-	if ss, ok := store.(settingStore); ok && isPostgres(store) {
-		return dbWebhookState{store: ss}
+	if ss, ok := store.(webhooks.Settings); ok && isPostgres(store) {
+		return &webhooks.SettingsState{Store: ss}
 	}
 	if dir := cfg.DataDir(); dir != "" {
 		return &webhooks.FileState{Path: filepath.Join(dir, "webhooks.json")}
@@ -35,7 +35,9 @@ func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
 // With several servers on one database (the state is in the database)
 // only the one holding the "webhooks" lock delivers, through a Manager it
 // loads when it takes the lock, so it continues from the cursors the last
-// holder saved; the Manager returned serves the admin API.
+// holder saved; the Manager returned serves the admin API. Both read and
+// change the endpoints in the database, which the delivering Manager
+// reloads every few seconds (webhooks.Options.Refresh).
 func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *parts.Service, log *slog.Logger,
 	bg *sync.WaitGroup, onAttempt func(string, webhooks.Attempt)) (*webhooks.Manager, error) {
 	opts := &webhooks.Options{State: webhookState(cfg, store), Logger: log, OnAttempt: onAttempt}
@@ -51,7 +53,7 @@ func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *par
 			return nil, fmt.Errorf("webhooks: %s: %w", e.ID, err)
 		}
 	}
-	_, shared := opts.State.(dbWebhookState)
+	_, shared := opts.State.(webhooks.SharedState)
 	bg.Go(func() {
 		whileHolding(ctx, store, "webhooks", 5*time.Second, log, func(ctx context.Context) {
 			dm := m

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,18 +20,15 @@ import (
 //   - "gc": the file GC at start,
 //   - "events-prune": the change log's retention,
 //   - "webhooks": delivering webhooks, held for as long as the server
-//     delivers; their endpoints, cursors and logs live in the database.
+//     delivers; their endpoints, cursors and logs live in the database
+//     (webhooks.SettingsState): every server's admin API changes them
+//     there by compare and swap, and the delivering server reloads them
+//     every 2 seconds, so a change made on any server applies within that.
 // Conversion jobs need no lock: each is claimed with a lease (parts).
 
 // locker is the optional store capability of named locks (bunstore).
 type locker interface {
 	TryLock(ctx context.Context, name string) (release func(), lost <-chan struct{}, ok bool, err error)
-}
-
-// settingStore is the optional store capability of shared named values.
-type settingStore interface {
-	Setting(ctx context.Context, name string) ([]byte, error)
-	SetSetting(ctx context.Context, name string, value []byte) error
 }
 
 // onOne runs fn unless another server holds the named lock (it is doing
@@ -97,35 +93,6 @@ func whileHolding(ctx context.Context, store parts.Store, name string, retry tim
 	}
 }
 
-// dbWebhookState keeps the webhook endpoints in the database's settings,
-// so whichever server delivers them continues from the same cursors.
-type dbWebhookState struct{ store settingStore }
-
-// settingWebhooks is the settings name of the webhook state.
-const settingWebhooks = "webhooks"
-
-// Load implements webhooks.StateStore.
-func (d dbWebhookState) Load() ([]webhooks.Status, error) {
-	b, err := d.store.Setting(context.Background(), settingWebhooks)
-	if err != nil || b == nil {
-		return nil, err
-	}
-	var out []webhooks.Status
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("webhooks: load state: %w", err)
-	}
-	return out, nil
-}
-
-// Save implements webhooks.StateStore.
-func (d dbWebhookState) Save(eps []webhooks.Status) error {
-	b, err := json.Marshal(eps)
-	if err != nil {
-		return fmt.Errorf("webhooks: save state: %w", err)
-	}
-	return d.store.SetSetting(context.Background(), settingWebhooks, b)
-}
-
 // jobCounter is the optional store capability of counting jobs by state.
 type jobCounter interface {
 	JobCounts(ctx context.Context) (map[string]int, error)
@@ -147,15 +114,7 @@ func newMetrics(cfg *Config, a *app, hooks func() *webhooks.Manager) *httpapi.Me
 		if m == nil {
 			return lags, nil
 		}
-		eps := m.List()
-		if ss, ok := a.store.(settingStore); ok && isPostgres(a.store) {
-			// The delivering replica saves its cursors in the database.
-			saved, err := (dbWebhookState{store: ss}).Load()
-			if err != nil {
-				return nil, err
-			}
-			eps = saved
-		}
+		eps := m.List() // on PostgreSQL, as the delivering replica saved them
 		page, err := a.svc.Events(ctx, parts.EventQuery{After: parts.FromHead, Limit: 1})
 		if err != nil {
 			return nil, err

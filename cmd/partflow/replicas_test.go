@@ -185,6 +185,9 @@ func TestReplicas(t *testing.T) {
 	t.Run("claims through different replicas have one winner", func(t *testing.T) { testReplicaClaims(t, c) })
 	t.Run("concurrent PUTs through different replicas lose nothing", func(t *testing.T) { testReplicaPuts(t, c) })
 	t.Run("an event stream on one replica gets every replica's writes in order", func(t *testing.T) { testReplicaStream(t, c) })
+	t.Run("a webhook endpoint managed through any replica is delivered by the lock holder", func(t *testing.T) {
+		testReplicaWebhookAPI(t, c)
+	})
 	t.Run("conversions survive a replica killed mid-conversion", func(t *testing.T) { testReplicaKill(t, c) })
 	t.Run("a replica whose file store is unreachable is not ready", func(t *testing.T) {
 		if st, _, body := do(t, "GET", c.replicas[0].url+"/ready", nil); st != 200 {
@@ -486,5 +489,48 @@ func testReplicaKill(t *testing.T, c *cluster) {
 	}
 	if twice < 1 || twice > 2 { // r2 ran at most two at once (pool_size 2)
 		t.Errorf("%d jobs ran twice; want only r2's interrupted ones (1 or 2)", twice)
+	}
+}
+
+// testReplicaWebhookAPI adds an endpoint through A, sees the delivering
+// replica deliver to it and its log on C, disables it through B and sees
+// no more deliveries.
+func testReplicaWebhookAPI(t *testing.T, c *cluster) {
+	got := &hookLog{seen: map[string]int{}}
+	recv := httptest.NewServer(got)
+	defer recv.Close()
+	a, b, cc := c.replicas[0].url, c.replicas[1].url, c.replicas[2].url
+	ep := map[string]any{"url": recv.URL, "secret": "replicas-api-webhook-secret", "enabled": true,
+		"allowHttp": true, "allowPrivate": true, "actions": []string{"create"}}
+	if st, _, body := do(t, "PUT", a+"/api/webhooks/api-hook", ep); st != 200 {
+		t.Fatalf("PUT webhook on A: %d %v", st, body)
+	}
+	create := func(url, id string) {
+		t.Helper()
+		if st, _, _ := do(t, "POST", url+"/api/parts/", map[string]any{"partId": id, "material": "m", "subsystem": "s"}); st != 201 {
+			t.Fatalf("create %s: %d", id, st)
+		}
+	}
+	create(b, "RX-HOOK-1")
+	waitFor(t, 20*time.Second, "the API endpoint's delivery", func() bool { return got.count("RX-HOOK-1") > 0 })
+	waitFor(t, 10*time.Second, "the delivery in C's log", func() bool {
+		_, _, body := do(t, "GET", cc+"/api/webhooks/api-hook/deliveries", nil)
+		ds, _ := body["deliveries"].([]any)
+		return len(ds) == 1 && ds[0].(map[string]any)["outcome"] == "delivered"
+	})
+	ep["enabled"] = false
+	delete(ep, "secret") // kept
+	if st, _, body := do(t, "PUT", b+"/api/webhooks/api-hook", ep); st != 200 || body["enabled"] != false {
+		t.Fatalf("disable webhook on B: %d %v", st, body)
+	}
+	create(a, "RX-HOOK-2")
+	// The configured endpoint gets it; the disabled one does not.
+	waitFor(t, 20*time.Second, "the configured endpoint's delivery", func() bool { return c.hooks.count("RX-HOOK-2") > 0 })
+	if n := got.count("RX-HOOK-2"); n != 0 || got.count("RX-HOOK-1") != 1 {
+		t.Errorf("disabled endpoint got RX-HOOK-2 %d times, RX-HOOK-1 %d times; want 0 and 1", n, got.count("RX-HOOK-1"))
+	}
+	_, _, body := do(t, "GET", a+"/api/webhooks/api-hook/deliveries", nil)
+	if body["enabled"] != false || len(body["deliveries"].([]any)) != 1 {
+		t.Errorf("endpoint on A after disabling: %v", body)
 	}
 }
