@@ -93,6 +93,23 @@ func (hb *streamHub) leave(r *hubRun) {
 	}
 }
 
+// stats returns the clients streaming and, while the hub's subscription
+// runs, the last event it published.
+func (hb *streamHub) stats() (clients int, head int64, running bool) {
+	hb.mu.Lock()
+	r := hb.run
+	if r != nil {
+		clients = r.clients
+	}
+	hb.mu.Unlock()
+	if r == nil {
+		return 0, 0, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return clients, r.head, !r.done
+}
+
 func (r *hubRun) ended() bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -327,6 +327,9 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		answers:    newAnswerCache(o.Cache.AnswerBytes),
 		seqs:       &seqReader{read: svc.ChangeSeq},
 	}
+	if o.Metrics != nil {
+		o.Metrics.attach(h)
+	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {
 			return nil, err

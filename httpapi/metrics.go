@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // MetricsOptions say where the metrics that are read at scrape time come
@@ -38,6 +41,9 @@ type Metrics struct {
 	inflight    prometheus.Gauge
 	conversions *prometheus.HistogramVec
 	webhooks    *prometheus.CounterVec
+
+	mu      sync.Mutex
+	handler *handler // the first handler given these metrics: its stream hub
 }
 
 // NewMetrics returns the metrics with the Go runtime and process
@@ -70,9 +76,7 @@ func NewMetrics(opts *MetricsOptions) *Metrics {
 	if o.DB != nil {
 		m.reg.MustRegister(collectors.NewDBStatsCollector(o.DB, "partflow"))
 	}
-	if o.Jobs != nil || o.FeedLag != nil {
-		m.reg.MustRegister(&scrapeCollector{o: o})
-	}
+	m.reg.MustRegister(&scrapeCollector{o: o, m: m})
 	return m
 }
 
@@ -106,18 +110,71 @@ func (m *Metrics) observe(route, method string, status int, took time.Duration) 
 	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
+// attach makes the metrics report h's event streams and its Service's
+// subscriptions; a second handler given the same metrics is not reported.
+func (m *Metrics) attach(h *handler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.handler == nil {
+		m.handler = h
+	}
+}
+
+// Subscriber labels of partflow_feed_lag_events besides MetricsOptions.FeedLag's.
+const (
+	lagEventStream = "event-stream" // the stream hub's shared subscription
+	lagLibrary     = "library"      // the Service's shared log reader
+)
+
+// handlerLags adds to lags those of the attached handler's stream hub and
+// Service, and returns its stream clients (-1 without a handler).
+func (m *Metrics) handlerLags(ctx context.Context, lags map[string]int64) (clients int, err error) {
+	m.mu.Lock()
+	h := m.handler
+	m.mu.Unlock()
+	if h == nil {
+		return -1, nil
+	}
+	clients, hubHead, hubRuns := h.hub.stats()
+	feed := h.svc.FeedStats()
+	if !hubRuns && !feed.Reading {
+		return clients, nil
+	}
+	page, err := h.svc.Events(ctx, parts.EventQuery{After: parts.FromHead, Limit: 1})
+	if err != nil {
+		return clients, err
+	}
+	if hubRuns {
+		lags[lagEventStream] = max(page.Head-hubHead, 0)
+	}
+	if feed.Reading {
+		lags[lagLibrary] = max(page.Head-feed.Head, 0)
+	}
+	return clients, nil
+}
+
 // scrapeCollector reads job counts and feed lag at scrape time.
-type scrapeCollector struct{ o MetricsOptions }
+type scrapeCollector struct {
+	o MetricsOptions
+	m *Metrics
+}
 
 var (
 	jobsDesc = prometheus.NewDesc("partflow_conversion_jobs", "Conversion jobs by state, over all servers on the database.",
 		[]string{"state"}, nil)
-	lagDesc = prometheus.NewDesc("partflow_feed_lag_events", "Events a change-feed subscriber is behind the head of the log.",
+	lagDesc = prometheus.NewDesc("partflow_feed_lag_events", "Events a change-feed subscriber is behind the head of the log: "+
+		"webhook:<endpoint>, event-stream (the event streams' shared subscription, while a client streams), "+
+		"library (the shared log reader of every subscription, while one runs).",
 		[]string{"subscriber"}, nil)
+	clientsDesc = prometheus.NewDesc("partflow_event_stream_clients", "Event stream clients connected to this server.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
-func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc; ch <- lagDesc }
+func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsDesc
+	ch <- lagDesc
+	ch <- clientsDesc
+}
 
 // Collect implements prometheus.Collector.
 func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -132,14 +189,25 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[state]), state)
 		}
 	}
+	lags := map[string]int64{}
 	if c.o.FeedLag != nil {
-		lags, err := c.o.FeedLag(ctx)
-		if err != nil {
-			ch <- prometheus.NewInvalidMetric(lagDesc, err)
+		var err error
+		if lags, err = c.o.FeedLag(ctx); err != nil || lags == nil {
+			if err != nil {
+				ch <- prometheus.NewInvalidMetric(lagDesc, err)
+			}
+			lags = map[string]int64{}
 		}
-		for sub, lag := range lags {
-			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), sub)
-		}
+	}
+	clients, err := c.m.handlerLags(ctx, lags)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(lagDesc, err)
+	}
+	if clients >= 0 {
+		ch <- prometheus.MustNewConstMetric(clientsDesc, prometheus.GaugeValue, float64(clients))
+	}
+	for sub, lag := range lags {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), sub)
 	}
 }
 

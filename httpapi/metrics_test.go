@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -130,5 +131,44 @@ func TestMetricsWithoutMetricsAnswer404(t *testing.T) {
 	e := newEnv(t, nil)
 	if r := e.do(req{method: "GET", path: "/metrics"}); r.status != http.StatusNotFound {
 		t.Errorf("/metrics without metrics: %d, want 404", r.status)
+	}
+}
+
+func TestMetricsReportEventStreamClientsAndFeedLag(t *testing.T) {
+	e := newEnv(t, func(o *httpapi.Options) { o.Metrics = httpapi.NewMetrics(&httpapi.MetricsOptions{Replica: "r-1"}) })
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	gauge := func(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+		m, ok := metricValue(fams, name, labels)
+		if !ok {
+			return 0, false
+		}
+		return m.GetGauge().GetValue(), true
+	}
+	fams := scrape(t, e)
+	if n, ok := gauge(fams, "partflow_event_stream_clients", nil); !ok || n != 0 {
+		t.Errorf("stream clients before any stream: %v %v, want 0", n, ok)
+	}
+	for _, sub := range []string{"event-stream", "library"} {
+		if _, ok := gauge(fams, "partflow_feed_lag_events", map[string]string{"subscriber": sub}); ok {
+			t.Errorf("lag of %s reported while nothing subscribes", sub)
+		}
+	}
+	e.create(map[string]any{"partId": "P-0"})
+	s1 := openStream(t, srv.URL+"/api/events/stream", nil)
+	s2 := openStream(t, srv.URL+"/api/events/stream", nil)
+	e.create(map[string]any{"partId": "P-1"})
+	s1.events(t, 1)
+	s2.events(t, 1)
+	fams = scrape(t, e)
+	if n, _ := gauge(fams, "partflow_event_stream_clients", nil); n != 2 {
+		t.Errorf("stream clients = %v, want 2", n)
+	}
+	// Both streams got the newest event, so the shared subscription and
+	// the library's reader are at the head.
+	for _, sub := range []string{"event-stream", "library"} {
+		if lag, ok := gauge(fams, "partflow_feed_lag_events", map[string]string{"subscriber": sub}); !ok || lag != 0 {
+			t.Errorf("lag of %s = %v (reported %v), want 0", sub, lag, ok)
+		}
 	}
 }

@@ -264,3 +264,25 @@ func (f *feed) append(page *EventPage, first bool) {
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
+
+// FeedStats describe the Service's shared change-log reader, which feeds
+// every Subscription (metrics).
+type FeedStats struct {
+	// Subscribers counts the running Subscriptions.
+	Subscribers int
+	// Reading says whether the shared reader runs and has read the log.
+	Reading bool
+	// Head is the last event it has read, when Reading.
+	Head int64
+}
+
+// FeedStats returns the state of the shared change-log reader.
+func (s *Service) FeedStats() FeedStats {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	st := FeedStats{Subscribers: s.feed.subs, Reading: s.feed.running && s.feed.ready}
+	if st.Reading {
+		st.Head = s.feed.head
+	}
+	return st
+}
