@@ -12,6 +12,17 @@
 // DisableAfter deliveries in a row, is disabled with the reason. Every
 // attempt is recorded in the endpoint's delivery log.
 //
+// Several servers on one database share a SharedState (SettingsState, a
+// setting updated by compare and swap): each server's Manager writes every
+// change (an admin's Put or Delete, a delivery's cursor and log) as an
+// atomic update of the saved endpoints, so none overwrites another's, and
+// reads them back for List and Get. The one Manager that runs (the server
+// holding the "webhooks" lock) reloads them every Options.Refresh (2s) to
+// start, stop or restart its workers, and checks before every attempt that
+// its endpoint is still saved unchanged and enabled, so disabling or
+// changing an endpoint on any server stops deliveries with the old
+// settings at once.
+//
 // Requests go only to https URLs unless an endpoint allows http, and never
 // to loopback, private, link-local (cloud metadata), shared or unspecified
 // addresses, checked after DNS resolution when the connection is made,
