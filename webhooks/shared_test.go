@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,11 +91,14 @@ func (r *replicaSet) create(t *testing.T, partID string) {
 	}
 }
 
+// engines give a new database's URL on each engine.
+var engines = map[string]func(t *testing.T) string{
+	"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
+	"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
+}
+
 func TestSharedState_managersOnOneDatabase(t *testing.T) {
-	for name, url := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "parts.db") },
-		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
-	} {
+	for name, url := range engines {
 		t.Run(name, func(t *testing.T) { testSharedState(t, url(t)) })
 	}
 }
@@ -168,3 +172,55 @@ func testSharedState(t *testing.T, url string) {
 }
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// TestSettingsState_concurrentUpdatesLoseNothing has two servers' states
+// update one endpoint at once, one its cursor and the other its failures,
+// as a deliverer and an admin would: every update survives.
+func TestSettingsState_concurrentUpdatesLoseNothing(t *testing.T) {
+	for name, url := range engines {
+		t.Run(name, func(t *testing.T) { testConcurrentUpdates(t, url(t)) })
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, url string) {
+	states := [2]*webhooks.SettingsState{}
+	for i := range states {
+		s, err := bunstore.Open(t.Context(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		states[i] = &webhooks.SettingsState{Store: s}
+	}
+	if err := states[0].Save([]webhooks.Status{{Endpoint: local("x", "http://127.0.0.1:1")}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	var wg sync.WaitGroup
+	for i, st := range states {
+		wg.Go(func() {
+			for range n {
+				err := st.Update(func(eps []webhooks.Status) ([]webhooks.Status, error) {
+					if i == 0 {
+						eps[0].Cursor++
+					} else {
+						eps[0].Failures++
+					}
+					return eps, nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	eps, err := states[1].Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 1 || eps[0].Cursor != n || eps[0].Failures != n || eps[0].Secret != secret {
+		t.Fatalf("after concurrent updates: %+v; want cursor and failures %d", eps, n)
+	}
+}
