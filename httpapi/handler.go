@@ -327,9 +327,6 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		answers:    newAnswerCache(o.Cache.AnswerBytes),
 		seqs:       &seqReader{read: svc.ChangeSeq},
 	}
-	if o.Metrics != nil {
-		o.Metrics.attach(h)
-	}
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {
 			return nil, err
@@ -352,6 +349,9 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 	}
 	if h.openapi, err = h.routes.openAPI(); err != nil {
 		return nil, err
+	}
+	if o.Metrics != nil {
+		o.Metrics.attach(h)
 	}
 	return h, nil
 }
