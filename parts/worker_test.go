@@ -31,7 +31,7 @@ func (p *pollCounter) NextJob(ctx context.Context, l parts.Lease) (*parts.Job, e
 }
 
 // TestLeaseIsRenewedWhileConverting: two servers on one database, leases of
-// 300ms. Server A converts for longer than many leases; server B polls the
+// one second. Server A converts for longer than two leases; server B polls the
 // queue all the while and never takes A's job, because A renews its lease.
 func TestLeaseIsRenewedWhileConverting(t *testing.T) {
 	dir := t.TempDir()
@@ -52,7 +52,7 @@ func TestLeaseIsRenewedWhileConverting(t *testing.T) {
 			t.Fatal(err)
 		}
 		return parts.NewService(wrap(store), &parts.Options{Files: files, Convert: parts.ConvertOptions{
-			Converters: reg, Owner: owner, Lease: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+			Converters: reg, Owner: owner, Lease: time.Second, PollInterval: 20 * time.Millisecond,
 			WorkDir: t.TempDir()}})
 	}
 	convA := &fakeConverter{hold: make(chan struct{})}
@@ -71,9 +71,11 @@ func TestLeaseIsRenewedWhileConverting(t *testing.T) {
 	counter := &pollCounter{poll: make(chan struct{})}
 	b := open("b", convB, func(s parts.Store) parts.Store { counter.Store = s; return counter })
 	runWorkers(t, b)
-	// B polls for at least a second and a half: five leases' worth.
+	// B polls for two and a half leases' worth. A renews every third of a
+	// lease, so a renewal may be late by more than half a lease (a loaded
+	// CI machine) before B could take the job.
 	start := time.Now()
-	for counter.n.Load() < 10 || time.Since(start) < 1500*time.Millisecond {
+	for counter.n.Load() < 10 || time.Since(start) < 2500*time.Millisecond {
 		<-counter.poll
 	}
 	if n := convB.calls.Load(); n != 0 {

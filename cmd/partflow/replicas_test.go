@@ -86,7 +86,7 @@ files_url: %q
 api_key: %q
 convert:
   wait: 1ms
-  lease: 3s
+  lease: 5s
 plugins:
   - name: testplugin
     command: [%q]
