@@ -30,57 +30,63 @@ type namedValue struct {
 	value any
 }
 
-// partFields returns the recorded fields of p in a fixed order; a nil part
-// gives nil values (so a create lists every set field).
+// partFields returns the recorded fields of p in a fixed order: the plain
+// fields in table order, then miscInfo, claimedDate, files and model. A nil
+// part gives nil values (so a create lists every set field).
 func partFields(p *Part) []namedValue {
-	names := []string{"partId", "name", "type", "material", "subsystem", "assigned", "status",
-		"category", "amount", "notes", "file", "onshapeUrl", "miscInfo", "claimedDate", "files", "model"}
-	out := make([]namedValue, len(names))
-	for i, n := range names {
-		out[i].name = n
+	out := make([]namedValue, len(fieldTable), len(fieldTable)+4)
+	for i, f := range fieldTable {
+		out[i].name = f.Name
 	}
+	out = append(out, namedValue{name: "miscInfo"}, namedValue{name: "claimedDate"},
+		namedValue{name: "files"}, namedValue{name: "model"})
 	if p == nil {
 		return out
 	}
-	str := func(s string) any {
-		if s == "" {
-			return nil
+	for i, f := range fieldTable {
+		switch {
+		case f.Kind == FieldInt:
+			out[i].value = float64(*f.Int(p))
+		case *f.Text(p) != "":
+			out[i].value = *f.Text(p)
 		}
-		return s
 	}
-	var claimed any
-	if p.ClaimedDate != nil {
-		claimed = p.ClaimedDate.UTC().Format(time.RFC3339Nano)
-	}
-	var misc any
+	rest := out[len(fieldTable):]
 	if len(p.MiscInfo) > 0 {
-		misc = cloneMisc(p.MiscInfo)
+		rest[0].value = cloneMisc(p.MiscInfo)
 	}
-	var files any
-	if len(p.Files) > 0 {
-		names := make([]any, len(p.Files))
-		for i, f := range p.Files {
-			sum := f.SHA256
-			if len(sum) > 12 {
-				sum = sum[:12]
-			}
-			names[i] = f.Name + "@" + sum
-		}
-		files = names
+	if p.ClaimedDate != nil {
+		rest[1].value = p.ClaimedDate.UTC().Format(time.RFC3339Nano)
 	}
-	var model any
-	if (p.Model.State != "" && p.Model.State != ModelNone) || p.Model.Error != "" {
-		m := map[string]any{"state": string(p.Model.State)}
-		if p.Model.Error != "" {
-			m["error"] = p.Model.Error
-		}
-		model = m
-	}
-	values := []any{str(p.PartID), str(p.Name), str(string(p.Type)), str(p.Material), str(p.Subsystem),
-		str(p.Assigned), str(string(p.Status)), str(string(p.Category)), float64(p.Amount), str(p.Notes),
-		str(p.File), str(p.OnshapeURL), misc, claimed, files, model}
-	for i := range out {
-		out[i].value = values[i]
-	}
+	rest[2].value = fileNames(p.Files)
+	rest[3].value = modelValue(p.Model)
 	return out
+}
+
+// fileNames is the history's value of a part's files: name@short-sum each.
+func fileNames(files []File) any {
+	if len(files) == 0 {
+		return nil
+	}
+	names := make([]any, len(files))
+	for i, f := range files {
+		sum := f.SHA256
+		if len(sum) > 12 {
+			sum = sum[:12]
+		}
+		names[i] = f.Name + "@" + sum
+	}
+	return names
+}
+
+// modelValue is the history's value of a part's model state.
+func modelValue(m Model) any {
+	if (m.State == "" || m.State == ModelNone) && m.Error == "" {
+		return nil
+	}
+	v := map[string]any{"state": string(m.State)}
+	if m.Error != "" {
+		v["error"] = m.Error
+	}
+	return v
 }

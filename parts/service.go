@@ -156,13 +156,11 @@ func (s *Service) FindParts(ctx context.Context, f Filter) ([]*Part, int, error)
 func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part, error) {
 	now := s.clock()
 	in := p.Clone()
-	next := &Part{
-		PartID: in.PartID, Name: in.Name, Type: in.Type, Material: in.Material, Subsystem: in.Subsystem,
-		Status: cmp.Or(in.Status, StatusPending), Category: cmp.Or(in.Category, s.flow.Initial()),
-		Amount: cmp.Or(in.Amount, 1), Notes: in.Notes, File: in.File, OnshapeURL: in.OnshapeURL,
-		MiscInfo: in.MiscInfo, CreatedAt: now, UpdatedAt: now, Version: 1,
-		Model: Model{State: ModelNone},
-	}
+	next := &Part{MiscInfo: in.MiscInfo, CreatedAt: now, UpdatedAt: now, Version: 1, Model: Model{State: ModelNone}}
+	copyFields(next, in)
+	next.Assigned = "" // set below, with its claim
+	next.Status, next.Category = cmp.Or(in.Status, StatusPending), cmp.Or(in.Category, s.flow.Initial())
+	next.Amount = cmp.Or(in.Amount, 1)
 	next.normalize()
 	setAssignee(next, trimmed(in.Assigned), now)
 	if in.ClaimedDate != nil {
@@ -184,59 +182,16 @@ func (s *Service) CreatePart(ctx context.Context, p *Part, actor string) (*Part,
 	return next.Clone(), nil
 }
 
-// Update is a partial edit of a part, as the web client's edit form sends it.
-// Nil fields are left alone. It is an editor's edit, not a workflow action:
-// it may set any known status and category.
-type Update struct {
-	PartID     *string
-	Name       *string
-	Type       *Type
-	Material   *string
-	Subsystem  *string
-	Notes      *string
-	OnshapeURL *string
-	// File is a file name only; any directory part is dropped.
-	File *string
-	// Status, when non-nil and non-empty, sets the status; empty keeps it.
-	Status   *Status
-	Category *Category
-	Amount   *int
-	// Assigned changes the assignee ("" clears it). A new assignee of a hand
-	// part is appended to miscInfo.handWorkers.
-	Assigned *string
-	// ClaimedDate, when non-nil, sets when the part was claimed (after
-	// Assigned, which sets it to now for a new assignee). ClearClaimedDate
-	// removes it.
-	ClaimedDate      *time.Time
-	ClearClaimedDate bool
-	// MiscInfo, when non-nil, replaces miscInfo. ClearMiscInfo removes it.
-	MiscInfo      map[string]any
-	ClearMiscInfo bool
-
-	// IfVersion, when non-zero, makes the update fail with *StaleError unless
-	// the part is at this version.
-	IfVersion int64
-	// Actor is who edits, for the history.
-	Actor string
-}
-
 // UpdatePart applies u to the part with the given id. An update that changes
 // nothing returns the part as it is, without a new version.
 func (s *Service) UpdatePart(ctx context.Context, id int64, u Update) (*Part, error) {
 	p, err := s.mutate(ctx, id, u.IfVersion, u.Actor, "update", func(cur *Part, now time.Time) (*Part, bool, error) {
 		next := cur.Clone()
-		set := func(dst *string, src *string) {
-			if src != nil {
-				*dst = *src
+		for _, f := range fieldTable {
+			if f.Edit != nil && *f.Edit(&u) != nil {
+				*f.Text(next) = **f.Edit(&u)
 			}
 		}
-		set(&next.PartID, u.PartID)
-		set(&next.Name, u.Name)
-		set(&next.Material, u.Material)
-		set(&next.Subsystem, u.Subsystem)
-		set(&next.Notes, u.Notes)
-		set(&next.OnshapeURL, u.OnshapeURL)
-		set(&next.File, u.File)
 		if u.Type != nil {
 			next.Type = *u.Type
 		}

@@ -30,12 +30,12 @@ const (
 // normalize trims the fields that are compared and searched, and drops null
 // values from MiscInfo.
 func (p *Part) normalize() {
-	p.PartID = strings.TrimSpace(p.PartID)
-	p.Name = strings.TrimSpace(p.Name)
-	p.Material = strings.TrimSpace(p.Material)
-	p.Subsystem = strings.TrimSpace(p.Subsystem)
-	p.Assigned = strings.TrimSpace(p.Assigned)
-	p.OnshapeURL = strings.TrimSpace(p.OnshapeURL)
+	for _, f := range fieldTable {
+		if f.Trim {
+			s := f.Text(p)
+			*s = strings.TrimSpace(*s)
+		}
+	}
 	p.File = BaseName(p.File)
 	if p.MiscInfo != nil {
 		p.MiscInfo, _ = normalizeValue(p.MiscInfo).(map[string]any)
@@ -64,39 +64,16 @@ func BaseName(name string) string {
 func (p *Part) Validate() error { return p.validate(originalWorkflow) }
 
 func (p *Part) validate(w *Workflow) error {
-	required := []struct{ field, value, label string }{
-		{"partId", p.PartID, "Part ID"},
-		{"material", p.Material, "Material"},
-		{"subsystem", p.Subsystem, "Subsystem"},
-	}
-	for _, r := range required {
-		if strings.TrimSpace(r.value) == "" {
-			return invalid(r.field, "%s is required", r.label)
+	for _, f := range fieldTable {
+		if f.Required && strings.TrimSpace(*f.Text(p)) == "" {
+			return invalid(f.Name, "%s is required", f.Label)
 		}
 	}
-	texts := []struct {
-		field, value string
-		max          int
-	}{
-		{"partId", p.PartID, MaxPartIDLen},
-		{"name", p.Name, MaxNameLen},
-		{"material", p.Material, MaxMaterialLen},
-		{"subsystem", p.Subsystem, MaxSubsystemLen},
-		{"assigned", p.Assigned, MaxAssignedLen},
-		{"status", string(p.Status), MaxStatusLen},
-		{"onshapeUrl", p.OnshapeURL, MaxOnshapeURLLen},
-		{"notes", p.Notes, MaxNotesLen},
-		{"file", p.File, MaxFileNameLen},
-	}
-	for _, t := range texts {
-		if !utf8.ValidString(t.value) {
-			return invalid(t.field, "%s is not valid UTF-8", t.field)
-		}
-		if strings.ContainsRune(t.value, 0) {
-			return invalid(t.field, "%s must not contain NUL characters", t.field)
-		}
-		if n := utf8.RuneCountInString(t.value); n > t.max {
-			return invalid(t.field, "%s is too long (%d characters, at most %d)", t.field, n, t.max)
+	for _, f := range fieldTable {
+		if f.Kind != FieldInt && f.Max > 0 {
+			if err := checkText(f.Name, *f.Text(p), f.Max); err != nil {
+				return err
+			}
 		}
 	}
 	if p.Amount < 1 || p.Amount > MaxAmount {
@@ -242,4 +219,18 @@ func orList[T ~string](xs []T) string {
 		b.WriteString(string(x))
 	}
 	return b.String()
+}
+
+// checkText checks a text field's encoding and length.
+func checkText(field, value string, max int) error {
+	if !utf8.ValidString(value) {
+		return invalid(field, "%s is not valid UTF-8", field)
+	}
+	if strings.ContainsRune(value, 0) {
+		return invalid(field, "%s must not contain NUL characters", field)
+	}
+	if n := utf8.RuneCountInString(value); n > max {
+		return invalid(field, "%s is too long (%d characters, at most %d)", field, n, max)
+	}
+	return nil
 }

@@ -1,7 +1,10 @@
 package bunstore
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // partColumn is one column of the parts table and the partRow field it
@@ -11,32 +14,62 @@ type partColumn struct {
 	field func(r *partRow) any
 }
 
+// maxIntFields is how many plain int fields partRow holds.
+const maxIntFields = 4
+
+// textFields and intFields are the part's plain fields (parts.Fields) by
+// kind; partRow.ints is indexed like intFields.
+var textFields, intFields = splitFields()
+
+func splitFields() (text, ints []parts.Field) {
+	for _, f := range parts.Fields() {
+		if f.Kind == parts.FieldInt {
+			ints = append(ints, f)
+		} else {
+			text = append(text, f)
+		}
+	}
+	if len(ints) > maxIntFields {
+		panic("bunstore: more plain int fields than partRow.ints holds")
+	}
+	return text, ints
+}
+
+// lastSchemaField is the column of the last plain field the first
+// migration created. The structured columns follow it; the plain fields
+// added by later migrations come after them, at the end of the table.
+const lastSchemaField = "onshape_url"
+
 // partColumnTable is the one definition of the parts table's columns that
 // every query and both engines use: the SELECT lists, the INSERT and UPDATE
 // statements, Scan's destinations and the values written are all derived
-// from it. (The migrations create the same columns; a test checks each
-// engine's table against this list.)
-var partColumnTable = [...]partColumn{
-	{"id", func(r *partRow) any { return &r.ID }},
-	{"part_id", func(r *partRow) any { return &r.PartID }},
-	{"name", func(r *partRow) any { return &r.Name }},
-	{"type", func(r *partRow) any { return &r.Type }},
-	{"material", func(r *partRow) any { return &r.Material }},
-	{"subsystem", func(r *partRow) any { return &r.Subsystem }},
-	{"assigned", func(r *partRow) any { return &r.Assigned }},
-	{"status", func(r *partRow) any { return &r.Status }},
-	{"category", func(r *partRow) any { return &r.Category }},
-	{"amount", func(r *partRow) any { return &r.Amount }},
-	{"notes", func(r *partRow) any { return &r.Notes }},
-	{"file", func(r *partRow) any { return &r.File }},
-	{"onshape_url", func(r *partRow) any { return &r.OnshapeURL }},
-	{"misc_info", func(r *partRow) any { return &r.MiscInfo }},
-	{"claimed_date", func(r *partRow) any { return &r.ClaimedDate }},
-	{"created_at", func(r *partRow) any { return &r.CreatedAt }},
-	{"updated_at", func(r *partRow) any { return &r.UpdatedAt }},
-	{"version", func(r *partRow) any { return &r.Version }},
-	{"files", func(r *partRow) any { return &r.Files }},
-	{"model", func(r *partRow) any { return &r.Model }},
+// from it, and its plain columns from parts.Fields. (The migrations create
+// the same columns; a test checks each engine's table against this list.)
+var partColumnTable = buildPartColumns()
+
+func buildPartColumns() []partColumn {
+	plain := make([]partColumn, 0, len(textFields)+len(intFields))
+	for _, f := range parts.Fields() {
+		if f.Kind != parts.FieldInt {
+			plain = append(plain, partColumn{f.Column, func(r *partRow) any { return f.Text(&r.plain) }})
+			continue
+		}
+		i := slices.IndexFunc(intFields, func(g parts.Field) bool { return g.Name == f.Name })
+		plain = append(plain, partColumn{f.Column, func(r *partRow) any { return &r.ints[i] }})
+	}
+	split := slices.IndexFunc(plain, func(c partColumn) bool { return c.name == lastSchemaField }) + 1
+	out := []partColumn{{"id", func(r *partRow) any { return &r.ID }}}
+	out = append(out, plain[:split]...)
+	out = append(out,
+		partColumn{"misc_info", func(r *partRow) any { return &r.MiscInfo }},
+		partColumn{"claimed_date", func(r *partRow) any { return &r.ClaimedDate }},
+		partColumn{"created_at", func(r *partRow) any { return &r.CreatedAt }},
+		partColumn{"updated_at", func(r *partRow) any { return &r.UpdatedAt }},
+		partColumn{"version", func(r *partRow) any { return &r.Version }},
+		partColumn{"files", func(r *partRow) any { return &r.Files }},
+		partColumn{"model", func(r *partRow) any { return &r.Model }},
+	)
+	return append(out, plain[split:]...)
 }
 
 // PartColumns returns the names of the parts table's columns in the order

@@ -15,28 +15,20 @@ import (
 // the Unix epoch (UTC); JSON columns are TEXT.
 
 type partRow struct {
-	bun.BaseModel `bun:"table:parts,alias:p"`
-
-	ID          int64   `bun:"id,pk,autoincrement"`
-	PartID      string  `bun:"part_id,notnull"`
-	Name        string  `bun:"name,notnull"`
-	Type        string  `bun:"type,notnull"`
-	Material    string  `bun:"material,notnull"`
-	Subsystem   string  `bun:"subsystem,notnull"`
-	Assigned    string  `bun:"assigned,notnull"`
-	Status      string  `bun:"status,notnull"`
-	Category    string  `bun:"category,notnull"`
-	Amount      int64   `bun:"amount,notnull"`
-	Notes       string  `bun:"notes,notnull"`
-	File        string  `bun:"file,notnull"`
-	OnshapeURL  string  `bun:"onshape_url,notnull"`
-	MiscInfo    *string `bun:"misc_info"`
-	ClaimedDate *int64  `bun:"claimed_date"`
-	CreatedAt   int64   `bun:"created_at,notnull"`
-	UpdatedAt   int64   `bun:"updated_at,notnull"`
-	Version     int64   `bun:"version,notnull"`
-	Files       *string `bun:"files"`
-	Model       string  `bun:"model,notnull"`
+	ID int64
+	// plain holds the part's plain text fields (parts.Fields), so the field
+	// table's accessors point straight at the scanned strings; nothing else
+	// of it is set.
+	plain parts.Part
+	// ints holds the plain int fields, by their index in intFields.
+	ints        [maxIntFields]int64
+	MiscInfo    *string
+	ClaimedDate *int64
+	CreatedAt   int64
+	UpdatedAt   int64
+	Version     int64
+	Files       *string
+	Model       string
 }
 
 // fileJSON is the stored form of a parts.File. Its keys are fixed here, so a
@@ -64,11 +56,12 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func toPartRow(p *parts.Part) (*partRow, error) {
-	r := &partRow{
-		ID: p.ID, PartID: p.PartID, Name: p.Name, Type: string(p.Type), Material: p.Material,
-		Subsystem: p.Subsystem, Assigned: p.Assigned, Status: string(p.Status), Category: string(p.Category),
-		Amount: int64(p.Amount), Notes: p.Notes, File: p.File, OnshapeURL: p.OnshapeURL,
-		CreatedAt: micros(p.CreatedAt), UpdatedAt: micros(p.UpdatedAt), Version: p.Version,
+	r := &partRow{ID: p.ID, CreatedAt: micros(p.CreatedAt), UpdatedAt: micros(p.UpdatedAt), Version: p.Version}
+	for _, f := range textFields {
+		*f.Text(&r.plain) = *f.Text(p)
+	}
+	for i, f := range intFields {
+		r.ints[i] = int64(*f.Int(p))
 	}
 	if p.MiscInfo != nil {
 		b, err := json.Marshal(p.MiscInfo)
@@ -109,12 +102,12 @@ func toPartRow(p *parts.Part) (*partRow, error) {
 const modelNoneJSON = `{"state":"none"}`
 
 func (r *partRow) toPart() (*parts.Part, error) {
-	p := &parts.Part{
-		ID: r.ID, PartID: r.PartID, Name: r.Name, Type: parts.Type(r.Type), Material: r.Material,
-		Subsystem: r.Subsystem, Assigned: r.Assigned, Status: parts.Status(r.Status),
-		Category: parts.Category(r.Category), Amount: int(r.Amount), Notes: r.Notes, File: r.File,
-		OnshapeURL: r.OnshapeURL, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
-		Version: r.Version,
+	p := new(parts.Part)
+	*p = r.plain
+	p.ID, p.Version = r.ID, r.Version
+	p.CreatedAt, p.UpdatedAt = fromMicros(r.CreatedAt), fromMicros(r.UpdatedAt)
+	for i, f := range intFields {
+		*f.Int(p) = int(r.ints[i])
 	}
 	if r.MiscInfo != nil {
 		m, err := decodeObject(*r.MiscInfo)
