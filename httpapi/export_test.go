@@ -16,26 +16,29 @@ func DecodePartFields(b []byte) (map[string]any, error) {
 		return nil, err
 	}
 	out := map[string]any{}
-	for name, v := range map[string]*string{"partId": in.PartID, "name": in.Name, "material": in.Material,
-		"subsystem": in.Subsystem, "assigned": in.Assigned, "notes": in.Notes, "file": in.File, "onshapeUrl": in.OnshapeURL} {
-		if v != nil {
-			out[name] = *v
+	u := in.update()
+	for _, f := range parts.Fields() {
+		if f.Edit != nil && *f.Edit(&u) != nil {
+			out[f.Name] = **f.Edit(&u)
 		}
 	}
-	if in.Type != nil {
-		out["type"] = string(*in.Type)
+	if u.Assigned != nil {
+		out["assigned"] = *u.Assigned
 	}
-	if in.Status != nil {
-		out["status"] = string(*in.Status)
+	if u.Type != nil {
+		out["type"] = string(*u.Type)
 	}
-	if in.Category != nil {
-		out["category"] = string(*in.Category)
+	if u.Status != nil {
+		out["status"] = string(*u.Status)
 	}
-	if in.Amount != nil {
-		out["amount"] = *in.Amount
+	if u.Category != nil {
+		out["category"] = string(*u.Category)
 	}
-	if in.MiscInfoSet {
-		out["miscInfo"] = in.MiscInfo
+	if u.Amount != nil {
+		out["amount"] = *u.Amount
+	}
+	if u.MiscInfo != nil || u.ClearMiscInfo {
+		out["miscInfo"] = u.MiscInfo
 	}
 	return out, nil
 }

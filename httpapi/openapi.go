@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,44 +66,9 @@ func components(stages []string) map[string]schema {
 		"Message": obj(props{"message": str()}, "message"),
 		"File": obj(props{"name": str(), "kind": enum("cad", "drawing", "model", "view"), "size": integer(),
 			"sha256": str(), "contentType": str(), "uploadedAt": schema{"type": "string", "format": "date-time"}}),
-		"Model": obj(props{"state": enum("none", "pending", "ready", "failed"), "error": str()}, "state"),
-		"Part": obj(props{
-			"id":          integer(),
-			"partId":      str(),
-			"name":        str(),
-			"type":        orNull(enum("cnc", "hand")),
-			"material":    str(),
-			"subsystem":   str(),
-			"assigned":    orNull(str()),
-			"status":      enum("Pending", "Reviewed", "In Progress", "Already Started", "Completed"),
-			"category":    enum(stages...),
-			"amount":      schema{"type": "integer", "minimum": 1},
-			"notes":       str(),
-			"file":        orNull(str()),
-			"onshapeUrl":  str(),
-			"miscInfo":    misc,
-			"claimedDate": schema{"type": "string", "format": "date-time", "nullable": true},
-			"createdAt":   schema{"type": "string", "format": "date-time", "description": "RFC 3339, UTC, microseconds"},
-			"updatedAt":   schema{"type": "string", "format": "date-time"},
-			"version":     schema{"type": "integer", "description": "Bumped by every change; the ETag is \"v<version>\""},
-			"files":       arr(ref("File")),
-			"model":       ref("Model"),
-		}, "id", "partId", "material", "subsystem", "status", "category", "amount", "version"),
-		"PartInput": schema{
-			"type":        "object",
-			"description": "camelCase or snake_case (part_id, onshape_url, misc_info, claimed_date); unknown fields are ignored; api_key may be sent here too.",
-			"properties": props{
-				"partId": str(), "part_id": str(), "name": str(), "type": orNull(enum("cnc", "hand", "")),
-				"material": str(), "subsystem": str(), "assigned": orNull(str()), "status": str(),
-				"category": enum(stages...),
-				"amount": schema{"description": "A whole number 1..1000000, as a JSON integer or a string such as \"3\"",
-					"oneOf": []schema{{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "pattern": "^[0-9]+$"}}},
-				"notes": str(), "file": schema{"type": "string", "nullable": true, "description": "A file name only, never a path"},
-				"onshapeUrl": str(), "onshape_url": str(), "miscInfo": misc, "misc_info": misc,
-				"claimedDate": schema{"type": "string", "nullable": true, "description": "RFC 3339 date-time, with or without a zone (UTC without); null clears it. Set by the server on assignment"},
-				"api_key":     str(),
-			},
-		},
+		"Model":     obj(props{"state": enum("none", "pending", "ready", "failed"), "error": str()}, "state"),
+		"Part":      partSchema(stages, misc),
+		"PartInput": partInputSchema(stages, misc),
 		"PartList": obj(props{
 			"parts":  arr(ref("Part")),
 			"total":  schema{"type": "integer", "description": "All matches before paging"},
@@ -376,4 +342,65 @@ func (rt *routeTable) sortedRoutes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// partSchema is the schema of a part as the server writes it, its plain
+// fields derived from parts.Fields. Every member is always present.
+func partSchema(stages []string, misc schema) schema {
+	p := props{"id": integer()}
+	required := []string{"id"}
+	for _, f := range parts.Fields() {
+		var s schema
+		switch {
+		case f.Kind == parts.FieldInt:
+			s = schema{"type": "integer", "minimum": f.Min, "maximum": f.Max}
+		case f.Enum != nil:
+			s = enum(f.Enum...)
+		default:
+			s = str()
+		}
+		if f.Kind == parts.FieldNullText {
+			s = orNull(s)
+		}
+		p[f.Name] = s
+		required = append(required, f.Name)
+	}
+	p["category"] = enum(stages...)
+	p["miscInfo"] = misc
+	p["claimedDate"] = schema{"type": "string", "format": "date-time", "nullable": true}
+	p["createdAt"] = schema{"type": "string", "format": "date-time", "description": "RFC 3339, UTC, microseconds"}
+	p["updatedAt"] = schema{"type": "string", "format": "date-time"}
+	p["version"] = schema{"type": "integer", "description": "Bumped by every change; the ETag is \"v<version>\""}
+	p["files"] = arr(ref("File"))
+	p["model"] = ref("Model")
+	return obj(p, append(required, "miscInfo", "claimedDate", "createdAt", "updatedAt", "version", "files", "model")...)
+}
+
+// partInputSchema is the schema of a create or edit body: the plain fields
+// of parts.Fields under their camelCase and snake_case names.
+func partInputSchema(stages []string, misc schema) schema {
+	p := props{}
+	for _, f := range parts.Fields() {
+		s := str()
+		if f.Kind == parts.FieldNullText {
+			s = orNull(s)
+			if f.Enum != nil {
+				s = orNull(enum(append(slices.Clone(f.Enum), "")...))
+			}
+		}
+		p[f.Name], p[f.Column] = s, s
+	}
+	p["category"] = enum(stages...)
+	p["amount"] = schema{"description": fmt.Sprintf("A whole number 1..%d, as a JSON integer or a string such as \"3\"", parts.MaxAmount),
+		"oneOf": []schema{{"type": "integer", "minimum": 1, "maximum": parts.MaxAmount}, {"type": "string", "pattern": "^[0-9]+$"}}}
+	p["file"] = schema{"type": "string", "nullable": true, "description": "A file name only, never a path"}
+	p["miscInfo"], p["misc_info"] = misc, misc
+	p["claimedDate"] = schema{"type": "string", "nullable": true, "description": "RFC 3339 date-time, with or without a zone (UTC without); null clears it. Set by the server on assignment"}
+	p["claimed_date"] = p["claimedDate"]
+	p["api_key"] = str()
+	return schema{
+		"type":        "object",
+		"description": "camelCase or snake_case (part_id, onshape_url, misc_info, claimed_date); unknown fields are ignored; api_key may be sent here too.",
+		"properties":  p,
+	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,28 +20,47 @@ const timeFormat = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// partJSON is the wire form of a part.
-type partJSON struct {
-	ID          int64          `json:"id"`
-	PartID      string         `json:"partId"`
-	Name        string         `json:"name"`
-	Type        *string        `json:"type"`
-	Material    string         `json:"material"`
-	Subsystem   string         `json:"subsystem"`
-	Assigned    *string        `json:"assigned"`
-	Status      string         `json:"status"`
-	Category    string         `json:"category"`
-	Amount      int            `json:"amount"`
-	Notes       string         `json:"notes"`
-	File        *string        `json:"file"`
-	OnshapeURL  string         `json:"onshapeUrl"`
-	MiscInfo    map[string]any `json:"miscInfo"`
-	ClaimedDate *string        `json:"claimedDate"`
-	CreatedAt   string         `json:"createdAt"`
-	UpdatedAt   string         `json:"updatedAt"`
-	Version     int64          `json:"version"`
-	Files       []fileJSON     `json:"files"`
-	Model       modelJSON      `json:"model"`
+// wireField is a plain part field (parts.Fields) as the encoders write it.
+type wireField struct {
+	parts.Field
+	// key is `,"name":` for appendPart.
+	key string
+}
+
+// wireFields are the plain fields in wire order, after "id".
+var wireFields = func() []wireField {
+	fs := parts.Fields()
+	out := make([]wireField, len(fs))
+	for i, f := range fs {
+		out[i] = wireField{f, `,"` + f.Name + `":`}
+	}
+	return out
+}()
+
+// partJSON is the wire form of a part, for encoding/json: its members in
+// wire order. appendPart writes the same bytes without reflection.
+type partJSON []jsonMember
+
+type jsonMember struct {
+	name  string
+	value any
+}
+
+// MarshalJSON writes the members in order, each value by json.Marshal.
+func (o partJSON) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, m := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(m.name)
+		v, err := json.Marshal(m.value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }
 
 // fileJSON describes a stored file; the storage key is never exposed.
@@ -58,55 +78,43 @@ type modelJSON struct {
 	Error string `json:"error,omitempty"`
 }
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // toPartJSON converts a part to its wire form.
 func toPartJSON(p *parts.Part) partJSON {
-	out := partJSON{
-		ID: p.ID, PartID: p.PartID, Name: p.Name, Type: nullable(string(p.Type)), Material: p.Material,
-		Subsystem: p.Subsystem, Assigned: nullable(p.Assigned), Status: string(p.Status),
-		Category: string(p.Category), Amount: p.Amount, Notes: p.Notes, File: nullable(p.File),
-		OnshapeURL: p.OnshapeURL, CreatedAt: formatTime(p.CreatedAt), UpdatedAt: formatTime(p.UpdatedAt),
-		Version: p.Version, Files: make([]fileJSON, 0, len(p.Files)),
-		Model: modelJSON{State: string(p.Model.State), Error: p.Model.Error},
+	out := partJSON{{"id", p.ID}}
+	for _, f := range wireFields {
+		var v any
+		switch {
+		case f.Kind == parts.FieldInt:
+			v = *f.Int(p)
+		case f.Kind == parts.FieldNullText && *f.Text(p) == "":
+		default:
+			v = *f.Text(p)
+		}
+		out = append(out, jsonMember{f.Name, v})
 	}
+	var misc, claimed any
 	if len(p.MiscInfo) > 0 {
-		out.MiscInfo = p.MiscInfo
+		misc = p.MiscInfo
 	}
 	if p.ClaimedDate != nil {
-		s := formatTime(*p.ClaimedDate)
-		out.ClaimedDate = &s
+		claimed = formatTime(*p.ClaimedDate)
 	}
-	if out.Model.State == "" {
-		out.Model.State = string(parts.ModelNone)
-	}
+	files := make([]fileJSON, 0, len(p.Files))
 	for _, f := range p.Files {
-		out.Files = append(out.Files, fileJSON{Name: f.Name, Kind: string(f.Kind), Size: f.Size,
+		files = append(files, fileJSON{Name: f.Name, Kind: string(f.Kind), Size: f.Size,
 			SHA256: f.SHA256, ContentType: f.ContentType, UploadedAt: formatTime(f.UploadedAt)})
 	}
-	return out
+	model := modelJSON{State: cmp.Or(string(p.Model.State), string(parts.ModelNone)), Error: p.Model.Error}
+	return append(out, jsonMember{"miscInfo", misc}, jsonMember{"claimedDate", claimed},
+		jsonMember{"createdAt", formatTime(p.CreatedAt)}, jsonMember{"updatedAt", formatTime(p.UpdatedAt)},
+		jsonMember{"version", p.Version}, jsonMember{"files", files}, jsonMember{"model", model})
 }
 
-// partInput is a decoded create or edit body: nil fields were absent.
+// partInput is a decoded create or edit body, as an Update: nil fields
+// were absent. MiscInfo and ClaimedDate are absent unless their Clear flag
+// or value is set.
 type partInput struct {
-	PartID, Name, Material, Subsystem, Assigned, Notes, File, OnshapeURL *string
-
-	Type     *parts.Type
-	Status   *parts.Status
-	Category *parts.Category
-	Amount   *int
-	// MiscInfo is the new object when MiscInfoSet; nil then means "clear".
-	MiscInfo    map[string]any
-	MiscInfoSet bool
-	// ClaimedDate is the new claim time when ClaimedDateSet; nil then
-	// means "clear".
-	ClaimedDate    *time.Time
-	ClaimedDateSet bool
+	u parts.Update
 }
 
 // decodePart parses a create or edit body. It accepts camelCase and the
@@ -120,60 +128,25 @@ func decodePart(b []byte) (*partInput, error) {
 		return nil, err
 	}
 	in := &partInput{}
-	strs := []struct {
-		dst   **string
-		names []string
-	}{
-		{&in.PartID, []string{"partId", "part_id"}},
-		{&in.Name, []string{"name"}},
-		{&in.Material, []string{"material"}},
-		{&in.Subsystem, []string{"subsystem"}},
-		{&in.Assigned, []string{"assigned"}},
-		{&in.Notes, []string{"notes"}},
-		{&in.File, []string{"file"}},
-		{&in.OnshapeURL, []string{"onshapeUrl", "onshape_url"}},
-	}
-	for _, f := range strs {
-		s, ok, err := o.str(f.names...)
+	for _, f := range wireFields {
+		if f.Edit == nil {
+			continue
+		}
+		s, ok, err := o.str(f.Name, f.Column)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			*f.dst = &s
+			*f.Edit(&in.u) = &s
 		}
 	}
-	if s, ok, err := o.str("type"); err != nil {
+	if err := in.decodeRuled(o); err != nil {
 		return nil, err
-	} else if ok {
-		t := parts.Type(strings.ToLower(strings.TrimSpace(s)))
-		if !t.Valid() {
-			return nil, &parts.ValidationError{Field: "type", Reason: fmt.Sprintf("type must be cnc, hand or empty, not %q", s)}
-		}
-		in.Type = &t
-	}
-	if s, ok, err := o.str("status"); err != nil {
-		return nil, err
-	} else if ok {
-		st := parts.Status(strings.TrimSpace(s))
-		in.Status = &st
-	}
-	if s, ok, err := o.str("category"); err != nil {
-		return nil, err
-	} else if ok && strings.TrimSpace(s) != "" {
-		c := parts.Category(strings.ToLower(strings.TrimSpace(s)))
-		in.Category = &c
-	}
-	if v, _, ok := o.lookup("amount"); ok && !isNull(v) && !isEmptyString(v) {
-		n, err := parseAmount(v)
-		if err != nil {
-			return nil, err
-		}
-		in.Amount = &n
 	}
 	if m, ok, err := o.miscInfo("miscInfo", "misc_info"); err != nil {
 		return nil, err
 	} else if ok {
-		in.MiscInfo, in.MiscInfoSet = m, true
+		in.u.MiscInfo, in.u.ClearMiscInfo = m, m == nil
 	}
 	// claimedDate is set by the server when a part is assigned; a client
 	// may set it (or echo it back): RFC 3339, with or without a zone, or
@@ -181,16 +154,55 @@ func decodePart(b []byte) (*partInput, error) {
 	if s, ok, err := o.str("claimedDate", "claimed_date"); err != nil {
 		return nil, err
 	} else if ok {
-		in.ClaimedDateSet = true
-		if strings.TrimSpace(s) != "" {
+		in.u.ClearClaimedDate = strings.TrimSpace(s) == ""
+		if !in.u.ClearClaimedDate {
 			t, err := parseClaimedDate(s)
 			if err != nil {
 				return nil, err
 			}
-			in.ClaimedDate = &t
+			in.u.ClaimedDate = &t
 		}
 	}
 	return in, nil
+}
+
+// decodeRuled decodes the plain fields the Service sets by rules of their
+// own (Field.Edit is nil): assigned, type, status, category and amount.
+func (in *partInput) decodeRuled(o object) error {
+	if s, ok, err := o.str("assigned"); err != nil {
+		return err
+	} else if ok {
+		in.u.Assigned = &s
+	}
+	if s, ok, err := o.str("type"); err != nil {
+		return err
+	} else if ok {
+		t := parts.Type(strings.ToLower(strings.TrimSpace(s)))
+		if !t.Valid() {
+			return &parts.ValidationError{Field: "type", Reason: fmt.Sprintf("type must be cnc, hand or empty, not %q", s)}
+		}
+		in.u.Type = &t
+	}
+	if s, ok, err := o.str("status"); err != nil {
+		return err
+	} else if ok {
+		st := parts.Status(strings.TrimSpace(s))
+		in.u.Status = &st
+	}
+	if s, ok, err := o.str("category"); err != nil {
+		return err
+	} else if ok && strings.TrimSpace(s) != "" {
+		c := parts.Category(strings.ToLower(strings.TrimSpace(s)))
+		in.u.Category = &c
+	}
+	if v, _, ok := o.lookup("amount"); ok && !isNull(v) && !isEmptyString(v) {
+		n, err := parseAmount(v)
+		if err != nil {
+			return err
+		}
+		in.u.Amount = &n
+	}
+	return nil
 }
 
 // isEmptyString reports whether v is the JSON string "" (or only spaces).
@@ -249,49 +261,29 @@ func parseAmount(v json.RawMessage) (int, error) {
 
 // part returns the input as a new part for Service.CreatePart.
 func (in *partInput) part() *parts.Part {
-	p := &parts.Part{}
-	deref := func(s *string) string {
-		if s == nil {
-			return ""
+	p := &parts.Part{MiscInfo: in.u.MiscInfo, ClaimedDate: in.u.ClaimedDate}
+	for _, f := range wireFields {
+		if f.Edit != nil && *f.Edit(&in.u) != nil {
+			*f.Text(p) = **f.Edit(&in.u)
 		}
-		return *s
 	}
-	p.PartID, p.Name, p.Material, p.Subsystem = deref(in.PartID), deref(in.Name), deref(in.Material), deref(in.Subsystem)
-	p.Assigned, p.Notes, p.File, p.OnshapeURL = deref(in.Assigned), deref(in.Notes), deref(in.File), deref(in.OnshapeURL)
-	if in.Type != nil {
-		p.Type = *in.Type
+	deref := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
 	}
-	if in.Status != nil {
-		p.Status = *in.Status
+	deref(&p.Assigned, in.u.Assigned)
+	deref((*string)(&p.Type), (*string)(in.u.Type))
+	deref((*string)(&p.Status), (*string)(in.u.Status))
+	deref((*string)(&p.Category), (*string)(in.u.Category))
+	if in.u.Amount != nil {
+		p.Amount = *in.u.Amount
 	}
-	if in.Category != nil {
-		p.Category = *in.Category
-	}
-	if in.Amount != nil {
-		p.Amount = *in.Amount
-	}
-	p.MiscInfo = in.MiscInfo
-	p.ClaimedDate = in.ClaimedDate
 	return p
 }
 
 // update returns the input as a partial edit for Service.UpdatePart.
-func (in *partInput) update() parts.Update {
-	u := parts.Update{
-		PartID: in.PartID, Name: in.Name, Material: in.Material, Subsystem: in.Subsystem,
-		Notes: in.Notes, OnshapeURL: in.OnshapeURL, File: in.File, Type: in.Type,
-		Status: in.Status, Category: in.Category, Amount: in.Amount, Assigned: in.Assigned,
-		ClaimedDate: in.ClaimedDate, ClearClaimedDate: in.ClaimedDateSet && in.ClaimedDate == nil,
-	}
-	if in.MiscInfoSet {
-		if in.MiscInfo == nil {
-			u.ClearMiscInfo = true
-		} else {
-			u.MiscInfo = in.MiscInfo
-		}
-	}
-	return u
-}
+func (in *partInput) update() parts.Update { return in.u }
 
 // appendPart appends the wire form of p to dst: the same bytes as
 // json.Marshal(toPartJSON(p)) (a test holds them equal), written without
@@ -300,19 +292,18 @@ func (in *partInput) update() parts.Update {
 func appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendInt(dst, p.ID, 10)
-	dst = appendField(dst, "partId", p.PartID)
-	dst = appendField(dst, "name", p.Name)
-	dst = appendNullable(dst, "type", string(p.Type))
-	dst = appendField(dst, "material", p.Material)
-	dst = appendField(dst, "subsystem", p.Subsystem)
-	dst = appendNullable(dst, "assigned", p.Assigned)
-	dst = appendField(dst, "status", string(p.Status))
-	dst = appendField(dst, "category", string(p.Category))
-	dst = append(dst, `,"amount":`...)
-	dst = strconv.AppendInt(dst, int64(p.Amount), 10)
-	dst = appendField(dst, "notes", p.Notes)
-	dst = appendNullable(dst, "file", p.File)
-	dst = appendField(dst, "onshapeUrl", p.OnshapeURL)
+	for i := range wireFields {
+		f := &wireFields[i]
+		dst = append(dst, f.key...)
+		switch {
+		case f.Kind == parts.FieldInt:
+			dst = strconv.AppendInt(dst, int64(*f.Int(p)), 10)
+		case f.Kind == parts.FieldNullText && *f.Text(p) == "":
+			dst = append(dst, "null"...)
+		default:
+			dst = appendString(dst, *f.Text(p))
+		}
+	}
 	dst = append(dst, `,"miscInfo":`...)
 	if len(p.MiscInfo) > 0 {
 		var err error

@@ -46,6 +46,8 @@ type Field struct {
 	// Max is the longest text in characters (0: not checked here), or the
 	// largest value of an int field.
 	Max int
+	// Min is the smallest value of an int field.
+	Min int
 	// Trim says surrounding white space is removed before validation.
 	Trim bool
 	// Enum lists the values the field may take, when it is a closed list;
@@ -78,7 +80,7 @@ var fieldTable = []Field{
 		Text: func(p *Part) *string { return (*string)(&p.Status) }},
 	{Name: "category", Column: "category", Label: "Category", Kind: FieldText,
 		Text: func(p *Part) *string { return (*string)(&p.Category) }},
-	{Name: "amount", Column: "amount", Label: "Amount", Kind: FieldInt, Max: MaxAmount,
+	{Name: "amount", Column: "amount", Label: "Amount", Kind: FieldInt, Min: 1, Max: MaxAmount,
 		Int: func(p *Part) *int { return &p.Amount }},
 	{Name: "notes", Column: "notes", Label: "Notes", Kind: FieldText, Max: MaxNotesLen,
 		Text: func(p *Part) *string { return &p.Notes }, Edit: func(u *Update) **string { return &u.Notes }},

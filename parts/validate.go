@@ -76,8 +76,10 @@ func (p *Part) validate(w *Workflow) error {
 			}
 		}
 	}
-	if p.Amount < 1 || p.Amount > MaxAmount {
-		return invalid("amount", "Amount must be a whole number from 1 to %d", MaxAmount)
+	for _, f := range fieldTable {
+		if f.Kind == FieldInt && (*f.Int(p) < f.Min || *f.Int(p) > f.Max) {
+			return invalid(f.Name, "%s must be a whole number from %d to %d", f.Label, f.Min, f.Max)
+		}
 	}
 	if !w.HasStage(p.Category) {
 		return invalid("category", "unknown category %q (want %s)", p.Category, orList(w.spec.Stages))

@@ -153,7 +153,7 @@ func partIDs(ps []*parts.Part) []string {
 func full() *parts.Part {
 	zone := time.FixedZone("UTC-7", -7*3600)
 	claimed := time.Date(2024, 2, 29, 23, 59, 58, 123456000, zone)
-	return &parts.Part{
+	p := &parts.Part{
 		PartID: "FULL-1", Name: "Gearbox housing", Type: parts.TypeHand, Material: "6061-T6 aluminium",
 		Subsystem: "drivetrain", Assigned: "Ada", Status: parts.StatusInProgress, Category: parts.CategoryHand,
 		Amount: 3, Notes: "Deburr all edges.\nCheck the bore: Ø22 H7.", File: "housing.step",
@@ -178,6 +178,13 @@ func full() *parts.Part {
 		},
 		Model: parts.Model{State: parts.ModelFailed, Error: "bad STEP", Source: strings.Repeat("ab", 32)},
 	}
+	// A plain field added after this suite was written is set too.
+	for _, f := range parts.Fields() {
+		if f.Kind != parts.FieldInt && *f.Text(p) == "" {
+			*f.Text(p) = "some " + f.Label
+		}
+	}
+	return p
 }
 
 // inUTC returns a copy of p with every time in UTC, the form stores return.
