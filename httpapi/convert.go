@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/uptrace/bunrouter"
 
-	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/parts"
 )
 
@@ -90,7 +88,7 @@ func (h *handler) model(w http.ResponseWriter, req bunrouter.Request) error {
 	}
 	if !modelCurrent(p, cad) && p.Model.State != parts.ModelPending {
 		if p, err = h.svc.RequestConversion(ctx, id, h.actor(req)); err != nil {
-			return fileNotFound(err)
+			return err
 		}
 	}
 	if p.Model.State == parts.ModelPending {
@@ -131,9 +129,6 @@ func unavailableMessage(reason string) string {
 	return reason
 }
 
-// errNothingToConvert answers POST .../convert on a part without a CAD file.
-var errNothingToConvert = &statusError{status: http.StatusNotFound, message: "This part has no CAD file to convert"}
-
 // convertNow serves POST /api/parts/{id}/convert. Every answer, errors
 // included, carries success.
 func (h *handler) convertNow(w http.ResponseWriter, req bunrouter.Request) error {
@@ -149,19 +144,6 @@ func (h *handler) convertPart(w http.ResponseWriter, req bunrouter.Request) erro
 		return err
 	}
 	p, err := h.svc.ConvertNow(req.Context(), id, h.actor(req))
-	var ce *parts.ConversionError
-	if errors.As(err, &ce) {
-		status := http.StatusUnprocessableEntity
-		state := "failed"
-		if errors.Is(err, convert.ErrUnavailable) || errors.Is(err, convert.ErrUnsupportedFormat) {
-			status, state = http.StatusServiceUnavailable, "unavailable"
-		}
-		writeJSON(w, status, map[string]any{"success": false, "status": state, "error": ce.Message, "gltf_path": nil})
-		return nil
-	}
-	if errors.Is(err, parts.ErrFileNotFound) {
-		return errNothingToConvert
-	}
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/uptrace/bunrouter"
 
+	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/webhooks"
 )
 
 // errorBody is the JSON of every error response.
@@ -21,9 +23,17 @@ type errorBody struct {
 	Field      string `json:"field,omitempty"`
 	RequestID  string `json:"request_id,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
-	// Success is false on every error of POST .../convert, whose answers
-	// always carry it (the original specification's shape).
-	Success *bool `json:"success,omitempty"`
+	// conversionBody is set on every error of POST .../convert, whose
+	// answers always carry success (the original specification's shape).
+	*conversionBody
+}
+
+// conversionBody is the part of POST .../convert's answer its errors carry.
+type conversionBody struct {
+	Success bool `json:"success"`
+	// Status is "failed" or "unavailable" for a conversion that failed.
+	Status   string  `json:"status,omitempty"`
+	GLTFPath *string `json:"gltf_path"`
 }
 
 // conversionAnswer marks an error of POST .../convert: its body carries
@@ -100,6 +110,8 @@ var errorTable = []errorRule{
 		}
 		return e.status, errorBody{Error: e.message, Details: e.details, RetryAfter: e.retryAfter}
 	}},
+	// Before the sentinels: a conversion error may wrap the converter's.
+	{asType[*parts.ConversionError](), conversionFailed},
 	{asType[*Refusal](), func(err error, _ http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*Refusal](err)
 		return http.StatusForbidden, errorBody{Error: "Forbidden: " + e.Rule, Details: map[string]any{"rule": e.Rule}}
@@ -116,7 +128,14 @@ var errorTable = []errorRule{
 			Details: "Events after this cursor were pruned. Resync: read the current parts, then follow from the head (the next cursor of GET /api/events?after=<head>)."}
 	}},
 	{is(parts.ErrNoKeyStore), fixedAnswer(http.StatusNotImplemented, "This server's store keeps no API keys")},
-	{is(errKeyNotFound), fixedAnswer(http.StatusNotFound, "Key not found")},
+	{is(parts.ErrKeyNotFound), fixedAnswer(http.StatusNotFound, "Key not found")},
+	{is(webhooks.ErrNotFound), fixedAnswer(http.StatusNotFound, "Webhook endpoint not found")},
+	{func(err error) bool {
+		_, ok := as[*conversionAnswer](err)
+		return ok && errors.Is(err, parts.ErrFileNotFound)
+	},
+		fixedAnswer(http.StatusNotFound, "This part has no CAD file to convert")},
+	{is(parts.ErrFileNotFound), fixedAnswer(http.StatusNotFound, "File not found")},
 	{is(parts.ErrNotFound), fixedAnswer(http.StatusNotFound, "Part not found")},
 	{asType[*parts.StaleError](), func(err error, w http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*parts.StaleError](err)
@@ -129,6 +148,15 @@ var errorTable = []errorRule{
 		return http.StatusConflict, errorBody{Error: "Part is already claimed by " + e.HeldBy,
 			Details: map[string]any{"assigned": e.HeldBy}}
 	}},
+	// The original API answered a revert of a part that is not completed
+	// with 400, and the client expects it.
+	{func(err error) bool {
+		e, ok := as[*parts.TransitionError](err)
+		return ok && e.Action == parts.ActionRevert
+	},
+		func(error, http.ResponseWriter) (int, errorBody) {
+			return http.StatusBadRequest, errorBody{Error: "Only completed parts can be reverted", Field: "category"}
+		}},
 	{asType[*parts.TransitionError](), func(err error, _ http.ResponseWriter) (int, errorBody) {
 		e, _ := as[*parts.TransitionError](err)
 		return http.StatusConflict, errorBody{Error: fmt.Sprintf("Cannot %s a part in %s (%s)", e.Action, e.Category, e.Status),
@@ -177,8 +205,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			break
 		}
 	}
-	if _, ok := as[*conversionAnswer](err); ok {
-		b.Success = new(bool)
+	if _, ok := as[*conversionAnswer](err); ok && b.conversionBody == nil {
+		b.conversionBody = &conversionBody{}
 	}
 	if status == http.StatusInternalServerError {
 		b.RequestID = st.id
@@ -225,3 +253,14 @@ func notAllowed(method string, allow []string) error {
 }
 
 func stack() string { return string(debug.Stack()) }
+
+// conversionFailed answers a failed conversion: 422, or 503 when no
+// converter could take the file, with the user's message only.
+func conversionFailed(err error, _ http.ResponseWriter) (int, errorBody) {
+	e, _ := as[*parts.ConversionError](err)
+	status, state := http.StatusUnprocessableEntity, "failed"
+	if errors.Is(err, convert.ErrUnavailable) || errors.Is(err, convert.ErrUnsupportedFormat) {
+		status, state = http.StatusServiceUnavailable, "unavailable"
+	}
+	return status, errorBody{Error: e.Message, conversionBody: &conversionBody{Status: state}}
+}

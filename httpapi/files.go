@@ -325,15 +325,6 @@ func (h *handler) downloadPath(r *http.Request, id int64, name string) string {
 	return h.root(r) + "/api/parts/" + strconv.FormatInt(id, 10) + "/download/" + name
 }
 
-// fileNotFound turns the library's "part holds no such file" into a 404
-// that says so (a missing part stays "Part not found").
-func fileNotFound(err error) error {
-	if errors.Is(err, parts.ErrFileNotFound) {
-		return &statusError{status: http.StatusNotFound, message: "File not found"}
-	}
-	return err
-}
-
 type opener func() (io.ReadSeekCloser, parts.File, error)
 
 // send serves an opened file with http.ServeContent: Content-Type by kind,
@@ -342,7 +333,7 @@ type opener func() (io.ReadSeekCloser, parts.File, error)
 func send(w http.ResponseWriter, r *http.Request, disposition string, open opener) error {
 	rc, f, err := open()
 	if err != nil {
-		return fileNotFound(err)
+		return err
 	}
 	defer rc.Close()
 	ct := f.ContentType

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,9 +11,6 @@ import (
 
 	"github.com/partflow/partflow/parts"
 )
-
-// errKeyNotFound is a missing stored key (404 "Key not found").
-var errKeyNotFound = errors.New("key not found")
 
 // keyJSON is a stored key as the API shows it: never the secret or its
 // digest, except "key" right after creation or rotation.
@@ -52,17 +48,9 @@ func toKeyJSON(k *parts.APIKey, secret string) keyJSON {
 func keyID(req bunrouter.Request) (int64, error) {
 	id, err := strconv.ParseInt(req.Param("key"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, errKeyNotFound
+		return 0, parts.ErrKeyNotFound
 	}
 	return id, nil
-}
-
-// keyErr maps a missing key to errKeyNotFound.
-func keyErr(err error) error {
-	if errors.Is(err, parts.ErrNotFound) {
-		return errKeyNotFound
-	}
-	return err
 }
 
 func (h *handler) listKeys(w http.ResponseWriter, req bunrouter.Request) error {
@@ -127,7 +115,7 @@ func (h *handler) rotateKey(w http.ResponseWriter, req bunrouter.Request) error 
 	}
 	secret, k, err := h.svc.RotateKey(req.Context(), id)
 	if err != nil {
-		return keyErr(err)
+		return err
 	}
 	h.opts.Logger.Info("api key rotated", "key", k.Name, "by", h.actor(req))
 	writeJSON(w, http.StatusOK, toKeyJSON(k, secret))
@@ -140,7 +128,7 @@ func (h *handler) revokeKey(w http.ResponseWriter, req bunrouter.Request) error 
 		return err
 	}
 	if err := h.svc.RevokeKey(req.Context(), id); err != nil {
-		return keyErr(err)
+		return err
 	}
 	h.opts.Logger.Info("api key revoked", "id", id, "by", h.actor(req))
 	writeJSON(w, http.StatusOK, map[string]string{"message": fmt.Sprintf("Key %d revoked", id)})

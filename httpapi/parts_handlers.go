@@ -385,14 +385,10 @@ func (h *handler) complete(w http.ResponseWriter, req bunrouter.Request) error {
 	})
 }
 
-// revert answers 400 (not 409) for a part that is not completed, as the
-// original API did and the client expects.
+// revert's refusal of a part that is not completed is a 400 (the error
+// table).
 func (h *handler) revert(w http.ResponseWriter, req bunrouter.Request) error {
-	err := h.act(w, req, parts.ActionRevert, nil)
-	if _, ok := as[*parts.TransitionError](err); ok {
-		return &parts.ValidationError{Field: "category", Reason: "Only completed parts can be reverted"}
-	}
-	return err
+	return h.act(w, req, parts.ActionRevert, nil)
 }
 
 func (h *handler) setStatus(w http.ResponseWriter, req bunrouter.Request) error {

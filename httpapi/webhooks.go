@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/uptrace/bunrouter"
@@ -12,8 +11,7 @@ import (
 )
 
 var (
-	errNoWebhooks      = &statusError{status: http.StatusNotFound, message: "Webhooks are not enabled on this server"}
-	errWebhookNotFound = &statusError{status: http.StatusNotFound, message: "Webhook endpoint not found"}
+	errNoWebhooks = &statusError{status: http.StatusNotFound, message: "Webhooks are not enabled on this server"}
 )
 
 // webhookManager returns the manager or the 404 of a server without one.
@@ -22,13 +20,6 @@ func (h *handler) webhookManager() (*webhooks.Manager, error) {
 		return nil, errNoWebhooks
 	}
 	return h.opts.Webhooks, nil
-}
-
-func webhookErr(err error) error {
-	if errors.Is(err, webhooks.ErrNotFound) {
-		return errWebhookNotFound
-	}
-	return err
 }
 
 func (h *handler) listWebhooks(w http.ResponseWriter, req bunrouter.Request) error {
@@ -47,7 +38,7 @@ func (h *handler) getWebhook(w http.ResponseWriter, req bunrouter.Request) error
 	}
 	st, err := m.Get(req.Param("name"))
 	if err != nil {
-		return webhookErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
@@ -60,7 +51,7 @@ func (h *handler) webhookDeliveries(w http.ResponseWriter, req bunrouter.Request
 	}
 	st, err := m.Get(req.Param("name"))
 	if err != nil {
-		return webhookErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "enabled": st.Enabled,
 		"disabledReason": st.DisabledReason, "cursor": st.Cursor, "deliveries": st.Deliveries})
@@ -83,7 +74,7 @@ func (h *handler) putWebhook(w http.ResponseWriter, req bunrouter.Request) error
 	e.ID = req.Param("name")
 	st, err := m.Put(req.Context(), e)
 	if err != nil {
-		return webhookErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
@@ -95,7 +86,7 @@ func (h *handler) deleteWebhook(w http.ResponseWriter, req bunrouter.Request) er
 		return err
 	}
 	if err := m.Delete(req.Param("name")); err != nil {
-		return webhookErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": "Webhook endpoint deleted"})
 	return nil

@@ -30,6 +30,23 @@ var (
 	ErrCursorExpired = errors.New("event cursor expired: events after it were pruned; resync from the current state")
 )
 
+// Not-found errors that say what is missing. Each matches ErrNotFound.
+var (
+	// ErrFileNotFound: the part exists but holds no file of the requested
+	// name, kind or view.
+	ErrFileNotFound = fmt.Errorf("file %w", ErrNotFound)
+	// ErrKeyNotFound: no stored API key has this id.
+	ErrKeyNotFound = fmt.Errorf("key %w", ErrNotFound)
+)
+
+// keyNotFound makes a key store's ErrNotFound an ErrKeyNotFound.
+func keyNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) && !errors.Is(err, ErrKeyNotFound) {
+		return fmt.Errorf("%w (%v)", ErrKeyNotFound, err)
+	}
+	return err
+}
+
 // ValidationError reports one invalid field. It matches ErrInvalid.
 type ValidationError struct {
 	// Field is the JSON (camelCase) name of the field.

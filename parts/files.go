@@ -146,10 +146,6 @@ func (s *Service) Uploads() UploadOptions {
 	return o
 }
 
-// ErrFileNotFound is returned (wrapped) when a part exists but holds no file
-// of the requested name, kind or view. It matches ErrNotFound.
-var ErrFileNotFound = fmt.Errorf("file %w", ErrNotFound)
-
 // errNoFileStore reports a Service built without Options.Files.
 var errNoFileStore = errors.New("parts: no file store configured (Options.Files)")
 

@@ -147,7 +147,8 @@ func (s *Service) Keys(ctx context.Context) ([]*APIKey, error) {
 }
 
 // RotateKey gives key id a new secret, returned once; the old one stops
-// working at once. A revoked key cannot be rotated (ErrConflict).
+// working at once. An unknown id gives ErrKeyNotFound; a revoked key cannot
+// be rotated (ErrConflict).
 func (s *Service) RotateKey(ctx context.Context, id int64) (string, *APIKey, error) {
 	ks, err := s.keyStore()
 	if err != nil {
@@ -155,7 +156,7 @@ func (s *Service) RotateKey(ctx context.Context, id int64) (string, *APIKey, err
 	}
 	k, err := ks.FindKey(ctx, id)
 	if err != nil {
-		return "", nil, fmt.Errorf("rotate key %d: %w", id, err)
+		return "", nil, fmt.Errorf("rotate key %d: %w", id, keyNotFound(err))
 	}
 	if k.RevokedAt != nil {
 		return "", nil, fmt.Errorf("rotate key %d: revoked: %w", id, ErrConflict)
@@ -168,14 +169,15 @@ func (s *Service) RotateKey(ctx context.Context, id int64) (string, *APIKey, err
 	return secret, k, nil
 }
 
-// RevokeKey revokes key id; it stops working on every server at once.
+// RevokeKey revokes key id; it stops working on every server at once. An
+// unknown id gives ErrKeyNotFound.
 func (s *Service) RevokeKey(ctx context.Context, id int64) error {
 	ks, err := s.keyStore()
 	if err != nil {
 		return err
 	}
 	if err := ks.RevokeKey(ctx, id, s.clock().UTC()); err != nil {
-		return fmt.Errorf("revoke key %d: %w", id, err)
+		return fmt.Errorf("revoke key %d: %w", id, keyNotFound(err))
 	}
 	return nil
 }
