@@ -37,6 +37,23 @@ var wireFields = func() []wireField {
 	return out
 }()
 
+// plainWire is wireFields reduced to what appendPart reads, kept small so
+// the list encoder's loop stays in cache.
+var plainWire = func() []plainEncoder {
+	out := make([]plainEncoder, len(wireFields))
+	for i, f := range wireFields {
+		out[i] = plainEncoder{key: f.key, null: f.Kind == parts.FieldNullText, text: f.Text, num: f.Int}
+	}
+	return out
+}()
+
+type plainEncoder struct {
+	key  string
+	null bool
+	text func(*parts.Part) *string
+	num  func(*parts.Part) *int
+}
+
 // partJSON is the wire form of a part, for encoding/json: its members in
 // wire order. appendPart writes the same bytes without reflection.
 type partJSON []jsonMember
@@ -292,16 +309,15 @@ func (in *partInput) update() parts.Update { return in.u }
 func appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendInt(dst, p.ID, 10)
-	for i := range wireFields {
-		f := &wireFields[i]
+	for i := range plainWire {
+		f := &plainWire[i]
 		dst = append(dst, f.key...)
-		switch {
-		case f.Kind == parts.FieldInt:
-			dst = strconv.AppendInt(dst, int64(*f.Int(p)), 10)
-		case f.Kind == parts.FieldNullText && *f.Text(p) == "":
+		if f.num != nil {
+			dst = strconv.AppendInt(dst, int64(*f.num(p)), 10)
+		} else if s := *f.text(p); s == "" && f.null {
 			dst = append(dst, "null"...)
-		default:
-			dst = appendString(dst, *f.Text(p))
+		} else {
+			dst = appendString(dst, s)
 		}
 	}
 	dst = append(dst, `,"miscInfo":`...)
