@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partflow/partflow/convert"
 )
 
 // Upload settings and content checks: the accepted formats, how a file is
@@ -74,9 +76,10 @@ type UploadOptions struct {
 	MaxViewSize int64
 	// Extensions are the accepted upload extensions, without the dot,
 	// case-insensitive. Default DefaultExtensions (step, stp, pdf). Known
-	// extensions are listed by KnownExtensions; "stl" is accepted only when
-	// listed here. Unknown ones are dropped by NewService (with a log line);
-	// check configuration with Validate.
+	// extensions are listed by KnownExtensions. "stl" is accepted when
+	// listed here, and always when ConvertOptions.Converters convert STL to
+	// GLB (an STL file is then viewable). Unknown ones are dropped by
+	// NewService (with a log line); check configuration with Validate.
 	Extensions []string
 	// GCGrace is how old an object must be before GC may remove it when no
 	// part references it, so that an upload in flight (stored, not yet
@@ -110,8 +113,9 @@ func (o UploadOptions) Validate() error {
 
 func normExt(e string) string { return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(e), ".")) }
 
-// normalizeUploads fills in defaults and drops unknown extensions.
-func (s *Service) normalizeUploads(o UploadOptions) UploadOptions {
+// normalizeUploads fills in defaults, drops unknown extensions and adds
+// "stl" when convs convert STL to GLB.
+func (s *Service) normalizeUploads(o UploadOptions, convs ConverterSource) UploadOptions {
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultMaxUploadSize
 	}
@@ -134,6 +138,11 @@ func (s *Service) normalizeUploads(o UploadOptions) UploadOptions {
 		}
 		if !slices.Contains(o.Extensions, e) {
 			o.Extensions = append(o.Extensions, e)
+		}
+	}
+	if convs != nil && !slices.Contains(o.Extensions, formatSTL.ext) {
+		if _, err := convs.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil {
+			o.Extensions = append(o.Extensions, formatSTL.ext)
 		}
 	}
 	return o

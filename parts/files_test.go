@@ -21,6 +21,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
@@ -989,4 +990,34 @@ func ExampleService_UploadFile() {
 	// Output:
 	// Trager_plate.step cad 30 Trager_plate.step
 	// true
+}
+
+// lookupOnly is a ConverterSource that converts only the listed formats.
+type lookupOnly []convert.Format
+
+func (l lookupOnly) Lookup(from, to convert.Format) (convert.Converter, error) {
+	if to == convert.FormatGLB && slices.Contains(l, from) {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s -> %s: %w", from, to, convert.ErrUnsupportedFormat)
+}
+
+// TestSTLConverterMakesSTLUploadable: the Service, not its caller, adds
+// "stl" to the accepted extensions when its converters take STL.
+func TestSTLConverterMakesSTLUploadable(t *testing.T) {
+	for _, c := range []struct {
+		convs lookupOnly
+		exts  []string
+		want  []string
+	}{
+		{lookupOnly{convert.FormatSTEP, convert.FormatSTL}, nil, []string{"step", "stp", "pdf", "stl"}},
+		{lookupOnly{convert.FormatSTEP, convert.FormatSTL}, []string{"pdf", "stl"}, []string{"pdf", "stl"}},
+		{lookupOnly{convert.FormatSTEP}, nil, []string{"step", "stp", "pdf"}},
+	} {
+		svc := parts.NewService(nil, &parts.Options{Uploads: parts.UploadOptions{Extensions: c.exts},
+			Convert: parts.ConvertOptions{Converters: c.convs}})
+		if got := svc.Uploads().Extensions; !slices.Equal(got, c.want) {
+			t.Errorf("converters %v, extensions %v: accepted %v, want %v", c.convs, c.exts, got, c.want)
+		}
+	}
 }

@@ -66,7 +66,7 @@ func NewService(store Store, opts *Options) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s.uploads = s.normalizeUploads(opts.Uploads)
+	s.uploads = s.normalizeUploads(opts.Uploads, opts.Convert.Converters)
 	s.pipe = newPipeline(opts.Convert)
 	s.feed = newFeed(store, opts.Events, s.log)
 	if opts.Convert.Converters != nil && s.uploads.OnCADStored == nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 
-	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 
@@ -37,8 +36,7 @@ type migrator interface {
 
 // openApp opens the configured store and file store and builds the Service.
 // convs, when not nil, are the running converter plugins the Service
-// converts CAD files with; a format they convert (stl) becomes an allowed
-// upload type.
+// converts CAD files with.
 func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converters) (*app, error) {
 	if dir := cfg.DataDir(); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -66,11 +64,8 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 		conv.Options.MaxOutputBytes = &n
 	}
 	if convs != nil {
-		conv.Converters = convs.reg
+		conv.Converters = convs.reg // an STL converter makes .stl uploadable (parts.UploadOptions.Extensions)
 		conv.Owner, conv.Lease, conv.OnConversion = convs.owner, convs.lease, convs.onConversion
-		if _, err := convs.reg.Lookup(convert.FormatSTL, convert.FormatGLB); err == nil && !slices.Contains(uploads.Extensions, "stl") {
-			uploads.Extensions = append(uploads.Extensions, "stl")
-		}
 	}
 	if err := uploads.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("allowed_extensions / max_file_size: %w", err), store.Close())
