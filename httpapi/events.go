@@ -344,7 +344,7 @@ func (h *handler) registerEventRoutes(rt *routeTable) {
 	query := []param{
 		{Name: "after", Description: "Cursor: events with seq > after (default 0, the start of the retained log)", Schema: integer()},
 		{Name: "part", Description: "Only this part's events (its numeric id)", Schema: integer()},
-		{Name: "category", Description: "Only events whose part is in this category after the change", Schema: enum("review", "cnc", "hand", "completed")},
+		{Name: "category", Description: "Only events whose part is in this category after the change", Schema: enum(names(parts.Categories)...)},
 		{Name: "action", Description: "Only these actions; repeat the parameter or separate with commas", Schema: str()},
 	}
 	expired := response{Description: "Events after the cursor were pruned (retention): resync from the current state, then follow from the head", Schema: ref("Error")}

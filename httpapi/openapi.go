@@ -51,6 +51,15 @@ func orNull(s schema) schema {
 
 func enum(values ...string) schema { return schema{"type": "string", "enum": values} }
 
+// names returns the library's list of values as strings, for enum.
+func names[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // components are the shared schemas of the document.
 func components(stages []string) map[string]schema {
 	misc := schema{"type": "object", "nullable": true, "additionalProperties": true,
@@ -64,9 +73,9 @@ func components(stages []string) map[string]schema {
 			"retry_after": schema{"type": "integer", "description": "Seconds to wait (429)"},
 		}, "error"),
 		"Message": obj(props{"message": str()}, "message"),
-		"File": obj(props{"name": str(), "kind": enum("cad", "drawing", "model", "view"), "size": integer(),
+		"File": obj(props{"name": str(), "kind": enum(names(parts.FileKinds)...), "size": integer(),
 			"sha256": str(), "contentType": str(), "uploadedAt": schema{"type": "string", "format": "date-time"}}),
-		"Model":     obj(props{"state": enum("none", "pending", "ready", "failed"), "error": str()}, "state"),
+		"Model":     obj(props{"state": enum(names(parts.ModelStates)...), "error": str()}, "state"),
 		"Part":      partSchema(stages, misc),
 		"PartInput": partInputSchema(stages, misc),
 		"PartList": obj(props{

@@ -360,14 +360,10 @@ func (h *handler) approve(w http.ResponseWriter, req bunrouter.Request) error {
 
 func (h *handler) assign(w http.ResponseWriter, req bunrouter.Request) error {
 	return h.act(w, req, parts.ActionAssign, func(o object, in *parts.ActionInput) error {
-		who, ok, err := o.str("assigned")
-		if err != nil {
+		var err error
+		if in.Assignee, _, err = o.str("assigned"); err != nil { // required: the Service checks it
 			return err
 		}
-		if !ok || strings.TrimSpace(who) == "" {
-			return &parts.ValidationError{Field: "assigned", Reason: "assigned is required"}
-		}
-		in.Assignee = who
 		in.Notes, err = optionalNotes(o)
 		return err
 	})

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/uptrace/bunrouter"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // access says who may call a route.
@@ -330,5 +332,5 @@ func (h *handler) registerRoutes(rt *routeTable) {
 	rt.add(route{Method: http.MethodPut, Path: idParam + "/status", Access: accessWrite, Handler: h.setStatus, Doc: actionDoc(
 		"Set the status through the workflow rules",
 		"Reviewed approves, Completed completes, Pending/In Progress/Already Started keep the category.",
-		obj(props{"status": enum("Pending", "Reviewed", "In Progress", "Already Started", "Completed"), "notes": str()}, "status"), nil)})
+		obj(props{"status": enum(names(parts.Statuses)...), "notes": str()}, "status"), nil)})
 }

@@ -97,7 +97,7 @@ func webhookSchemas() map[string]schema {
 	endpoint := props{
 		"id": str(), "url": schema{"type": "string", "description": "https, unless allowHttp"},
 		"actions":      schema{"type": "array", "items": str(), "description": "Only these actions; empty means all"},
-		"category":     enum("review", "cnc", "hand", "completed"),
+		"category":     enum(names(parts.Categories)...),
 		"format":       enum("json", "slack", "discord"),
 		"enabled":      schema{"type": "boolean"},
 		"allowHttp":    schema{"type": "boolean"},

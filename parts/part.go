@@ -69,6 +69,9 @@ const (
 	FileView    FileKind = "view"    // a PNG preview rendered by the client
 )
 
+// FileKinds lists every file kind.
+var FileKinds = []FileKind{FileCAD, FileDrawing, FileModel, FileView}
+
 // MaxViews is the number of preview images a part can hold (view_0..view_7).
 const MaxViews = 8
 
@@ -100,6 +103,9 @@ const (
 	ModelReady   ModelState = "ready"
 	ModelFailed  ModelState = "failed"
 )
+
+// ModelStates lists every model state.
+var ModelStates = []ModelState{ModelNone, ModelPending, ModelReady, ModelFailed}
 
 // Model is the conversion state of a part's 3D model.
 type Model struct {
