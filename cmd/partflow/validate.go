@@ -18,6 +18,7 @@ import (
 	"github.com/partflow/partflow/convert/grpcplugin"
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage"
 )
 
 // memoryDSN is the storage registry's in-memory SQLite URL.
@@ -291,7 +292,13 @@ func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 		return "postgres://" + rest, "", nil
 	case "sqlite", "sqlite3":
 	default:
-		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite)", scheme)
+		// Any other scheme is the storage registry's to judge: a
+		// registered driver gets the URL as it is, an unknown scheme the
+		// registry's error listing the known ones.
+		if slices.Contains(storage.Schemes(), strings.ToLower(scheme)) {
+			return raw, "", nil
+		}
+		return "", "", fmt.Errorf("%w %q for database_url (known: %s)", storage.ErrUnknownScheme, scheme, strings.Join(storage.Schemes(), ", "))
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	switch rest {
