@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,35 +176,6 @@ func (r flaskRow) toPart(warn func(int64, string, ...any)) (*parts.Part, error) 
 		Amount: int(r.amount.Int64), Notes: r.notes.String,
 		OnshapeURL: r.onshapeURL.String,
 	}
-	for _, req := range []struct {
-		field *string
-		name  string
-	}{{&p.PartID, "part_id"}, {&p.Material, "material"}, {&p.Subsystem, "subsystem"}} {
-		if strings.TrimSpace(*req.field) == "" {
-			*req.field = "(unknown)"
-			warn(r.id, "%s is empty; imported as %q", req.name, "(unknown)")
-		}
-	}
-	if p.Amount < 1 {
-		p.Amount = 1
-	}
-	if !p.Status.Valid() {
-		if p.Status != "" {
-			warn(r.id, "unknown status %q; imported as Pending", p.Status)
-		}
-		p.Status = parts.StatusPending
-	}
-	if !p.Type.Valid() {
-		warn(r.id, "unknown type %q; imported without a type", p.Type)
-		p.Type = parts.TypeNone
-	}
-	if !p.Category.Valid() {
-		p.Category = parts.CategoryReview
-	}
-	if u, err := url.Parse(p.OnshapeURL); p.OnshapeURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https")) {
-		warn(r.id, "onshape_url %q is not an http(s) URL; dropped", p.OnshapeURL)
-		p.OnshapeURL = ""
-	}
 	if s := strings.TrimSpace(r.miscInfo.String); s != "" && s != "null" {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
@@ -231,7 +201,75 @@ func (r flaskRow) toPart(warn func(int64, string, ...any)) (*parts.Part, error) 
 	if p.Assigned == "" {
 		p.ClaimedDate = nil
 	}
+	if err := repairImported(p, func(format string, args ...any) { warn(r.id, format, args...) }); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// importRepairs are the importer's answers to the library's validation
+// errors, by field: each makes the refused value acceptable and says how,
+// or says nothing ("") for a quiet default. The rules themselves are the
+// library's (parts.Part.Validate).
+var importRepairs = map[string]func(p *parts.Part) string{
+	"partId":    func(p *parts.Part) string { return unknownText(&p.PartID, "part_id") },
+	"material":  func(p *parts.Part) string { return unknownText(&p.Material, "material") },
+	"subsystem": func(p *parts.Part) string { return unknownText(&p.Subsystem, "subsystem") },
+	"amount": func(p *parts.Part) string {
+		was := p.Amount
+		p.Amount = min(max(p.Amount, 1), parts.MaxAmount)
+		if was < 1 {
+			return ""
+		}
+		return fmt.Sprintf("amount %d is too large; imported as %d", was, p.Amount)
+	},
+	"status": func(p *parts.Part) string {
+		was := p.Status
+		p.Status = parts.StatusPending
+		if was == "" {
+			return ""
+		}
+		return fmt.Sprintf("unknown status %q; imported as Pending", was)
+	},
+	"type": func(p *parts.Part) string {
+		was := p.Type
+		p.Type = parts.TypeNone
+		return fmt.Sprintf("unknown type %q; imported without a type", was)
+	},
+	"category": func(p *parts.Part) string { p.Category = parts.CategoryReview; return "" },
+	"onshapeUrl": func(p *parts.Part) string {
+		was := p.OnshapeURL
+		p.OnshapeURL = ""
+		return fmt.Sprintf("onshape_url %q is not an http(s) URL; dropped", was)
+	},
+	"miscInfo": func(p *parts.Part) string { p.MiscInfo = nil; return "misc_info is not acceptable; dropped" },
+}
+
+func unknownText(field *string, column string) string {
+	*field = "(unknown)"
+	return fmt.Sprintf("%s is empty; imported as %q", column, "(unknown)")
+}
+
+// repairImported validates p with the library's rules and repairs what
+// importRepairs can, warning about each repair; any other problem is an
+// error.
+func repairImported(p *parts.Part, warn func(format string, args ...any)) error {
+	repaired := map[string]bool{}
+	for {
+		err := p.Validate()
+		var ve *parts.ValidationError
+		if err == nil || !errors.As(err, &ve) {
+			return err
+		}
+		fix, ok := importRepairs[ve.Field]
+		if !ok || repaired[ve.Field] {
+			return err
+		}
+		repaired[ve.Field] = true
+		if msg := fix(p); msg != "" {
+			warn("%s", msg)
+		}
+	}
 }
 
 // flaskTime parses SQLAlchemy's DateTime text. Naive times (the original
