@@ -188,6 +188,11 @@ var errorTable = []errorRule{
 		return http.StatusUnsupportedMediaType, errorBody{Error: err.Error()}
 	}},
 	{is(parts.ErrUnauthorized), fixedAnswer(http.StatusUnauthorized, "Unauthorized")},
+	{asType[*parts.UpstreamError](), func(err error, _ http.ResponseWriter) (int, errorBody) {
+		e, _ := as[*parts.UpstreamError](err)
+		return http.StatusBadGateway, errorBody{Error: e.Reason}
+	}},
+	{is(parts.ErrNoDrawingSource), fixedAnswer(http.StatusServiceUnavailable, "Fetching drawings from Onshape is not configured on this server")},
 	{asType[*parts.StorageError](), storageFaultAnswer},
 	{is(context.DeadlineExceeded), fixedAnswer(http.StatusServiceUnavailable, "The server took too long, try again")},
 }

@@ -37,10 +37,6 @@ type FileOptions struct {
 	// progress; more get 429 with Retry-After. Default
 	// DefaultMaxUploadsPerClient (8); negative disables the cap.
 	MaxUploadsPerClient int
-	// Onshape configures GET /api/parts/{id}/drawing. Without it the route
-	// serves drawings cached earlier and answers 503 when it would have to
-	// fetch one.
-	Onshape *OnshapeOptions
 }
 
 // DefaultMultipartSlack is the default of FileOptions.MultipartSlack.
@@ -578,6 +574,6 @@ func (h *handler) drawing(w http.ResponseWriter, req bunrouter.Request) error {
 		}
 	}
 	return send(w, req.Request, "inline", func() (io.ReadSeekCloser, parts.File, error) {
-		return h.svc.Drawing(req.Context(), id, refresh, h.fetchDrawing, h.actor(req))
+		return h.svc.Drawing(req.Context(), id, refresh, h.actor(req))
 	})
 }

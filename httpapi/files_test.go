@@ -29,6 +29,7 @@ import (
 
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/internal/fixtures"
+	"github.com/partflow/partflow/onshape"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
 	"github.com/partflow/partflow/storage/bunstore"
@@ -671,10 +672,10 @@ func newFakeOnshape(t *testing.T) *fakeOnshape {
 }
 
 func TestDrawingFetchedFromOnshapeAndCached(t *testing.T) {
-	onshape := newFakeOnshape(t)
-	e := newFilesEnv(t, func(_ *parts.Options, ho *httpapi.Options) {
-		ho.Files.Onshape = &httpapi.OnshapeOptions{BaseURL: onshape.srv.URL, AccessKey: "access", SecretKey: "secret",
-			Client: onshape.srv.Client(), PollInterval: 1}
+	fake := newFakeOnshape(t)
+	e := newFilesEnv(t, func(po *parts.Options, _ *httpapi.Options) {
+		po.Drawings = onshape.New(onshape.Options{BaseURL: fake.srv.URL, AccessKey: "access", SecretKey: "secret",
+			Client: fake.srv.Client(), PollInterval: 1})
 	})
 	url := "https://cad.onshape.com/documents/0123abcd/w/4567ef/e/89ab"
 	cnc := e.part(map[string]any{"onshapeUrl": url})
@@ -689,25 +690,25 @@ func TestDrawingFetchedFromOnshapeAndCached(t *testing.T) {
 			t.Fatalf("drawing: %d %q %q %s", d.status, d.header.Get("Content-Type"), d.header.Get("Content-Disposition"), d.body)
 		}
 	}
-	if n := onshape.exports.Load(); n != 1 {
+	if n := fake.exports.Load(); n != 1 {
 		t.Errorf("%d exports, want 1 (then the cache)", n)
 	}
 	v2 := append(slices.Clone(pdfData), "% v2\n"...)
-	onshape.pdf.Store(&v2)
+	fake.pdf.Store(&v2)
 	if d := e.do("GET", hand+"/drawing?refresh=true", nil, nil); d.status != 200 || !bytes.Equal(d.body, v2) {
 		t.Errorf("refresh: %d", d.status)
 	}
 	if d := e.do("GET", hand+"/download", nil, nil); !bytes.Equal(d.body, v2) {
 		t.Errorf("the cached drawing is not the part's drawing file")
 	}
-	onshape.status.Store(403)
+	fake.status.Store(403)
 	wantError(t, e.do("GET", hand+"/drawing?refresh=1", nil, nil), 502, "Onshape answered 403 for POST drawings", "")
 	if d := e.do("GET", hand+"/drawing", nil, nil); d.status != 200 || !bytes.Equal(d.body, v2) {
 		t.Errorf("cache after a failed refresh: %d", d.status)
 	}
 	evil := e.part(map[string]any{"type": "hand", "onshapeUrl": "https://evil.example/documents/../../x/w/y/e/z"})
 	wantError(t, e.do("GET", evil+"/drawing", nil, nil), 400, "", "onshapeUrl")
-	if onshape.badAuths.Load() != 0 {
+	if fake.badAuths.Load() != 0 {
 		t.Errorf("requests without the API keys reached Onshape")
 	}
 }

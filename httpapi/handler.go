@@ -167,8 +167,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for rate limits and timestamps. Default time.Now.
 	Now func() time.Time
-	// Files configures the file routes (upload body slack, Onshape
-	// drawings); see FileOptions.
+	// Files configures the file routes (upload body slack, upload rates);
+	// see FileOptions. Drawings are fetched by the Service's
+	// parts.Options.Drawings.
 	Files FileOptions
 	// Convert configures the model routes (how long they wait for a
 	// conversion); see ConvertOptions.

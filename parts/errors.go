@@ -30,6 +30,27 @@ var (
 	ErrCursorExpired = errors.New("event cursor expired: events after it were pruned; resync from the current state")
 )
 
+// ErrNoDrawingSource: the Service was built without Options.Drawings and
+// holds no drawing for the part.
+var ErrNoDrawingSource = errors.New("fetching drawings is not configured")
+
+// ErrUpstream: a system the Service fetches from (a DrawingSource) refused
+// or failed. *UpstreamError matches it.
+var ErrUpstream = errors.New("upstream failed")
+
+// UpstreamError reports a refusal or failure of a system the Service
+// fetches from. It matches ErrUpstream.
+type UpstreamError struct {
+	// Reason is one sentence for users, without secrets.
+	Reason string
+}
+
+// Error implements error.
+func (e *UpstreamError) Error() string { return e.Reason }
+
+// Is makes UpstreamError match ErrUpstream.
+func (e *UpstreamError) Is(target error) bool { return target == ErrUpstream }
+
 // Not-found errors that say what is missing. Each matches ErrNotFound.
 var (
 	// ErrFileNotFound: the part exists but holds no file of the requested

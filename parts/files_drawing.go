@@ -9,18 +9,32 @@ import (
 
 // Drawings fetched from where a part is designed.
 
-// DrawingFetcher fetches a part's drawing PDF from where the part is
-// designed (Onshape, by p.OnshapeURL). It returns the file name to record
-// and the body, which the Service reads through the upload checks and
-// closes. Implementations live outside the library (httpapi has one).
+// DrawingSource fetches a part's drawing PDF from where the part is
+// designed (Onshape, by p.OnshapeURL). FetchDrawing returns the file name
+// to record and the body, which the Service reads through the upload
+// checks and closes. A source that refuses or fails returns an
+// *UpstreamError; a p.OnshapeURL it cannot use, a *ValidationError.
+// Implementations live outside the library (package onshape has one); a
+// Service has one, set in Options.Drawings.
+type DrawingSource interface {
+	FetchDrawing(ctx context.Context, p *Part) (name string, body io.ReadCloser, err error)
+}
+
+// DrawingFetcher adapts a function to a DrawingSource.
 type DrawingFetcher func(ctx context.Context, p *Part) (name string, body io.ReadCloser, err error)
 
-// Drawing returns the drawing PDF of a hand part, fetching it with fetch and
+// FetchDrawing calls f.
+func (f DrawingFetcher) FetchDrawing(ctx context.Context, p *Part) (string, io.ReadCloser, error) {
+	return f(ctx, p)
+}
+
+// Drawing returns the drawing PDF of a hand part, fetching it from
+// Options.Drawings (ErrNoDrawingSource without one) and
 // caching it as the part's drawing file when the part holds none or refresh
 // is set. A part that is not a hand part gives a *ValidationError (field
 // type); a part without onshapeUrl gives ErrNotFound. A fetched file goes
 // through UploadFile's checks (a non-PDF answer is ErrUnsupportedType).
-func (s *Service) Drawing(ctx context.Context, id int64, refresh bool, fetch DrawingFetcher, actor string) (io.ReadSeekCloser, File, error) {
+func (s *Service) Drawing(ctx context.Context, id int64, refresh bool, actor string) (io.ReadSeekCloser, File, error) {
 	p, err := s.FindPartByID(ctx, id)
 	if err != nil {
 		return nil, File{}, err
@@ -37,7 +51,10 @@ func (s *Service) Drawing(ctx context.Context, id int64, refresh bool, fetch Dra
 			return rc, f, err
 		}
 	}
-	name, body, err := fetch(ctx, p)
+	if s.drawings == nil {
+		return nil, File{}, fmt.Errorf("drawing of part %d: %w", id, ErrNoDrawingSource)
+	}
+	name, body, err := s.drawings.FetchDrawing(ctx, p)
 	if err != nil {
 		return nil, File{}, fmt.Errorf("fetch drawing of part %d: %w", id, err)
 	}

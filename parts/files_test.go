@@ -887,24 +887,26 @@ func TestNewCADDropsModelOfOldCAD(t *testing.T) {
 }
 
 func TestDrawingFetchesOnceForHandParts(t *testing.T) {
-	e := newFileEnv(t, nil)
 	var fetches atomic.Int32
-	fetch := func(body []byte) parts.DrawingFetcher {
-		return func(ctx context.Context, p *parts.Part) (string, io.ReadCloser, error) {
+	var answer atomic.Pointer[[]byte] // what the drawing source sends
+	e := newFileEnv(t, func(o *parts.Options) {
+		o.Drawings = parts.DrawingFetcher(func(ctx context.Context, p *parts.Part) (string, io.ReadCloser, error) {
 			fetches.Add(1)
-			return "Drawing 1.pdf", io.NopCloser(bytes.NewReader(body)), nil
-		}
-	}
+			return "Drawing 1.pdf", io.NopCloser(bytes.NewReader(*answer.Load())), nil
+		})
+	})
+	// fetch makes the source send body and returns the actor of the call.
+	fetch := func(body []byte) string { answer.Store(&body); return "t" }
 	url := "https://cad.onshape.com/documents/d1/w/w1/e/e1"
 	cnc := e.newPart(t, parts.TypeCNC)
 	if _, err := e.svc.UpdatePart(t.Context(), cnc.ID, parts.Update{OnshapeURL: &url}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.Drawing(t.Context(), cnc.ID, false, fetch(pdfBody), "t"); !errors.Is(err, parts.ErrInvalid) {
+	if _, _, err := e.svc.Drawing(t.Context(), cnc.ID, false, fetch(pdfBody)); !errors.Is(err, parts.ErrInvalid) {
 		t.Errorf("cnc part: %v, want ErrInvalid", err)
 	}
 	hand := e.newPart(t, parts.TypeHand)
-	if _, _, err := e.svc.Drawing(t.Context(), hand.ID, false, fetch(pdfBody), "t"); !errors.Is(err, parts.ErrNotFound) {
+	if _, _, err := e.svc.Drawing(t.Context(), hand.ID, false, fetch(pdfBody)); !errors.Is(err, parts.ErrNotFound) {
 		t.Errorf("hand part without URL: %v, want ErrNotFound", err)
 	}
 	if _, err := e.svc.UpdatePart(t.Context(), hand.ID, parts.Update{OnshapeURL: &url}); err != nil {
@@ -912,7 +914,7 @@ func TestDrawingFetchesOnceForHandParts(t *testing.T) {
 	}
 	for range 2 {
 		b, f := e.read(t, func() (io.ReadSeekCloser, parts.File, error) {
-			return e.svc.Drawing(t.Context(), hand.ID, false, fetch(pdfBody), "t")
+			return e.svc.Drawing(t.Context(), hand.ID, false, fetch(pdfBody))
 		})
 		if !bytes.Equal(b, pdfBody) || f.Name != "Drawing_1.pdf" || f.Kind != parts.FileDrawing {
 			t.Errorf("drawing = %d bytes %+v", len(b), f)
@@ -923,12 +925,12 @@ func TestDrawingFetchesOnceForHandParts(t *testing.T) {
 	}
 	v2 := append(slices.Clone(pdfBody), '\n')
 	b, _ := e.read(t, func() (io.ReadSeekCloser, parts.File, error) {
-		return e.svc.Drawing(t.Context(), hand.ID, true, fetch(v2), "t")
+		return e.svc.Drawing(t.Context(), hand.ID, true, fetch(v2))
 	})
 	if !bytes.Equal(b, v2) || fetches.Load() != 2 {
 		t.Errorf("refresh: %d bytes after %d fetches, want the refetched drawing", len(b), fetches.Load())
 	}
-	if _, _, err := e.svc.Drawing(t.Context(), hand.ID, true, fetch([]byte("<html>login</html>")), "t"); !errors.Is(err, parts.ErrUnsupportedType) {
+	if _, _, err := e.svc.Drawing(t.Context(), hand.ID, true, fetch([]byte("<html>login</html>"))); !errors.Is(err, parts.ErrUnsupportedType) {
 		t.Errorf("non-PDF answer: %v, want ErrUnsupportedType", err)
 	}
 	b, _ = e.read(t, func() (io.ReadSeekCloser, parts.File, error) {

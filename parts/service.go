@@ -35,20 +35,25 @@ type Options struct {
 	// Events configures the change log: subscribers' polling for other
 	// processes' commits, their in-memory buffer, and retention.
 	Events EventOptions
+	// Drawings fetches hand parts' drawings for Service.Drawing; nil
+	// serves only drawings already stored.
+	Drawings DrawingSource
 }
 
 // Service is the one type callers use. It validates input, applies the
 // workflow table, owns the clock, versions and history, and runs each
 // operation in one store transaction.
 type Service struct {
-	store   Store
-	now     func() time.Time
-	log     *slog.Logger
-	files   FileStore
-	uploads UploadOptions
-	pipe    *pipeline
-	flow    *Workflow
-	feed    *feed
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+	files FileStore
+	// drawings is Options.Drawings.
+	drawings DrawingSource
+	uploads  UploadOptions
+	pipe     *pipeline
+	flow     *Workflow
+	feed     *feed
 }
 
 // NewService returns a Service over store.
@@ -56,7 +61,7 @@ func NewService(store Store, opts *Options) *Service {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Service{store: store, now: opts.Now, log: opts.Logger, files: opts.Files, flow: opts.Workflow}
+	s := &Service{store: store, now: opts.Now, log: opts.Logger, files: opts.Files, flow: opts.Workflow, drawings: opts.Drawings}
 	if s.flow == nil {
 		s.flow = OriginalWorkflow()
 	}

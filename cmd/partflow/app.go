@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/partflow/partflow/onshape"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 
@@ -72,7 +73,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	}
 	events := parts.EventOptions{Poll: cfg.Events.Poll, MaxAge: cfg.Events.MaxAge, MaxCount: cfg.Events.MaxCount}
 	svc := parts.NewService(store, &parts.Options{Logger: log, Files: files, Uploads: uploads, Convert: conv,
-		Workflow: cfg.WorkflowValue(), Events: events})
+		Workflow: cfg.WorkflowValue(), Events: events, Drawings: drawings(cfg)})
 	return &app{store: store, files: files, svc: svc, log: log}, nil
 }
 
@@ -84,4 +85,13 @@ func (a *app) Close() error {
 	}
 	errs = append(errs, a.store.Close())
 	return errors.Join(errs...)
+}
+
+// drawings returns the Onshape drawing source, or nil without API keys
+// (the Service then serves only drawings already stored).
+func drawings(cfg *Config) parts.DrawingSource {
+	if cfg.Onshape.AccessKey == "" || cfg.Onshape.SecretKey == "" {
+		return nil
+	}
+	return onshape.New(onshape.Options{BaseURL: cfg.Onshape.BaseURL, AccessKey: cfg.Onshape.AccessKey, SecretKey: cfg.Onshape.SecretKey})
 }

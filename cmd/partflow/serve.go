@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		StaticDir:      cfg.StaticDir,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
-		Files: httpapi.FileOptions{Onshape: onshape(cfg), MinUploadRate: orOff(int64(cfg.Uploads.MinRate)),
+		Files: httpapi.FileOptions{MinUploadRate: orOff(int64(cfg.Uploads.MinRate)),
 			UploadRateWindow: cfg.Uploads.RateWindow, MaxUploadsPerClient: int(orOff(int64(cfg.Uploads.MaxPerClient)))},
 		Convert:  httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
 		Cache:    httpapi.CacheOptions{PartBytes: int64(cfg.Cache.PartBytes), AnswerBytes: int64(cfg.Cache.AnswerBytes)},
@@ -180,14 +180,6 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// onshape returns the drawing fetcher's settings, or nil without keys.
-func onshape(cfg *Config) *httpapi.OnshapeOptions {
-	if cfg.Onshape.AccessKey == "" || cfg.Onshape.SecretKey == "" {
-		return nil
-	}
-	return &httpapi.OnshapeOptions{BaseURL: cfg.Onshape.BaseURL, AccessKey: cfg.Onshape.AccessKey, SecretKey: cfg.Onshape.SecretKey}
 }
 
 // apiKeys turns the configured keys into httpapi's: the shared api_key as
