@@ -292,17 +292,8 @@ func fileSummary(f *File) any {
 // the new part and the replaced files.
 func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor string, added []File,
 	edit func(next *Part, now time.Time)) (*Part, []File, error) {
-	var out *Part
 	var removed []File
-	err := s.retryTx(ctx, ifVersion, func(ctx context.Context, tx Tx) error {
-		cur, err := tx.FindPartByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ifVersion != 0 && cur.Version != ifVersion {
-			return &StaleError{Expected: ifVersion, Actual: cur.Version}
-		}
-		now := s.clock()
+	out, err := s.change(ctx, id, ifVersion, actor, func(ctx context.Context, tx Tx, cur *Part, now time.Time) (partEdit, error) {
 		next := cur.Clone()
 		removed = nil
 		var changes []Change
@@ -344,25 +335,20 @@ func (s *Service) commitFiles(ctx context.Context, id, ifVersion int64, actor st
 		if newCAD && s.uploads.OnCADStored != nil {
 			cad, _ := next.FileByKind(FileCAD)
 			if err := s.uploads.OnCADStored(ctx, tx, next, cad); err != nil {
-				return fmt.Errorf("queue conversion: %w", err)
+				return partEdit{}, fmt.Errorf("queue conversion: %w", err)
 			}
-		}
-		next.normalize()
-		if err := s.flow.Validate(next); err != nil {
-			return err
 		}
 		action := "file.uploaded"
 		if slices.ContainsFunc(changes, func(c Change) bool { return c.Before != nil }) {
 			action = "file.replaced"
 		}
-		out = next
-		return writeNext(ctx, tx, cur, next, now, action, actor, changes...)
+		return partEdit{next: next, action: action, extra: changes}, nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	s.deleteObjects(ctx, "remove replaced file", removed)
-	return out.Clone(), removed, nil
+	return out, removed, nil
 }
 
 // uniqueName returns name, or name with "-2", "-3", ... before its extension

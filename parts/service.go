@@ -349,6 +349,29 @@ func (s *Service) mutate(ctx context.Context, id, ifVersion int64, actor, action
 // same transaction: fn gets the transaction.
 func (s *Service) mutateTx(ctx context.Context, id, ifVersion int64, actor, action string,
 	fn func(ctx context.Context, tx Tx, cur *Part, now time.Time) (*Part, bool, error)) (*Part, error) {
+	return s.change(ctx, id, ifVersion, actor, func(ctx context.Context, tx Tx, cur *Part, now time.Time) (partEdit, error) {
+		next, changed, err := fn(ctx, tx, cur, now)
+		if err != nil || !changed {
+			return partEdit{}, err
+		}
+		return partEdit{next: next, action: action}, nil
+	})
+}
+
+// partEdit is what a change made of a part: the part after it (nil: nothing
+// changed), the event's action and changes beyond the part's fields.
+type partEdit struct {
+	next   *Part
+	action string
+	extra  []Change
+}
+
+// change is the Service's one read-check-write-commit path for an existing
+// part: in one transaction (retried on a lost race) it reads the part,
+// checks ifVersion, lets fn make the next version, normalises and
+// validates it, and stores it with its event.
+func (s *Service) change(ctx context.Context, id, ifVersion int64, actor string,
+	fn func(ctx context.Context, tx Tx, cur *Part, now time.Time) (partEdit, error)) (*Part, error) {
 	var out *Part
 	err := s.retryTx(ctx, ifVersion, func(ctx context.Context, tx Tx) error {
 		cur, err := tx.FindPartByID(ctx, id)
@@ -359,20 +382,20 @@ func (s *Service) mutateTx(ctx context.Context, id, ifVersion int64, actor, acti
 			return &StaleError{Expected: ifVersion, Actual: cur.Version}
 		}
 		now := s.clock()
-		next, changed, err := fn(ctx, tx, cur, now)
+		e, err := fn(ctx, tx, cur, now)
 		if err != nil {
 			return err
 		}
-		if !changed {
+		if e.next == nil {
 			out = cur
 			return nil
 		}
-		next.normalize()
-		if err := s.flow.Validate(next); err != nil {
+		e.next.normalize()
+		if err := s.flow.Validate(e.next); err != nil {
 			return err
 		}
-		out = next
-		return writeNext(ctx, tx, cur, next, now, action, actor)
+		out = e.next
+		return writeNext(ctx, tx, cur, e.next, now, e.action, actor, e.extra...)
 	})
 	if err != nil {
 		return nil, err
