@@ -59,10 +59,9 @@ func (s *Service) Drawing(ctx context.Context, id int64, refresh bool, actor str
 		return nil, File{}, fmt.Errorf("fetch drawing of part %d: %w", id, err)
 	}
 	defer body.Close()
-	if name = BaseName(name); name == "" {
+	if n := newFileName(name); n.base == "" {
 		name = "drawing.pdf"
-	}
-	if extOf(name) != formatPDF.ext {
+	} else if name = n.base; n.ext != formatPDF.ext {
 		name += ".pdf"
 	}
 	if _, err := s.UploadFile(ctx, id, Upload{Name: name, Kind: FileDrawing, Body: body, Actor: actor}); err != nil {

@@ -86,11 +86,12 @@ func (s *Service) uploadFile(ctx context.Context, id int64, u Upload) (*UploadRe
 	if u.IfVersion != 0 && cur.Version != u.IfVersion {
 		return nil, &StaleError{Expected: u.IfVersion, Actual: cur.Version}
 	}
-	f, err := s.uploadFormat(u.Name, u.Kind)
+	name := newFileName(u.Name)
+	f, err := s.uploadFormat(name, u.Kind)
 	if err != nil {
 		return nil, err
 	}
-	staged, err := s.stage(ctx, id, u.Name, f, s.uploads.MaxSize, 0)
+	staged, err := s.stage(ctx, id, name, f, s.uploads.MaxSize, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +119,11 @@ func (s *Service) uploadFile(ctx context.Context, id int64, u Upload) (*UploadRe
 
 // uploadFormat checks the extension of name against the allow-list and the
 // declared kind.
-func (s *Service) uploadFormat(name string, kind FileKind) (format, error) {
-	base := BaseName(name)
+func (s *Service) uploadFormat(name fileName, kind FileKind) (format, error) {
+	base, ext := name.base, name.ext
 	if base == "" || strings.Trim(base, ". ") == "" {
 		return format{}, invalid("file", "No file name given")
 	}
-	ext := extOf(base)
 	allowed := "." + strings.Join(s.uploads.Extensions, ", .")
 	if kind == FileModel {
 		if ext != formatGLB.ext {
@@ -151,15 +151,6 @@ func (s *Service) uploadFormat(name string, kind FileKind) (format, error) {
 	return f, nil
 }
 
-// extOf returns the lower-case extension of a client file name, without the dot.
-func extOf(name string) string {
-	base := BaseName(name)
-	if i := strings.LastIndexByte(base, '.'); i >= 0 {
-		return normExt(base[i+1:])
-	}
-	return ""
-}
-
 // staged is an object written (or about to be written) under a fresh key
 // that is not yet recorded on its part.
 type staged struct {
@@ -170,16 +161,16 @@ type staged struct {
 	committed bool
 }
 
-func (s *Service) stage(ctx context.Context, id int64, clientName string, f format, limit int64, view int) (*staged, error) {
+func (s *Service) stage(ctx context.Context, id int64, clientName fileName, f format, limit int64, view int) (*staged, error) {
 	var safe string
 	if f.kind == FileView {
 		safe = fmt.Sprintf("view_%d.png", view)
 	} else {
-		ext := extOf(clientName)
+		ext := clientName.ext
 		if g, ok := uploadFormats[ext]; ext != f.ext && (!ok || g.name != f.name) {
 			ext = f.ext
 		}
-		safe = SafeName(clientName, ext) // keeps .stp as .stp
+		safe = clientName.safe(ext) // keeps .stp as .stp
 	}
 	key, err := newKey(id, f.kind, safe)
 	if err != nil {

@@ -74,7 +74,7 @@ func (s *Service) uploadViews(ctx context.Context, id int64, next func() (ViewUp
 		if v.Index < 0 || v.Index >= MaxViews {
 			return nil, invalid("views", "view index %d is out of range (view_0 .. view_%d)", v.Index, MaxViews-1)
 		}
-		st, err := s.stage(ctx, id, v.Name, formatPNG, s.uploads.MaxViewSize, v.Index)
+		st, err := s.stage(ctx, id, newFileName(v.Name), formatPNG, s.uploads.MaxViewSize, v.Index)
 		if err != nil {
 			return nil, err
 		}

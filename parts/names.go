@@ -7,14 +7,37 @@ import (
 
 // Served file names: safe ASCII names derived from clients' names.
 
+// fileName is a client's file name reduced once, where it enters the
+// library, to its last path element (BaseName), with its extension; the
+// rest of the upload path trusts it and never reduces it again.
+type fileName struct {
+	// base is the last path element ("" when there is none).
+	base string
+	// ext is base's lower-case extension without the dot ("" when none).
+	ext string
+}
+
+// newFileName checks a client's file name once.
+func newFileName(raw string) fileName {
+	base := BaseName(raw)
+	n := fileName{base: base}
+	if i := strings.LastIndexByte(base, '.'); i >= 0 {
+		n.ext = normExt(base[i+1:])
+	}
+	return n
+}
+
 // SafeName derives the served file name from a client's file name: only
 // the last path element (/ and \ both separate), letters with diacritics
 // transliterated to ASCII (é -> e, ß -> ss) and every other character
 // outside [A-Za-z0-9._-] replaced by "_", no leading dots or dashes, at most
 // MaxSafeNameLen bytes, ending in "." + ext (ext lower case, without the
 // dot). A name with nothing usable becomes "file." + ext.
-func SafeName(name, ext string) string {
-	base := BaseName(name)
+func SafeName(name, ext string) string { return newFileName(name).safe(ext) }
+
+// safe is SafeName of n.
+func (n fileName) safe(ext string) string {
+	base := n.base
 	if i := strings.LastIndexByte(base, '.'); i >= 0 && normExt(base[i+1:]) == ext {
 		base = base[:i]
 	}
@@ -52,8 +75,8 @@ func SafeName(name, ext string) string {
 // originalName is the client's name as kept for Content-Disposition: the
 // last path element, valid UTF-8, no control characters, at most
 // MaxFileNameLen characters; the safe name when nothing is left.
-func originalName(name, safe string) string {
-	base := strings.ToValidUTF8(BaseName(name), "\uFFFD")
+func originalName(name fileName, safe string) string {
+	base := strings.ToValidUTF8(name.base, "\uFFFD")
 	base = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1

@@ -136,7 +136,7 @@ func cadFormat(f File) (convert.Format, error) {
 func (s *Service) converterFor(f File) (convert.Converter, convert.Format, error) {
 	from, err := cadFormat(f)
 	if err != nil {
-		return nil, "", &ConversionError{Message: fmt.Sprintf("%s files cannot be converted", extOf(f.Name)), Err: err}
+		return nil, "", &ConversionError{Message: fmt.Sprintf("%s files cannot be converted", newFileName(f.Name).ext), Err: err}
 	}
 	if s.pipe.opts.Converters == nil {
 		return nil, from, &ConversionError{Err: convert.ErrUnavailable,
