@@ -10,29 +10,36 @@ import (
 )
 
 // NextJob implements parts.Store.
-func (s *Store) NextJob(ctx context.Context) (*parts.Job, error) {
+func (s *Store) NextJob(ctx context.Context, l parts.Lease) (*parts.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if l.Owner == "" {
+		return nil, fmt.Errorf("next job: %w", &parts.ValidationError{Field: "owner", Reason: "a lease needs an owner"})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next *parts.Job
 	for _, j := range s.jobs {
-		if j.State == parts.JobQueued && (next == nil || j.CreatedAt.Before(next.CreatedAt)) {
+		free := j.State == parts.JobQueued || (j.State == parts.JobRunning && j.LeaseUntil.Before(l.Now))
+		if free && (next == nil || j.CreatedAt.Before(next.CreatedAt)) {
 			next = j
 		}
 	}
 	if next == nil {
 		return nil, fmt.Errorf("next job: %w", parts.ErrNotFound)
 	}
-	next.State, next.UpdatedAt = parts.JobRunning, s.now().UTC().Truncate(time.Microsecond)
+	next.State, next.UpdatedAt = parts.JobRunning, micros(s.now())
+	next.LeaseOwner, next.LeaseUntil = l.Owner, micros(l.Until)
 	next.Attempts++
 	c := *next
 	return &c, nil
 }
 
-// FinishJob implements parts.Store.
-func (s *Store) FinishJob(ctx context.Context, id int64, state parts.JobState, message string) error {
+func micros(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// held runs set on job id if owner holds it; otherwise it explains why not.
+func (s *Store) held(ctx context.Context, verb string, id int64, owner string, set func(j *parts.Job)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -40,28 +47,41 @@ func (s *Store) FinishJob(ctx context.Context, id int64, state parts.JobState, m
 	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.jobs, func(j *parts.Job) bool { return j.ID == id })
 	if i < 0 {
-		return fmt.Errorf("finish job %d: %w", id, parts.ErrNotFound)
+		return fmt.Errorf("%s job %d: %w", verb, id, parts.ErrNotFound)
 	}
 	j := s.jobs[i]
-	j.State, j.Error, j.UpdatedAt = state, message, s.now().UTC().Truncate(time.Microsecond)
+	switch {
+	case j.State != parts.JobRunning:
+		return fmt.Errorf("%s job %d: job is %s, not running: %w", verb, id, j.State, parts.ErrConflict)
+	case j.LeaseOwner != owner:
+		return fmt.Errorf("%s job %d: %q holds the job, not %q: %w", verb, id, j.LeaseOwner, owner, parts.ErrConflict)
+	}
+	j.UpdatedAt = micros(s.now())
+	set(j)
 	return nil
 }
 
-// RequeueRunningJobs implements parts.Store.
-func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+// RenewJob implements parts.Store.
+func (s *Store) RenewJob(ctx context.Context, id int64, l parts.Lease) error {
+	return s.held(ctx, "renew", id, l.Owner, func(j *parts.Job) { j.LeaseUntil = micros(l.Until) })
+}
+
+// FinishJob implements parts.Store.
+func (s *Store) FinishJob(ctx context.Context, id int64, owner string, state parts.JobState, message string) error {
+	if state != parts.JobDone && state != parts.JobFailed {
+		return fmt.Errorf("finish job %d: %w", id, &parts.ValidationError{Field: "state",
+			Reason: fmt.Sprintf("a job finishes as %s or %s, not %q", parts.JobDone, parts.JobFailed, state)})
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, j := range s.jobs {
-		if j.State == parts.JobRunning {
-			j.State = parts.JobQueued
-			n++
-		}
-	}
-	return n, nil
+	return s.held(ctx, "finish", id, owner, func(j *parts.Job) {
+		j.State, j.Error, j.LeaseOwner, j.LeaseUntil = state, message, "", time.Time{}
+	})
+}
+
+// ReleaseJob implements parts.Store.
+func (s *Store) ReleaseJob(ctx context.Context, id int64, owner string) error {
+	return s.held(ctx, "release", id, owner, func(j *parts.Job) {
+		j.State, j.LeaseOwner, j.LeaseUntil = parts.JobQueued, "", time.Time{}
+	})
 }
 
 // ReadLog implements parts.Store.
