@@ -1,0 +1,2 @@
+-- A part's surface finish.
+ALTER TABLE parts ADD COLUMN finish TEXT NOT NULL DEFAULT '';
