@@ -88,8 +88,6 @@ var fieldTable = []Field{
 		Text: func(p *Part) *string { return &p.File }, Edit: func(u *Update) **string { return &u.File }},
 	{Name: "onshapeUrl", Column: "onshape_url", Label: "Onshape URL", Kind: FieldText, Max: MaxOnshapeURLLen, Trim: true,
 		Text: func(p *Part) *string { return &p.OnshapeURL }, Edit: func(u *Update) **string { return &u.OnshapeURL }},
-	{Name: "finish", Column: "finish", Label: "Finish", Kind: FieldText, Max: 100, Trim: true,
-		Text: func(p *Part) *string { return &p.Finish }, Edit: func(u *Update) **string { return &u.Finish }},
 }
 
 // Fields returns the plain fields of a Part in wire order (see Field). The
@@ -127,7 +125,6 @@ type Update struct {
 	Subsystem  *string
 	Notes      *string
 	OnshapeURL *string
-	Finish     *string
 	// File is a file name only; any directory part is dropped.
 	File *string
 	// Status, when non-nil and non-empty, sets the status; empty keeps it.

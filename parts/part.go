@@ -118,21 +118,19 @@ type Model struct {
 
 // Part is one manufactured part tracked through the workflow.
 type Part struct {
-	ID         int64
-	PartID     string
-	Name       string
-	Type       Type
-	Material   string
-	Subsystem  string
-	Assigned   string
-	Status     Status
-	Category   Category
-	Amount     int
-	Notes      string
-	File       string
-	OnshapeURL string
-	// Finish is the surface finish asked for ("anodised black").
-	Finish      string
+	ID          int64
+	PartID      string
+	Name        string
+	Type        Type
+	Material    string
+	Subsystem   string
+	Assigned    string
+	Status      Status
+	Category    Category
+	Amount      int
+	Notes       string
+	File        string
+	OnshapeURL  string
 	MiscInfo    map[string]any
 	ClaimedDate *time.Time
 	CreatedAt   time.Time

@@ -1,2 +1,0 @@
--- A part's surface finish.
-ALTER TABLE parts ADD COLUMN finish TEXT NOT NULL DEFAULT '';
