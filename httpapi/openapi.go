@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -258,6 +259,27 @@ func operation(r route, pathParams []string) map[string]any {
 	if r.Doc.Description != "" {
 		o["description"] = r.Doc.Description
 	}
+	if params := parameters(r, pathParams); len(params) > 0 {
+		o["parameters"] = params
+	}
+	if b := r.Doc.Body; b != nil {
+		o["requestBody"] = map[string]any{"required": b.Required,
+			"content": map[string]any{b.ContentType: map[string]any{"schema": b.Schema}}}
+	}
+	if r.Access != accessPublic {
+		o["security"] = []any{map[string]any{"ApiKeyHeader": []any{}}, map[string]any{"ApiKeyQuery": []any{}}}
+	}
+	o["responses"] = responses(r, pathParams)
+	tag := "parts"
+	if !strings.HasPrefix(r.Path, "/api/parts") {
+		tag = "service"
+	}
+	o["tags"] = []string{tag}
+	return o
+}
+
+// parameters documents a route's path and query parameters.
+func parameters(r route, pathParams []string) []any {
 	var params []any
 	for _, n := range pathParams {
 		s := str()
@@ -276,26 +298,17 @@ func operation(r route, pathParams []string) map[string]any {
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "required": q.Required,
 			"schema": q.Schema, "description": q.Description})
 	}
-	if len(params) > 0 {
-		o["parameters"] = params
-	}
-	if b := r.Doc.Body; b != nil {
-		o["requestBody"] = map[string]any{"required": b.Required,
-			"content": map[string]any{b.ContentType: map[string]any{"schema": b.Schema}}}
-	}
+	return params
+}
+
+// responses documents a route's own answers and the errors its access,
+// body, parameters and If-Match can give.
+func responses(r route, pathParams []string) map[string]any {
 	resps := map[string]any{}
-	errResp := func(code int, desc string) {
-		if _, ok := resps[strconv.Itoa(code)]; !ok {
-			resps[strconv.Itoa(code)] = map[string]any{"description": desc, "content": jsonContent(ref("Error"))}
-		}
-	}
 	for code, rs := range r.Doc.Responses {
 		m := map[string]any{"description": rs.Description}
 		if rs.Schema != nil {
-			ct := rs.ContentType
-			if ct == "" {
-				ct = "application/json"
-			}
+			ct := cmp.Or(rs.ContentType, "application/json")
 			m["content"] = map[string]any{ct: map[string]any{"schema": rs.Schema}}
 		}
 		if len(rs.Headers) > 0 {
@@ -307,40 +320,23 @@ func operation(r route, pathParams []string) map[string]any {
 		}
 		resps[strconv.Itoa(code)] = m
 	}
-	if r.Doc.Body != nil || len(r.Doc.Query) > 0 {
-		errResp(http.StatusBadRequest, "Invalid input (field names it)")
-	}
-	if r.Doc.Body != nil && r.Doc.Body.ContentType == "application/json" {
-		errResp(http.StatusRequestEntityTooLarge, "Body larger than the limit")
-		errResp(http.StatusUnsupportedMediaType, "Body is not JSON")
-	}
-	if r.Access != accessPublic {
-		o["security"] = []any{map[string]any{"ApiKeyHeader": []any{}}, map[string]any{"ApiKeyQuery": []any{}}}
-		errResp(http.StatusUnauthorized, "API key required, or invalid")
-		errResp(http.StatusTooManyRequests, "Too many failed keys from this address (Retry-After)")
-	}
-	if r.Access == accessWrite {
-		errResp(http.StatusForbidden, "The key is read-only, or the policy refuses (the rule is named)")
-	}
-	if r.Access == accessAdmin {
-		errResp(http.StatusForbidden, "The key is not an admin key")
-	}
-	for _, n := range pathParams {
-		if n == "id" {
-			errResp(http.StatusNotFound, "No such part")
+	errResp := func(when bool, code int, desc string) {
+		if _, ok := resps[strconv.Itoa(code)]; when && !ok {
+			resps[strconv.Itoa(code)] = map[string]any{"description": desc, "content": jsonContent(ref("Error"))}
 		}
 	}
-	if r.Doc.IfMatch {
-		errResp(http.StatusPreconditionFailed, "If-Match did not match the current ETag (sent back in ETag)")
-	}
+	jsonBody := r.Doc.Body != nil && r.Doc.Body.ContentType == "application/json"
+	errResp(r.Doc.Body != nil || len(r.Doc.Query) > 0, http.StatusBadRequest, "Invalid input (field names it)")
+	errResp(jsonBody, http.StatusRequestEntityTooLarge, "Body larger than the limit")
+	errResp(jsonBody, http.StatusUnsupportedMediaType, "Body is not JSON")
+	errResp(r.Access != accessPublic, http.StatusUnauthorized, "API key required, or invalid")
+	errResp(r.Access != accessPublic, http.StatusTooManyRequests, "Too many failed keys from this address (Retry-After)")
+	errResp(r.Access == accessWrite, http.StatusForbidden, "The key is read-only, or the policy refuses (the rule is named)")
+	errResp(r.Access == accessAdmin, http.StatusForbidden, "The key is not an admin key")
+	errResp(slices.Contains(pathParams, "id"), http.StatusNotFound, "No such part")
+	errResp(r.Doc.IfMatch, http.StatusPreconditionFailed, "If-Match did not match the current ETag (sent back in ETag)")
 	resps["default"] = map[string]any{"description": "Unexpected error (500 carries request_id only)", "content": jsonContent(ref("Error"))}
-	o["responses"] = resps
-	tag := "parts"
-	if !strings.HasPrefix(r.Path, "/api/parts") {
-		tag = "service"
-	}
-	o["tags"] = []string{tag}
-	return o
+	return resps
 }
 
 // sortedRoutes returns "METHOD path" for every route, sorted (for tests and logs).
