@@ -37,7 +37,33 @@ func (c *Config) normalize() error {
 		}
 		errs = append(errs, &configError{Key: key, Source: c.Source(src), Msg: fmt.Sprintf(format, args...)})
 	}
+	c.normalizeAddresses(bad)
+	c.normalizeKeys(bad)
+	c.normalizeHTTP(bad)
+	c.normalizeSizes(bad)
+	c.normalizeLogAndProxies(bad)
+	c.normalizeWaits(bad)
+	c.checkLimits(bad)
+	c.validateWorkflows(bad)
+	for i := range c.Webhooks {
+		if err := c.Webhooks[i].Validate(); err != nil {
+			bad(fmt.Sprintf("webhooks[%d]", i), "%v", err)
+		}
+	}
+	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
+		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
+	}
+	c.validatePolicy(bad)
 
+	seen := map[string]bool{}
+	for i := range c.Plugins {
+		c.normalizePlugin(i, seen, bad)
+	}
+	return errors.Join(errs...)
+}
+
+// normalizeAddresses checks addr, database_url and files_url.
+func (c *Config) normalizeAddresses(bad func(key, format string, args ...any)) {
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "invalid address %q: want host:port, e.g. 127.0.0.1:5000 or :5000", c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -56,7 +82,10 @@ func (c *Config) normalize() error {
 	} else {
 		c.filesDSN = dsn
 	}
+}
 
+// normalizeKeys checks api_keys: names and keys unique, known roles.
+func (c *Config) normalizeKeys(bad func(key, format string, args ...any)) {
 	names, keys := map[string]bool{}, map[string]bool{}
 	if c.APIKey != "" {
 		keys[c.APIKey] = true
@@ -88,7 +117,10 @@ func (c *Config) normalize() error {
 			bad(key+".role", "unknown role %q (want %s, %s or %s)", k.Role, RoleReadOnly, RoleEditor, RoleAdmin)
 		}
 	}
+}
 
+// normalizeHTTP checks cors_origins, base_path and static_dir.
+func (c *Config) normalizeHTTP(bad func(key, format string, args ...any)) {
 	for i, o := range c.CORSOrigins {
 		norm, err := normalizeOrigin(o)
 		if err != nil {
@@ -116,7 +148,10 @@ func (c *Config) normalize() error {
 			c.StaticDir = abs
 		}
 	}
+}
 
+// normalizeSizes checks the size limits and allowed_extensions.
+func (c *Config) normalizeSizes(bad func(key, format string, args ...any)) {
 	if c.MaxBodyBytes <= 0 {
 		bad("max_body_bytes", "must be positive, got %d", c.MaxBodyBytes)
 	}
@@ -150,7 +185,10 @@ func (c *Config) normalize() error {
 		bad("allowed_extensions", "empty: no upload could be accepted")
 	}
 	c.AllowedExtensions = exts
+}
 
+// normalizeLogAndProxies checks log.level, log.format and trusted_proxies.
+func (c *Config) normalizeLogAndProxies(bad func(key, format string, args ...any)) {
 	switch lvl := strings.ToLower(strings.TrimSpace(c.Log.Level)); lvl {
 	case "debug", "info", "warn", "error":
 		c.Log.Level = lvl
@@ -175,7 +213,10 @@ func (c *Config) normalize() error {
 		}
 		c.trusted = append(c.trusted, prefix)
 	}
+}
 
+// normalizeWaits checks the conversion waits and lease, metrics_addr and model_wait.
+func (c *Config) normalizeWaits(bad func(key, format string, args ...any)) {
 	if c.Convert.Wait < 0 {
 		bad("convert.wait", "must not be negative, got %s", c.Convert.Wait)
 	}
@@ -190,70 +231,59 @@ func (c *Config) normalize() error {
 	if c.ModelWait < 0 {
 		bad("model_wait", "must not be negative, got %s", c.ModelWait)
 	}
-	c.checkLimits(bad)
-	c.validateWorkflows(bad)
-	for i := range c.Webhooks {
-		if err := c.Webhooks[i].Validate(); err != nil {
-			bad(fmt.Sprintf("webhooks[%d]", i), "%v", err)
-		}
-	}
-	if c.Events.MaxAge < 0 || c.Events.MaxCount < 0 || c.Events.Poll < 0 || c.Events.Heartbeat < 0 {
-		bad("events", "max_age, max_count, poll and heartbeat must not be negative")
-	}
-	c.validatePolicy(bad)
+}
 
-	plugins := map[string]bool{}
-	for i := range c.Plugins {
-		p := &c.Plugins[i]
-		key := fmt.Sprintf("plugins[%d]", i)
+// normalizePlugin checks plugins[i] and fills its defaults; seen holds the
+// names of the plugins before it.
+func (c *Config) normalizePlugin(i int, seen map[string]bool, bad func(key, format string, args ...any)) {
+	p := &c.Plugins[i]
+	key := fmt.Sprintf("plugins[%d]", i)
+	switch {
+	case !pluginName.MatchString(p.Name):
+		bad(key+".name", "invalid name %q (lower-case letters, digits, - and _)", p.Name)
+	case seen[p.Name]:
+		bad(key+".name", "duplicate plugin %q", p.Name)
+	}
+	seen[p.Name] = true
+	if len(p.Command) == 0 || strings.TrimSpace(p.Command[0]) == "" {
+		bad(key+".command", "missing: want the program and its arguments as a list")
+	}
+	if len(p.Formats) == 0 {
+		bad(key+".formats", "missing: want the formats the plugin converts, e.g. [step]")
+	}
+	for j, f := range p.Formats {
+		f = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(f), "."))
+		if !extPattern.MatchString(f) {
+			bad(fmt.Sprintf("%s.formats[%d]", key, j), "invalid format %q", p.Formats[j])
+		}
+		p.Formats[j] = f
+	}
+	switch {
+	case p.PoolSize == 0:
+		p.PoolSize = defaultPluginPoolSize
+	case p.PoolSize < 0 || p.PoolSize > maxPluginPoolSize:
+		bad(key+".pool_size", "must be 1-%d, got %d", maxPluginPoolSize, p.PoolSize)
+	}
+	switch {
+	case p.Timeout == 0:
+		p.Timeout = defaultPluginTimeout
+	case p.Timeout < 0:
+		bad(key+".timeout", "must be positive, got %s", p.Timeout)
+	}
+	if p.MemoryLimit < 0 {
+		bad(key+".memory_limit", "must not be negative")
+	}
+	if _, err := pluginOptions(p.Options); err != nil {
+		bad(key+".options", "%v", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Env)) {
 		switch {
-		case !pluginName.MatchString(p.Name):
-			bad(key+".name", "invalid name %q (lower-case letters, digits, - and _)", p.Name)
-		case plugins[p.Name]:
-			bad(key+".name", "duplicate plugin %q", p.Name)
-		}
-		plugins[p.Name] = true
-		if len(p.Command) == 0 || strings.TrimSpace(p.Command[0]) == "" {
-			bad(key+".command", "missing: want the program and its arguments as a list")
-		}
-		if len(p.Formats) == 0 {
-			bad(key+".formats", "missing: want the formats the plugin converts, e.g. [step]")
-		}
-		for j, f := range p.Formats {
-			f = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(f), "."))
-			if !extPattern.MatchString(f) {
-				bad(fmt.Sprintf("%s.formats[%d]", key, j), "invalid format %q", p.Formats[j])
-			}
-			p.Formats[j] = f
-		}
-		switch {
-		case p.PoolSize == 0:
-			p.PoolSize = defaultPluginPoolSize
-		case p.PoolSize < 0 || p.PoolSize > maxPluginPoolSize:
-			bad(key+".pool_size", "must be 1-%d, got %d", maxPluginPoolSize, p.PoolSize)
-		}
-		switch {
-		case p.Timeout == 0:
-			p.Timeout = defaultPluginTimeout
-		case p.Timeout < 0:
-			bad(key+".timeout", "must be positive, got %s", p.Timeout)
-		}
-		if p.MemoryLimit < 0 {
-			bad(key+".memory_limit", "must not be negative")
-		}
-		if _, err := pluginOptions(p.Options); err != nil {
-			bad(key+".options", "%v", err)
-		}
-		for _, name := range slices.Sorted(maps.Keys(p.Env)) {
-			switch {
-			case !envName.MatchString(name):
-				bad(key+".env", "invalid variable name %q (letters, digits and _, not starting with a digit)", name)
-			case name == grpcplugin.Handshake.MagicCookieKey || strings.HasPrefix(name, "PLUGIN_"):
-				bad(key+".env", "%s is set by the plugin handshake and cannot be configured", name)
-			}
+		case !envName.MatchString(name):
+			bad(key+".env", "invalid variable name %q (letters, digits and _, not starting with a digit)", name)
+		case name == grpcplugin.Handshake.MagicCookieKey || strings.HasPrefix(name, "PLUGIN_"):
+			bad(key+".env", "%s is set by the plugin handshake and cannot be configured", name)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 var (
