@@ -81,7 +81,18 @@ var flagKeys = map[string]string{
 // addConfigFlags adds the configuration flags every config-reading command
 // accepts. There is deliberately no --api-key flag: command lines are
 // visible to every user of the machine.
+// configFlag annotates the flags addConfigFlags adds, so a command's help
+// lists its own flags first.
+const configFlag = "partflow-config"
+
 func addConfigFlags(fs *pflag.FlagSet) {
+	own := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { own[f.Name] = true })
+	defer fs.VisitAll(func(f *pflag.Flag) {
+		if !own[f.Name] {
+			_ = fs.SetAnnotation(f.Name, configFlag, []string{"true"})
+		}
+	})
 	fs.StringP("config", "c", "", "config file (YAML or JSON by extension; also "+envConfigFile+")")
 	fs.String("env", "", "profile: development, testing or production (also PARTFLOW_ENV, FLASK_ENV)")
 	fs.String("addr", "", "listen address host:port (PORT sets only the port)")

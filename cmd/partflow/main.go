@@ -111,14 +111,67 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	return exitUsage
 }
 
-// help prints the usage.
-func (c *cli) help(_ context.Context, _ []string) int {
+// commandHelp is a command's -h: its one-line description, its own flags
+// with their defaults, then the configuration flags, then an example.
+func commandHelp(fs *pflag.FlagSet) string {
+	name := strings.TrimPrefix(fs.Name(), "partflow ")
+	own, shared := pflag.NewFlagSet("", pflag.ContinueOnError), pflag.NewFlagSet("", pflag.ContinueOnError)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[configFlag]; ok {
+			shared.AddFlag(f)
+		} else {
+			own.AddFlag(f)
+		}
+	})
+	var b strings.Builder
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			fmt.Fprintf(&b, "partflow %s: %s\n", name, cmd.summary)
+		}
+	}
+	fmt.Fprintf(&b, "\nUsage:\n  partflow %s [flags]\n", name)
+	if own.HasFlags() {
+		fmt.Fprintf(&b, "\nFlags:\n%s", own.FlagUsages())
+	}
+	if shared.HasFlags() {
+		fmt.Fprintf(&b, "\nConfiguration flags (defaults < --env profile < --config file < PARTFLOW_* < flags):\n%s", shared.FlagUsages())
+	}
+	if ex := examples[name]; ex != "" {
+		fmt.Fprintf(&b, "\nExample:\n  %s\n", ex)
+	}
+	return b.String()
+}
+
+// examples are the commands' example lines for their help.
+var examples = map[string]string{
+	"serve":        "partflow serve --config partflow.yaml --env production",
+	"migrate":      "partflow migrate --database-url sqlite:///partflow.db",
+	"config":       "partflow config --env production",
+	"convert":      "partflow convert bracket.step bracket.glb",
+	"gc":           "partflow gc --config partflow.yaml",
+	"backup":       "partflow backup partflow-backup.tar",
+	"restore":      "partflow restore partflow-backup.tar",
+	"keys":         "partflow keys create alice --role editor",
+	"import-flask": "partflow import-flask --db sqlite:///instance/parts.db --uploads uploads",
+}
+
+// help prints the usage, or with a command name that command's help.
+func (c *cli) help(ctx context.Context, args []string) int {
+	if len(args) > 0 {
+		for _, cmd := range commands() {
+			if cmd.name == args[0] && cmd.name != "help" {
+				return cmd.run(c, ctx, []string{"-h"})
+			}
+		}
+		c.errorf("unknown command %q; run `partflow help` for the list", args[0])
+		return exitUsage
+	}
 	var b strings.Builder
 	b.WriteString("Partflow: a parts-tracking server.\n\nUsage:\n  partflow [command] [flags]\n\nCommands:\n")
 	for _, cmd := range commands() {
 		fmt.Fprintf(&b, "  %-13s %s\n", cmd.name, cmd.summary)
 	}
-	b.WriteString("\nRun `partflow <command> -h` for a command's flags.\n" +
+	b.WriteString("\nRun `partflow help <command>` (or `partflow <command> -h`) for a command's flags.\n" +
 		"Configuration: defaults < profile (--env) < config file (--config) < environment (PARTFLOW_*) < flags.\n")
 	if _, err := io.WriteString(c.stdout, b.String()); err != nil {
 		return exitError
@@ -149,7 +202,7 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) int {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		fmt.Fprintf(c.stdout, "Usage of %s:\n%s", fs.Name(), fs.FlagUsages())
+		_, _ = io.WriteString(c.stdout, commandHelp(fs))
 		return exitOK
 	case err != nil:
 		fmt.Fprintf(c.stderr, "%s: %v\n", fs.Name(), err)
