@@ -75,7 +75,7 @@ func TestSettingsAndJobCounts(t *testing.T) {
 		// A swap from a value no longer stored loses; from the current one wins.
 		for _, c := range []struct {
 			name, old, value string
-			nilOld, want    bool
+			nilOld, want     bool
 		}{
 			{"webhooks", "", `{"a":3}`, true, false},
 			{"webhooks", `{"a":1}`, `{"a":3}`, false, false},
