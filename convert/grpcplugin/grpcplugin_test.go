@@ -484,6 +484,9 @@ func TestCloseKillsBusyAndIdleProcesses(t *testing.T) {
 type recorder struct {
 	mu      sync.Mutex
 	records []slog.Record
+	// handled, when set, receives the records as they are handled (while
+	// its buffer has room; a full buffer drops them rather than block).
+	handled chan slog.Record
 }
 
 func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
@@ -491,6 +494,12 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.records = append(r.records, rec.Clone())
+	if r.handled != nil {
+		select {
+		case r.handled <- rec.Clone():
+		default:
+		}
+	}
 	return nil
 }
 func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
@@ -541,27 +550,30 @@ func (s *syncBuf) String() string {
 }
 
 func TestPluginLogsReachSlog(t *testing.T) {
-	rec := &recorder{}
+	rec := &recorder{handled: make(chan slog.Record, 1024)}
 	p := open(t, grpcplugin.Config{Logger: slog.New(rec)})
 	convertOK(t, p)
-	// The plugin's stderr is read asynchronously; Close waits for it.
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for _, r := range rec.records {
-		if r.Message != "converting" {
-			continue
+	// What a Go plugin writes to os.Stderr reaches the host over go-plugin's
+	// gRPC stdio stream, asynchronously: wait for the record itself.
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-rec.handled:
+			if r.Message != "converting" {
+				continue
+			}
+			attrs := map[string]string{}
+			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+			if r.Level != slog.LevelWarn || attrs["word"] != "fine" {
+				t.Errorf("plugin log record: level %v attrs %v", r.Level, attrs)
+			}
+			return
+		case <-timeout:
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			t.Fatalf("the plugin's JSON log line never reached slog (%d records)", len(rec.records))
 		}
-		attrs := map[string]string{}
-		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
-		if r.Level != slog.LevelWarn || attrs["word"] != "fine" {
-			t.Errorf("plugin log record: level %v attrs %v", r.Level, attrs)
-		}
-		return
 	}
-	t.Errorf("the plugin's JSON log line never reached slog (%d records)", len(rec.records))
 }
 
 func TestOutputBoundsReachThePluginAndAreChecked(t *testing.T) {
