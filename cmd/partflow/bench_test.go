@@ -1,99 +1,32 @@
 package main
 
 import (
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/partflow/partflow/httpapi"
-	"github.com/partflow/partflow/parts"
-	"github.com/partflow/partflow/storage/blobfiles"
-	"github.com/partflow/partflow/storage/bunstore"
 )
 
-// TestBenchRunsEveryScenario runs the load tool briefly against an
-// in-process server: it seeds through the API, reports a row per scenario
-// and level without errors, and leaves the server at the seeded size.
-func TestBenchRunsEveryScenario(t *testing.T) {
-	ctx := t.Context()
-	store, err := bunstore.Open(ctx, "sqlite://:memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	files, err := blobfiles.Open(ctx, "mem://", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer files.Close()
-	svc := parts.NewService(store, &parts.Options{Files: files})
-	const key = "bench-test-key-0123456789abcdef"
-	h, err := httpapi.NewHandler(svc, &httpapi.Options{Keys: []httpapi.Key{{Name: "k", Key: key, Role: httpapi.RoleAdmin}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	// A second address of the same handler stands for a second replica;
-	// the "server" is this process, whose CPU time the tool reports.
-	var second atomic.Int64
-	srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		second.Add(1)
-		h.ServeHTTP(w, r)
-	}))
-	defer srv2.Close()
-
-	code, out, errOut := runCmd(t, []string{"bench", "--url", srv.URL + "," + srv2.URL,
-		"--server-pid", strconv.Itoa(os.Getpid()), "--parts", "40", "--duration", "150ms", "--concurrency", "1,3"},
-		[]string{"PARTFLOW_BENCH_KEY=" + key}, "")
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr %q, stdout %q", code, errOut, out)
-	}
-	row := regexp.MustCompile(`(?m)^\| ([a-z0-9-]+) \| (\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| (\d+) \| ([\d.]+%) \| ([\d.]*) \|$`)
-	seen := map[string]bool{}
-	withCPU := 0
-	for _, m := range row.FindAllStringSubmatch(out, -1) {
-		if m[6] != "" {
-			withCPU++
+// TestBenchFlags checks that bench and bench-events refuse bad flags with a
+// usage error before touching the network (the tool itself is tested in
+// package loadtest).
+func TestBenchFlags(t *testing.T) {
+	key := []string{"PARTFLOW_BENCH_KEY=k"}
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"bench"}, nil, "PARTFLOW_BENCH_KEY"},
+		{[]string{"bench", "--concurrency", "1,x"}, key, `"x" is not a number`},
+		{[]string{"bench", "--concurrency", "0"}, key, `"0" is not a number`},
+		{[]string{"bench", "--duration", "11m"}, key, "--duration"},
+		{[]string{"bench", "--server-pid", "abc"}, key, `"abc" is not a process id`},
+		{[]string{"bench", "--url", ", ,"}, key, "--url needs a base URL"},
+		{[]string{"bench-events"}, nil, "PARTFLOW_BENCH_KEY"},
+		{[]string{"bench-events", "--clients", "0"}, key, "clients 1..2000"},
+	} {
+		code, _, errOut := runCmd(t, tc.args, tc.env, "")
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, errOut, exitUsage, tc.want)
 		}
-		if m[3] == "0" || m[4] != "0" {
-			t.Errorf("%s at %s: %s req/s, %s errors", m[1], m[2], m[3], m[4])
-		}
-		seen[m[1]+"@"+m[2]] = true
-	}
-	for _, s := range []string{"health", "health-end", "get", "list-page", "list-category", "search-rare", "search-common", "category-sort",
-		"create", "claim", "mix-80-20", "category-writes", "category-304", "upload-1mib", "search-words", "search-common-word"} {
-		for _, c := range []string{"1", "3"} {
-			if !seen[s+"@"+c] {
-				t.Errorf("no row for %s at concurrency %s in\n%s", s, c, out)
-			}
-		}
-	}
-	if withCPU == 0 {
-		t.Errorf("no row reports the server's CPU time per request:\n%s", out)
-	}
-	if second.Load() == 0 {
-		t.Error("no request went to the second --url")
-	}
-	if !strings.Contains(out, "four tab loads:") || !strings.Contains(out, "background writes:") {
-		t.Errorf("tab bytes or background writes not reported:\n%s", out)
-	}
-	if !strings.Contains(out, "server holds 40 parts") {
-		t.Errorf("seeding not reported:\n%s", out)
-	}
-	st, err := svc.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Total != 40 {
-		t.Errorf("server holds %d parts after the run, want the seeded 40", st.Total)
 	}
 }

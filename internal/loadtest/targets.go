@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"fmt"
@@ -17,15 +17,16 @@ type targets struct {
 	next  atomic.Uint64
 }
 
-// parseTargets splits a comma-separated list of base URLs.
-func parseTargets(list string) *targets {
-	t := &targets{}
+// SplitURLs splits a comma-separated list of base URLs, dropping empty
+// entries and trailing slashes.
+func SplitURLs(list string) []string {
+	var out []string
 	for _, u := range strings.Split(list, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
-			t.bases = append(t.bases, u)
+			out = append(out, u)
 		}
 	}
-	return t
+	return out
 }
 
 // pick returns the next base URL, round robin.
@@ -41,8 +42,8 @@ func (b *loadRun) target() string {
 	return b.to.pick()
 }
 
-// parsePIDs splits a comma-separated list of process ids ("" or "0": none).
-func parsePIDs(list string) ([]int, error) {
+// ParsePIDs splits a comma-separated list of process ids ("" or "0": none).
+func ParsePIDs(list string) ([]int, error) {
 	var out []int
 	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s == "" || s == "0" {

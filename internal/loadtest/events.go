@@ -1,10 +1,12 @@
-package main
+package loadtest
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,39 +18,39 @@ import (
 	"time"
 )
 
-// benchEvents measures the change feed of a running server: commit-to-
+// EventOptions configure RunEvents.
+type EventOptions struct {
+	// URL is the server's base URL (including BASE_PATH).
+	URL string
+	// Key is an admin API key (the run configures a webhook).
+	Key string
+	// Clients is the number of event stream clients.
+	Clients int
+	// Duration is the length of each phase.
+	Duration time.Duration
+	// Rate is the creates per second of the paced phase.
+	Rate int
+	// Writers is the number of concurrent writers of the full-load phases.
+	Writers int
+	// PID is the server's process id, to report memory per stream client
+	// and server CPU per create; 0 reports neither.
+	PID int
+	// Out receives the report.
+	Out io.Writer
+}
+
+// RunEvents measures the change feed of a running server: commit-to-
 // client latency of event streams while a create load runs, the first
 // webhook attempt, how far subscribers fall behind at full write load and
 // how fast a new one catches up, memory per stream client, and what the
 // streams cost writers.
-func (c *cli) benchEvents(ctx context.Context, args []string) int {
-	fs := c.flagSet("bench-events")
-	base := fs.String("url", "http://127.0.0.1:5000", "the server's base URL (including BASE_PATH)")
-	clients := fs.Int("clients", 100, "event stream clients")
-	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
-	rate := fs.Int("rate", 20, "creates per second of the paced phase")
-	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
-	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client and server CPU per create")
-	if code := c.parse(fs, args); code >= 0 {
-		return code
+func RunEvents(ctx context.Context, o EventOptions) error {
+	if o.URL == "" || o.Key == "" || o.Clients < 1 || o.Rate < 1 || o.Writers < 1 || o.Duration <= 0 || o.Out == nil {
+		return errors.New("loadtest: URL, Key, Out, and Clients, Rate, Writers and Duration above zero are required")
 	}
-	key := ""
-	for _, kv := range c.environ {
-		if v, ok := strings.CutPrefix(kv, "PARTFLOW_BENCH_KEY="); ok {
-			key = v
-		}
-	}
-	if key == "" || *clients < 1 || *clients > 2000 || *rate < 1 || *writers < 1 || *dur <= 0 || *dur > 10*time.Minute {
-		c.errorf("bench-events: set PARTFLOW_BENCH_KEY (an admin key); clients 1..2000, rate and writers >= 1, duration up to 10m")
-		return exitUsage
-	}
-	b := &loadRun{base: strings.TrimRight(*base, "/"), key: key, out: c.stdout,
+	b := &loadRun{base: strings.TrimRight(o.URL, "/"), key: o.Key, out: o.Out,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
-	if err := b.feedBench(ctx, *clients, *dur, *rate, *writers, *pid); err != nil {
-		c.errorf("bench-events: %v", err)
-		return exitError
-	}
-	return exitOK
+	return b.feedBench(ctx, o.Clients, o.Duration, o.Rate, o.Writers, o.PID)
 }
 
 func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, writers, pid int) error {
@@ -103,6 +105,18 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 	hook.close(ctx, b)
 	fmt.Fprintf(w, "commit-to-first-webhook-attempt: p50 %.2f ms p99 %.2f ms (%d deliveries)\n", ms(pct(wh, 50)), ms(pct(wh, 99)), len(wh))
 
+	if err := b.writerCost(ctx, streams, base, writers, d, pid); err != nil {
+		return err
+	}
+	return b.catchUp(ctx, head)
+}
+
+// writerCost runs the full write load with the streams connected, checks
+// every stream for gaps and repeats, closes them, runs the load again
+// without, and reports the writes lost and the server CPU per create
+// against the mean of the runs without streams (base and the one after).
+func (b *loadRun) writerCost(ctx context.Context, streams []*feedClient, base loadResult, writers int, d time.Duration, pid int) error {
+	w, n := b.out, len(streams)
 	full0 := time.Now()
 	loaded, err := b.fullLoad(ctx, writers, d, pid)
 	if err != nil {
@@ -131,7 +145,7 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 			base.cpuPerCreate(), after.cpuPerCreate(), loaded.cpuPerCreate(), n, 100*(loaded.cpuPerCreate()/quietCPU-1),
 			100*(1-quietCPU/loaded.cpuPerCreate()), 100*base.busy(d), 100*after.busy(d), 100*loaded.busy(d))
 	}
-	return b.catchUp(ctx, head)
+	return nil
 }
 
 // loadResult is one full-load phase: creates/s, and with the server's pid
