@@ -38,8 +38,11 @@ type Table struct {
 
 // DataTables are the tables that hold a deployment's data, in the order
 // they are copied, dumped and restored. Everything else in the database is
-// derived from them by triggers (part_counts, part_changes) or belongs to
-// the migrations.
+// derived from them by triggers (part_counts, part_changes), belongs to
+// the migrations, or is a server's working state (settings: the webhook
+// endpoints of several servers sharing PostgreSQL, with their cursors).
+// New tables go at the end: an archive made before a table existed
+// restores with that table empty.
 var DataTables = []Table{
 	{"parts", partTableColumns()},
 	{"part_events", []Column{{"id", KindInt, false}, {"part_id", KindInt, false}, {"action", KindText, false},
@@ -48,6 +51,12 @@ var DataTables = []Table{
 	{"jobs", []Column{{"id", KindInt, false}, {"part_id", KindInt, false}, {"source", KindText, false},
 		{"state", KindText, false}, {"attempts", KindInt, false}, {"error", KindText, false},
 		{"created_at", KindInt, false}, {"updated_at", KindInt, false}}},
+	// Only each key's SHA-256 digest is stored, never a secret, so a
+	// copy or an archive holds nothing that authenticates by itself.
+	{"api_keys", []Column{{"id", KindInt, false}, {"name", KindText, false}, {"role", KindText, false},
+		{"roles", KindText, false}, {"digest", KindText, false}, {"prefix", KindText, false},
+		{"created_at", KindInt, false}, {"expires_at", KindInt, true}, {"revoked_at", KindInt, true},
+		{"last_used_at", KindInt, true}}},
 }
 
 // partTableColumns describes the parts table from the one column table.

@@ -218,15 +218,28 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	return nil
 }
 
-// compareTables checks got against want, table by table.
+// compareTables checks got against want, table by table (by name: an
+// archive made before a table existed lists fewer tables than the store
+// has, and those must then be empty).
 func compareTables(got, want []bunstore.TableSummary) error {
+	listed := map[string]bunstore.TableSummary{}
+	for _, w := range want {
+		listed[w.Table] = w
+	}
 	var errs []error
-	for i, w := range want {
-		g := got[i]
-		if g.Rows != w.Rows || g.SHA256 != w.SHA256 || g.LastID != w.LastID {
+	for _, g := range got {
+		w, ok := listed[g.Table]
+		if !ok {
+			w = bunstore.TableSummary{Table: g.Table, SHA256: bunstore.NewDigest(g.Table).Summary().SHA256}
+		}
+		delete(listed, g.Table)
+		if g.Rows != w.Rows || g.SHA256 != w.SHA256 || (ok && g.LastID != w.LastID) {
 			errs = append(errs, fmt.Errorf("table %s: target has %d rows (sha256 %.12s…, last id %d), source %d (sha256 %.12s…, last id %d)",
 				w.Table, g.Rows, g.SHA256, g.LastID, w.Rows, w.SHA256, w.LastID))
 		}
+	}
+	for name := range listed {
+		errs = append(errs, fmt.Errorf("table %s: the source has it, the target does not", name))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrMismatch, errors.Join(errs...))

@@ -11,6 +11,19 @@ import (
 // corrupt copies the archive at from to to, flipping the first byte of the
 // first file entry.
 func corrupt(from, to string) error {
+	done := false
+	return rewrite(from, to, func(name string, b []byte) ([]byte, bool) {
+		if !done && strings.HasPrefix(name, "files/") && len(b) > 0 {
+			b[0] ^= 0xff
+			done = true
+		}
+		return b, true
+	})
+}
+
+// rewrite copies the archive at from to to, passing each entry through
+// edit, which returns the entry's new bytes and whether to keep it.
+func rewrite(from, to string, edit func(name string, b []byte) ([]byte, bool)) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
@@ -28,7 +41,6 @@ func corrupt(from, to string) error {
 	zw := gzip.NewWriter(out)
 	tw := tar.NewWriter(zw)
 	tr := tar.NewReader(zr)
-	done := false
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -41,10 +53,11 @@ func corrupt(from, to string) error {
 		if err != nil {
 			return err
 		}
-		if !done && strings.HasPrefix(h.Name, "files/") && len(b) > 0 {
-			b[0] ^= 0xff
-			done = true
+		b, keep := edit(h.Name, b)
+		if !keep {
+			continue
 		}
+		h.Size = int64(len(b))
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}

@@ -4,9 +4,12 @@
 // reads it back into an empty store of either engine.
 //
 // What is moved: the data tables of storage/bunstore (parts with their ids,
-// their history, conversion jobs; see bunstore.DataTables) row for row, and
-// every object of the file store (uploads and converted models). Counts and
-// the search index's change log are derived by the target's triggers.
+// their history, conversion jobs, API keys as their digests; see
+// bunstore.DataTables) row for row, and every object of the file store
+// (uploads and converted models). Counts and the search index's change log
+// are derived by the target's triggers. Not moved: the webhook endpoints
+// (a server's working state, with signing secrets) and anything outside
+// the database and file store.
 //
 // # Copy
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +150,28 @@ func seed(t *testing.T, d deployment) {
 	if err := svc.DeletePart(ctx, ids[22], 0, "seeder"); err != nil {
 		t.Fatal(err)
 	}
+	// API keys: a live one that expires and was used, and a revoked one
+	// (whose name a new key then reuses).
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123000, time.UTC)
+	exp := at.Add(90 * 24 * time.Hour)
+	for i, k := range []*parts.APIKey{
+		{Name: "ada", Role: "admin", Roles: []string{"qa"}, Digest: bytes.Repeat([]byte{1}, 32), Prefix: "pf_aaaa", CreatedAt: at, ExpiresAt: &exp},
+		{Name: "bob", Role: "editor", Digest: bytes.Repeat([]byte{2}, 32), Prefix: "pf_bbbb", CreatedAt: at},
+		{Name: "bob", Role: "read-only", Digest: bytes.Repeat([]byte{3}, 32), Prefix: "pf_cccc", CreatedAt: at},
+	} {
+		if err := d.store.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 0:
+			err = d.store.TouchKey(ctx, k.ID, at.Add(time.Hour))
+		case 1:
+			err = d.store.RevokeKey(ctx, k.ID, at.Add(2*time.Hour))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	err = d.store.Update(ctx, func(ctx context.Context, tx parts.Tx) error {
 		for _, id := range ids[5:8] {
 			if err := tx.EnqueueJob(ctx, &parts.Job{PartID: id, Source: "cad"}); err != nil {
@@ -168,6 +192,7 @@ type contents struct {
 	Files  map[string]string // key -> SHA-256 of the bytes
 	Stats  *parts.Stats
 	Search []int64
+	Keys   []*parts.APIKey
 }
 
 func read(t *testing.T, d deployment) contents {
@@ -203,6 +228,9 @@ func read(t *testing.T, d deployment) contents {
 		c.Files[o.Key] = hex.EncodeToString(h.Sum(nil))
 	}
 	if c.Stats, err = svc.Stats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Keys, err = d.store.ListKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
 	found, _, err := svc.FindParts(ctx, parts.Filter{Search: "ÜNÏCODE 1", SortBy: parts.SortID, Asc: true})
@@ -260,7 +288,7 @@ func TestCopyRoundTrip(t *testing.T) {
 
 	pg := postgresS3Deployment(t)
 	rep := copyAll(t, pg, src)
-	if rep.Copied["parts"] != 22 || rep.Copied["files"] != int64(len(want.Files)) || rep.Copied["jobs"] != 3 {
+	if rep.Copied["parts"] != 22 || rep.Copied["files"] != int64(len(want.Files)) || rep.Copied["jobs"] != 3 || rep.Copied["api_keys"] != 3 {
 		t.Fatalf("copy to PostgreSQL + S3 copied %v", rep.Copied)
 	}
 	same(t, "PostgreSQL + S3 copy", read(t, pg), want)
@@ -280,6 +308,14 @@ func TestCopyRoundTrip(t *testing.T) {
 		p, err := d.service().CreatePart(t.Context(), &parts.Part{PartID: "NEW", Name: "n", Type: parts.TypeCNC, Material: "6061", Subsystem: "Drive", Amount: 1}, "a")
 		if err != nil || p.ID != 24 {
 			t.Fatalf("create after copy on %s: id %v, %v; want 24", d.store.Engine(), p, err)
+		}
+		k := &parts.APIKey{Name: "new", Role: "admin", Digest: bytes.Repeat([]byte{9}, 32), Prefix: "pf_new", CreatedAt: time.Now()}
+		if err := d.store.CreateKey(t.Context(), k); err != nil || k.ID != 4 {
+			t.Fatalf("key created after copy on %s: id %d, %v; want 4", d.store.Engine(), k.ID, err)
+		}
+		if err := d.store.CreateKey(t.Context(), &parts.APIKey{Name: "ada", Role: "admin", Digest: bytes.Repeat([]byte{8}, 32),
+			Prefix: "pf_x", CreatedAt: time.Now()}); !errors.Is(err, parts.ErrConflict) {
+			t.Fatalf("a second live key named ada on the copy (%s): %v, want ErrConflict", d.store.Engine(), err)
 		}
 	}
 }
@@ -402,6 +438,48 @@ func TestRestoreRefusesACorruptArchive(t *testing.T) {
 	if err != nil || ids["parts"] != 0 {
 		t.Fatalf("a refused restore wrote into the target: %v, %v", ids, err)
 	}
+}
+
+// TestRestoreAnArchiveFromBeforeKeys restores an archive made before API
+// keys were backed up (no api_keys table in it or its manifest): the parts
+// come back, the keys table stays empty, and the check against the
+// manifest still holds.
+func TestRestoreAnArchiveFromBeforeKeys(t *testing.T) {
+	src := sqliteDeployment(t)
+	seed(t, src)
+	want := read(t, src)
+	want.Keys = []*parts.APIKey{}
+	old := filepath.Join(t.TempDir(), "old.tar.gz")
+	err := rewrite(backup(t, src), old, func(name string, b []byte) ([]byte, bool) {
+		switch name {
+		case "tables/api_keys.jsonl":
+			return nil, false
+		case "manifest.json":
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			tables := m["tables"].([]any)
+			m["tables"] = slices.DeleteFunc(tables, func(x any) bool { return x.(map[string]any)["table"] == "api_keys" })
+			if len(m["tables"].([]any)) != len(bunstore.DataTables)-1 {
+				t.Fatalf("the manifest lists no api_keys table: %s", b)
+			}
+			b, _ = json.Marshal(m)
+		}
+		return b, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := sqliteDeployment(t)
+	rep, err := transfer.Restore(t.Context(), opener(old), dst.store, dst.files, nil)
+	if err != nil {
+		t.Fatalf("restore of an archive without keys: %v", err)
+	}
+	if rep.Copied["parts"] != 22 || rep.Copied["api_keys"] != 0 {
+		t.Fatalf("restore copied %v", rep.Copied)
+	}
+	same(t, "restored from an archive without keys", read(t, dst), want)
 }
 
 // TestBackupWhileWritingIsOneSnapshot backs up while parts are being
