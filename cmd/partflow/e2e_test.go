@@ -13,21 +13,39 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// buildBinary builds the real partflow binary once per test run.
+// builtBinary is the real partflow binary, built once per test run by the
+// first buildBinary and removed by TestMain.
+var builtBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// buildBinary returns the real partflow binary, building it on first use.
+// Tests share it and must not change it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "partflow")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
+	b := &builtBinary
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "partflow-bin"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "partflow")
+		cmd := exec.Command("go", "build", "-o", b.path, ".")
+		cmd.Stderr = os.Stderr
+		b.err = cmd.Run()
+	})
+	if b.err != nil {
+		t.Fatalf("go build: %v", b.err)
 	}
-	return bin
+	return b.path
 }
 
 // server is a running partflow serve process.

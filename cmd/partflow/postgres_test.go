@@ -11,7 +11,13 @@ import (
 )
 
 // TestMain stops the PostgreSQL server the tests started, if any.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if builtBinary.dir != "" {
+		os.RemoveAll(builtBinary.dir)
+	}
+	os.Exit(code)
+}
 
 // TestServeOnPostgres runs the real binary on PostgreSQL given as an
 // SQLAlchemy-style DATABASE_URL: `partflow migrate` migrates and names the
