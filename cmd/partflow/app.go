@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/onshape"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
@@ -38,7 +40,7 @@ type migrator interface {
 // openApp opens the configured store and file store and builds the Service.
 // convs, when not nil, are the running converter plugins the Service
 // converts CAD files with.
-func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converters) (*app, error) {
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, convs *converters) (*app, error) {
 	if dir := cfg.DataDir(); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
@@ -46,11 +48,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, convs *converte
 	}
 	store, err := storage.Open(ctx, cfg.DatabaseDSN(), &storage.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("database_url: open %s: %w", redactDSN(cfg.DatabaseDSN()), err)
+		return nil, fmt.Errorf("database_url: open %s: %w", config.RedactDSN(cfg.DatabaseDSN()), err)
 	}
 	files, err := storage.OpenFiles(ctx, cfg.FilesDSN())
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("files_url: open %s: %w", redactDSN(cfg.FilesDSN()), err), store.Close())
+		return nil, errors.Join(fmt.Errorf("files_url: open %s: %w", config.RedactDSN(cfg.FilesDSN()), err), store.Close())
 	}
 	if wrapFiles != nil {
 		files = wrapFiles(files)
@@ -89,7 +91,7 @@ func (a *app) Close() error {
 
 // drawings returns the Onshape drawing source, or nil without API keys
 // (the Service then serves only drawings already stored).
-func drawings(cfg *Config) parts.DrawingSource {
+func drawings(cfg *config.Config) parts.DrawingSource {
 	if cfg.Onshape.AccessKey == "" || cfg.Onshape.SecretKey == "" {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // gc removes stored files that no part references any more (left behind by
@@ -15,7 +17,7 @@ import (
 // younger ones).
 func (c *cli) gc(ctx context.Context, args []string) int {
 	fs := c.flagSet("gc")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	cfg, code := c.loadChecked(fs, args)
 	if code >= 0 {
 		return code

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/parts"
 
 	_ "modernc.org/sqlite" // reads the Flask database
@@ -21,7 +23,7 @@ import (
 // importFlask copies an existing Flask deployment's parts and files.
 func (c *cli) importFlask(ctx context.Context, args []string) int {
 	fs := c.flagSet("import-flask")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	src := fs.String("db", "", "the Flask database, e.g. sqlite:////srv/parts/parts.db (required)")
 	uploads := fs.String("uploads", "", "the Flask upload folder, laid out as <uploads>/<id>/<file>")
 	cfg, code := c.loadChecked(fs, args)
@@ -32,7 +34,7 @@ func (c *cli) importFlask(ctx context.Context, args []string) int {
 		c.errorf("import-flask: --db is required")
 		return exitUsage
 	}
-	_, path, err := normalizeDatabaseURL(*src)
+	_, path, err := config.NormalizeDatabaseURL(*src)
 	if err != nil || path == "" {
 		c.errorf("import-flask: --db: want a SQLite database file (sqlite:////absolute/path.db): %v", err)
 		return exitUsage

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/parts"
 )
 
@@ -27,7 +29,7 @@ func (c *cli) keysCmd(ctx context.Context, args []string) int {
 	}
 	sub := args[0]
 	fs := c.flagSet("keys " + sub)
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	role := fs.String("role", "", "the key's role: read-only, editor or admin (create)")
 	roles := fs.StringSlice("roles", nil, "extra role names for the policy, comma-separated (create)")
 	expires := fs.Duration("expires", 0, "the key stops working after this long (create; 0: never)")
@@ -41,7 +43,7 @@ func (c *cli) keysCmd(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stderr, keysUsage)
 		return exitUsage
 	}
-	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	cfg, err := config.LoadFlags(fs, c.environ, c.stderr)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitUsage

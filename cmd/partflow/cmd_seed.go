@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/internal/sample"
 	"github.com/partflow/partflow/parts"
 )
@@ -13,7 +15,7 @@ import (
 // seed fills the database with realistic sample parts.
 func (c *cli) seed(ctx context.Context, args []string) int {
 	fs := c.flagSet("seed")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	count := fs.Int("count", 50, "how many parts to create")
 	seedValue := fs.Uint64("seed", 1, "random seed (the same seed gives the same parts)")
 	cfg, code := c.loadChecked(fs, args)

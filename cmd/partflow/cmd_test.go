@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // runCmd runs the command line and returns exit code, stdout and stderr.
@@ -24,7 +26,7 @@ func runCmd(t *testing.T, args, environ []string, stdin string) (int, string, st
 // fakeWork records what serve and migrate were given instead of running
 // a server or touching a database.
 type fakeWork struct {
-	served, migrated *Config
+	served, migrated *config.Config
 	err              error // returned by both
 }
 
@@ -33,8 +35,8 @@ func runFake(t *testing.T, args, environ []string, f *fakeWork) (int, string, st
 	t.Helper()
 	var stdout, stderr strings.Builder
 	c := newCLI(environ, strings.NewReader(""), &stdout, &stderr)
-	c.serveFunc = func(_ context.Context, cfg *Config, _, _ io.Writer) error { f.served = cfg; return f.err }
-	c.migrateFunc = func(_ context.Context, cfg *Config, _ io.Writer) error { f.migrated = cfg; return f.err }
+	c.serveFunc = func(_ context.Context, cfg *config.Config, _, _ io.Writer) error { f.served = cfg; return f.err }
+	c.migrateFunc = func(_ context.Context, cfg *config.Config, _ io.Writer) error { f.migrated = cfg; return f.err }
 	code := c.run(context.Background(), args)
 	return code, stdout.String(), stderr.String()
 }
@@ -85,9 +87,9 @@ func TestConfigCommandJSONLines(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	got := map[string]entry{}
+	got := map[string]config.Entry{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var e entry
+		var e config.Entry
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}
@@ -132,33 +134,6 @@ func TestConfigCommandListsEachProfile(t *testing.T) {
 	})
 }
 
-func TestMaskSecret(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "****"}, {"short", "****"}, {"elevenchars", "****"},
-		{"twelve-chars", "tw…(12 chars)"}, {strongKey, "Zq…(32 chars)"},
-	}
-	for _, tt := range tests {
-		if got := maskSecret(tt.in); got != tt.want {
-			t.Errorf("maskSecret(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestRedactDSN(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"postgres://u:secret@h/db", "postgres://u:****@h/db"},
-		{"postgres://u:p%40ss@h:5432/db?sslmode=disable", "postgres://u:****@h:5432/db?sslmode=disable"},
-		{"postgres://u@h/db", "postgres://u@h/db"},
-		{"postgres://h/db?user=u&password=secret&sslmode=disable", "postgres://h/db?user=u&password=****&sslmode=disable"},
-		{"sqlite:///data/p.db", "sqlite:///data/p.db"},
-	}
-	for _, tt := range tests {
-		if got := redactDSN(tt.in); got != tt.want {
-			t.Errorf("redactDSN(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestInitWritesAFileThatLoadsBack(t *testing.T) {
 	dir := inTempDir(t)
 	code, out, errOut := runCmd(t, []string{"init"}, nil, "")
@@ -174,13 +149,13 @@ func TestInitWritesAFileThatLoadsBack(t *testing.T) {
 		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
 	}
 	cfg := mustLoad(t, []string{"--config", path}, nil)
-	if cfg.Env != ProfileProduction || cfg.Addr != ":5000" || cfg.DatabaseDSN() != "sqlite://"+dir+"/data/partflow.db" || cfg.FilesDSN() != "file://"+dir+"/data/files" {
+	if cfg.Env != config.ProfileProduction || cfg.Addr != ":5000" || cfg.DatabaseDSN() != "sqlite://"+dir+"/data/partflow.db" || cfg.FilesDSN() != "file://"+dir+"/data/files" {
 		t.Errorf("loaded env=%s addr=%s dsn=%s files=%s", cfg.Env, cfg.Addr, cfg.DatabaseDSN(), cfg.FilesDSN())
 	}
-	if len(cfg.APIKey) != 43 || cfg.Source("api_key").Layer != LayerFile {
+	if len(cfg.APIKey) != 43 || cfg.Source("api_key").Layer != config.LayerFile {
 		t.Errorf("api_key has %d chars from %v, want a generated 43-char key from the file", len(cfg.APIKey), cfg.Source("api_key"))
 	}
-	if err := cfg.checkStartup(true); err != nil {
+	if err := cfg.CheckStartup(true); err != nil {
 		t.Errorf("production refuses the generated file: %v", err)
 	}
 	if strings.Contains(out, cfg.APIKey) {
@@ -211,7 +186,7 @@ func TestInitRefusesToOverwriteWithoutForce(t *testing.T) {
 		t.Fatalf("with --force: exit %d, stderr %q", code, errOut)
 	}
 	cfg := mustLoad(t, []string{"--config", path}, nil)
-	if cfg.Env != ProfileDevelopment || cfg.Addr != "127.0.0.1:5000" || len(cfg.APIKey) != 43 {
+	if cfg.Env != config.ProfileDevelopment || cfg.Addr != "127.0.0.1:5000" || len(cfg.APIKey) != 43 {
 		t.Errorf("replaced file loads env=%s addr=%s key length %d", cfg.Env, cfg.Addr, len(cfg.APIKey))
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
@@ -232,13 +207,13 @@ func TestInitFlagsAndPrompts(t *testing.T) {
 		wantFiles string
 	}{
 		{"flags without a terminal", []string{"--addr", "0.0.0.0:8000", "--database-url", "sqlite:////srv/p.db", "--files-url", "/srv/files"}, "",
-			exitOK, ProfileProduction, "0.0.0.0:8000", "sqlite:///srv/p.db", "file:///srv/files"},
+			exitOK, config.ProfileProduction, "0.0.0.0:8000", "sqlite:///srv/p.db", "file:///srv/files"},
 		{"prompts keep offered values on empty lines", []string{"--interactive"}, "\n\n\n\n",
-			exitOK, ProfileProduction, ":5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files"},
+			exitOK, config.ProfileProduction, ":5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files"},
 		{"prompts take answers and ask again after a bad one", []string{"--interactive"}, "development\n\nsqlite:////var/p.db\nftp://nope\n./uploads\n",
-			exitOK, ProfileDevelopment, "127.0.0.1:5000", "sqlite:///var/p.db", "file://" + dir + "/uploads"},
+			exitOK, config.ProfileDevelopment, "127.0.0.1:5000", "sqlite:///var/p.db", "file://" + dir + "/uploads"},
 		{"prompts keep offered values at end of input", []string{"--interactive", "--env", "testing"}, "",
-			exitOK, ProfileTesting, "127.0.0.1:5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files"},
+			exitOK, config.ProfileTesting, "127.0.0.1:5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files"},
 		{"prompts give up after three bad answers", []string{"--interactive"}, "staging\nstaging\nstaging\n", exitUsage, "", "", "", ""},
 		{"bad flag value", []string{"--addr", "nope"}, "", exitUsage, "", "", "", ""},
 		{"unknown profile flag", []string{"--env", "staging"}, "", exitUsage, "", "", "", ""},
@@ -323,18 +298,5 @@ func TestServeAndMigrateGetTheCheckedConfig(t *testing.T) {
 				t.Error("serve got no API key")
 			}
 		})
-	}
-}
-
-func TestNewLoggerFollowsConfig(t *testing.T) {
-	inTempDir(t)
-	cfg := mustLoad(t, []string{"--env", "production", "--log-level", "warn"}, nil)
-	var b strings.Builder
-	log := cfg.NewLogger(&b)
-	log.Info("hidden")
-	log.Warn("shown", "k", 1)
-	var rec map[string]any
-	if err := json.Unmarshal([]byte(b.String()), &rec); err != nil || rec["msg"] != "shown" {
-		t.Errorf("log output %q (%v), want one JSON warn record", b.String(), err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/spf13/pflag"
 
 	"github.com/partflow/partflow/parts"
@@ -76,7 +78,7 @@ func (c *cli) printReport(verb string, rep *transfer.Report) {
 
 // openBunstore opens a database URL in any of the configured forms.
 func openBunstore(ctx context.Context, raw string) (*bunstore.Store, error) {
-	dsn, path, err := normalizeDatabaseURL(raw)
+	dsn, path, err := config.NormalizeDatabaseURL(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func openFilePair(ctx context.Context, from, to string) (src, dst parts.FileStor
 		}
 	}
 	for _, u := range []string{from, to} {
-		dsn, err := normalizeFilesURL(u)
+		dsn, err := config.NormalizeFilesURL(u)
 		if err == nil {
 			var f parts.FileStore
 			if f, err = storage.OpenFiles(ctx, dsn); err == nil {
@@ -108,7 +110,7 @@ func openFilePair(ctx context.Context, from, to string) (src, dst parts.FileStor
 			}
 		}
 		closeAll()
-		return nil, nil, nil, fmt.Errorf("file store %s: %w", redactDSN(u), err)
+		return nil, nil, nil, fmt.Errorf("file store %s: %w", config.RedactDSN(u), err)
 	}
 	return opened[0], opened[1], closeAll, nil
 }
@@ -181,7 +183,7 @@ type flagSet interface {
 // an exit code.
 func (c *cli) openForArchive(ctx context.Context, name string, args []string, extra func(flagSet)) (*app, string, int) {
 	fs := c.flagSet(name)
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	if extra != nil {
 		extra(fs)
 	}
@@ -198,7 +200,7 @@ func (c *cli) openForArchive(ctx context.Context, name string, args []string, ex
 		return nil, "", exitUsage
 	}
 	path := fs.Arg(0)
-	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	cfg, err := config.LoadFlags(fs, c.environ, c.stderr)
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, "", exitUsage

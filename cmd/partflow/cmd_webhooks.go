@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
 )
@@ -17,7 +19,7 @@ import (
 // logs live: the database's settings when store has them and is shared by
 // several servers (PostgreSQL), else webhooks.json in the data directory,
 // or memory for a database without one. store may be nil.
-func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
+func webhookState(cfg *config.Config, store parts.Store) webhooks.StateStore {
 	if ss, ok := store.(webhooks.Settings); ok && isPostgres(store) {
 		return &webhooks.SettingsState{Store: ss}
 	}
@@ -38,7 +40,7 @@ func webhookState(cfg *Config, store parts.Store) webhooks.StateStore {
 // holder saved; the Manager returned serves the admin API. Both read and
 // change the endpoints in the database, which the delivering Manager
 // reloads every few seconds (webhooks.Options.Refresh).
-func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *parts.Service, log *slog.Logger,
+func startWebhooks(ctx context.Context, cfg *config.Config, store parts.Store, svc *parts.Service, log *slog.Logger,
 	bg *sync.WaitGroup, onAttempt func(string, webhooks.Attempt)) (*webhooks.Manager, error) {
 	opts := &webhooks.Options{State: webhookState(cfg, store), Logger: log, OnAttempt: onAttempt}
 	m, err := webhooks.New(svc, opts)
@@ -72,7 +74,7 @@ func startWebhooks(ctx context.Context, cfg *Config, store parts.Store, svc *par
 // webhooksCmd prints the webhook endpoints with their recent attempts.
 func (c *cli) webhooksCmd(ctx context.Context, args []string) int {
 	fs := c.flagSet("webhooks")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	last := fs.Int("last", 10, "attempts to show per endpoint")
 	cfg, code := c.loadChecked(fs, args)
 	if code >= 0 {
@@ -105,7 +107,7 @@ func (c *cli) webhooksCmd(ctx context.Context, args []string) int {
 				state += " (" + s.DisabledReason + ")"
 			}
 		}
-		fmt.Fprintf(c.stdout, "%s  %s  %s  format=%s cursor=%d failures=%d\n", s.ID, redactURL(s.URL), state,
+		fmt.Fprintf(c.stdout, "%s  %s  %s  format=%s cursor=%d failures=%d\n", s.ID, config.RedactURL(s.URL), state,
 			s.Format, s.Cursor, s.Failures)
 		ds := s.Deliveries[max(0, len(s.Deliveries)-*last):]
 		for _, a := range ds {

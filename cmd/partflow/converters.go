@@ -7,12 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partflow/partflow/internal/config"
 
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/grpcplugin"
@@ -37,7 +38,7 @@ type converters struct {
 
 // pluginFailure is a configured plugin that did not start.
 type pluginFailure struct {
-	plugin PluginConfig
+	plugin config.PluginConfig
 	err    error
 }
 
@@ -83,48 +84,24 @@ func (c *converters) Close() error {
 	return errors.Join(errs...)
 }
 
-// cascadioPython finds the cascadio plugin's virtualenv that `make venv`
-// creates: under the working directory (make run) or beside the binary's
-// directory (bin/partflow in a checkout).
-func cascadioPython() (string, bool) {
-	rel := filepath.Join("plugins", "cascadio", ".venv", "bin", "python")
-	candidates := []string{rel}
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", rel))
-	}
-	for _, c := range candidates {
-		if abs, err := filepath.Abs(c); err == nil {
-			if st, err := os.Stat(abs); err == nil && !st.IsDir() {
-				return abs, true
-			}
-		}
-	}
-	return "", false
-}
-
-// pluginConfigs returns the configured plugins, or, when none are
-// configured, the cascadio plugin if `make venv` has set it up.
-func pluginConfigs(cfg *Config, log *slog.Logger) []PluginConfig {
-	if len(cfg.Plugins) > 0 {
-		return cfg.Plugins
-	}
-	py, ok := cascadioPython()
-	if !ok {
+// pluginConfigs returns the plugins to start (config.Config.PluginsToStart),
+// logging why STEP conversion is off when there are none.
+func pluginConfigs(cfg *config.Config, log *slog.Logger) []config.PluginConfig {
+	plugins := cfg.PluginsToStart()
+	if len(plugins) == 0 {
 		log.Warn("STEP to GLB conversion is off: the cascadio plugin is not set up. Run `make venv` " +
 			"(or configure plugins); until then the model routes answer 503")
-		return nil
 	}
-	return []PluginConfig{{Name: "cascadio", Command: []string{py, "-m", "partflow_cascadio"},
-		Formats: []string{"step", "iges"}, PoolSize: defaultPluginPoolSize, Timeout: defaultPluginTimeout}}
+	return plugins
 }
 
 // openConverters starts the plugins and registers them. A plugin that
 // cannot start is logged and skipped: the server runs without it and its
 // formats answer 503.
-func openConverters(ctx context.Context, plugins []PluginConfig, tmp string, log *slog.Logger) *converters {
+func openConverters(ctx context.Context, plugins []config.PluginConfig, tmp string, log *slog.Logger) *converters {
 	c := &converters{reg: convert.NewRegistry(), tmp: tmp}
 	for _, pc := range plugins {
-		opts, err := pluginOptions(pc.Options)
+		opts, err := pc.ConvertOptions()
 		if err != nil {
 			c.failed = append(c.failed, pluginFailure{pc, err})
 			log.Error("converter plugin not started", "plugin", pc.Name, "err", err)
@@ -205,38 +182,6 @@ func cmpOr[T any](a, b *T) *T {
 	return b
 }
 
-// pluginOptions parses a plugin's options map.
-func pluginOptions(m map[string]string) (convert.Options, error) {
-	var o convert.Options
-	for k, v := range m {
-		switch k {
-		case "linear_tolerance", "angular_tolerance":
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return o, fmt.Errorf("option %s: %q is not a number", k, v)
-			}
-			if k == "linear_tolerance" {
-				o.LinearTolerance = &f
-			} else {
-				o.AngularTolerance = &f
-			}
-		case "relative_tolerance", "merge_primitives":
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return o, fmt.Errorf("option %s: %q is not true or false", k, v)
-			}
-			if k == "relative_tolerance" {
-				o.RelativeTolerance = &b
-			} else {
-				o.MergePrimitives = &b
-			}
-		default:
-			return o, fmt.Errorf("unknown option %q (want linear_tolerance, angular_tolerance, relative_tolerance, merge_primitives)", k)
-		}
-	}
-	return o, o.Validate()
-}
-
 func optionsString(o convert.Options) string {
 	var parts []string
 	if o.LinearTolerance != nil {
@@ -258,7 +203,7 @@ func optionsString(o convert.Options) string {
 // conversion through the configured plugins, with a progress line.
 func (c *cli) convertCmd(ctx context.Context, args []string) int {
 	fs := c.flagSet("convert")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	only := fs.String("plugin", "", "use this configured plugin (default: the one for the input's format)")
 	if err := fs.Parse(args); err != nil {
 		return c.parse(fs, args)
@@ -268,7 +213,7 @@ func (c *cli) convertCmd(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	cfg, err := config.LoadFlags(fs, c.environ, c.stderr)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitUsage
@@ -286,7 +231,7 @@ func (c *cli) convertCmd(ctx context.Context, args []string) int {
 	log := cfg.NewLogger(c.stderr)
 	plugins := pluginConfigs(cfg, log)
 	if *only != "" {
-		plugins = slices.DeleteFunc(slices.Clone(plugins), func(p PluginConfig) bool { return p.Name != *only })
+		plugins = slices.DeleteFunc(slices.Clone(plugins), func(p config.PluginConfig) bool { return p.Name != *only })
 		if len(plugins) == 0 {
 			c.errorf("convert: no configured plugin is named %q", *only)
 			return exitUsage
@@ -322,7 +267,7 @@ func (c *cli) convertCmd(ctx context.Context, args []string) int {
 // version and health.
 func (c *cli) pluginsCmd(ctx context.Context, args []string) int {
 	fs := c.flagSet("plugins")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	cfg, code := c.loadChecked(fs, args)
 	if code >= 0 {
 		return code
@@ -337,7 +282,7 @@ func (c *cli) pluginsCmd(ctx context.Context, args []string) int {
 	for _, pc := range plugins {
 		fmt.Fprintf(c.stdout, "%s\n  command: %s\n  formats: %s\n  pool: %d, timeout: %s\n", pc.Name,
 			strings.Join(pc.Command, " "), strings.Join(pc.Formats, ", "), max(pc.PoolSize, 1), pc.Timeout)
-		convs := openConverters(ctx, []PluginConfig{pc}, "", log)
+		convs := openConverters(ctx, []config.PluginConfig{pc}, "", log)
 		if len(convs.plugins) == 0 {
 			why := "it did not start"
 			if len(convs.failed) > 0 {

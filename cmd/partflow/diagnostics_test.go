@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // TestConfigShowsTheGeneratedKeyFile: with no key configured, config names
@@ -12,7 +14,7 @@ import (
 // will create it.
 func TestConfigShowsTheGeneratedKeyFile(t *testing.T) {
 	dir := inTempDir(t)
-	path := filepath.Join(dir, "data", apiKeyFile)
+	path := filepath.Join(dir, "data", config.APIKeyFile)
 	_, out, _ := runCmd(t, []string{"config"}, nil, "")
 	if !strings.Contains(out, "serve will generate one and store it in "+path) {
 		t.Errorf("before the first start, config does not say where the key will be:\n%s", out)
@@ -25,7 +27,7 @@ func TestConfigShowsTheGeneratedKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, out, _ = runCmd(t, []string{"config"}, nil, "")
-	if !strings.Contains(out, "(generated key file "+path+")") || !strings.Contains(out, maskSecret(key)) {
+	if !strings.Contains(out, "(generated key file "+path+")") || !strings.Contains(out, config.MaskSecret(key)) {
 		t.Errorf("config does not show the generated key file as the key's source:\n%s", out)
 	}
 	if strings.Contains(out, key) {
@@ -138,7 +140,7 @@ func TestInitPluginTemplateMatchesTheDefault(t *testing.T) {
 		t.Fatalf("plugins = %+v, want the cascadio entry", cfg.Plugins)
 	}
 	got := cfg.Plugins[0]
-	def := pluginConfigs(&Config{}, nil)
+	def := pluginConfigs(&config.Config{}, nil)
 	if len(def) != 1 || strings.Join(got.Command, " ") != strings.Join(def[0].Command, " ") ||
 		strings.Join(got.Formats, ",") != strings.Join(def[0].Formats, ",") {
 		t.Errorf("template entry %+v differs from the default %+v", got, def)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/convert/grpcplugin"
 )
 
@@ -16,7 +18,7 @@ import (
 // host died (those of convs, this process's plugins, are kept). It returns
 // what it removed. The shared file store is collected by one replica at a
 // time (the "gc" lock); this machine's directories by every replica.
-func collect(ctx context.Context, a *app, convs *converters, cfg *Config) ([]string, error) {
+func collect(ctx context.Context, a *app, convs *converters, cfg *config.Config) ([]string, error) {
 	var removed []string
 	var err error
 	onOne(ctx, a.store, "gc", a.log, func(ctx context.Context) { removed, err = a.svc.GC(ctx) })
@@ -35,7 +37,7 @@ func collect(ctx context.Context, a *app, convs *converters, cfg *Config) ([]str
 // runGC collects at start and then every cfg.GC.Interval until ctx ends,
 // so one crash cannot leave files on disk for longer than the grace
 // period and one interval.
-func runGC(ctx context.Context, a *app, convs *converters, cfg *Config, log *slog.Logger) {
+func runGC(ctx context.Context, a *app, convs *converters, cfg *config.Config, log *slog.Logger) {
 	t := time.NewTicker(cfg.GC.Interval)
 	defer t.Stop()
 	for {

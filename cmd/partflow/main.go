@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/spf13/pflag"
 )
 
@@ -41,8 +43,8 @@ type cli struct {
 	// serveFunc and migrateFunc do the work of serve and migrate once the
 	// configuration passed its checks: serve and migrate in production,
 	// small recording fakes in tests of the command layer.
-	serveFunc   func(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error
-	migrateFunc func(ctx context.Context, cfg *Config, stdout io.Writer) error
+	serveFunc   func(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error
+	migrateFunc func(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 }
 
 // newCLI returns a cli with the real serve and migrate.
@@ -117,7 +119,7 @@ func commandHelp(fs *pflag.FlagSet) string {
 	name := strings.TrimPrefix(fs.Name(), "partflow ")
 	own, shared := pflag.NewFlagSet("", pflag.ContinueOnError), pflag.NewFlagSet("", pflag.ContinueOnError)
 	fs.VisitAll(func(f *pflag.Flag) {
-		if _, ok := f.Annotations[configFlag]; ok {
+		if _, ok := f.Annotations[config.FlagAnnotation]; ok {
 			shared.AddFlag(f)
 		} else {
 			own.AddFlag(f)
@@ -216,11 +218,11 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) int {
 
 // loadChecked parses a config-reading command's flags and loads the
 // configuration. It returns -1 and the config to go on, or an exit code.
-func (c *cli) loadChecked(fs *pflag.FlagSet, args []string) (*Config, int) {
+func (c *cli) loadChecked(fs *pflag.FlagSet, args []string) (*config.Config, int) {
 	if code := c.parse(fs, args); code >= 0 {
 		return nil, code
 	}
-	cfg, err := loadFromFlags(fs, c.environ, c.stderr)
+	cfg, err := config.LoadFlags(fs, c.environ, c.stderr)
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitUsage
@@ -231,20 +233,20 @@ func (c *cli) loadChecked(fs *pflag.FlagSet, args []string) (*Config, int) {
 // serve runs the server.
 func (c *cli) serve(ctx context.Context, args []string) int {
 	fs := c.flagSet("serve")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	cfg, code := c.loadChecked(fs, args)
 	if code >= 0 {
 		return code
 	}
-	if err := cfg.checkStartup(true); err != nil {
+	if err := cfg.CheckStartup(true); err != nil {
 		c.errorf("refusing to start in %s:\n%v", cfg.Env, err)
 		return exitUsage
 	}
-	if _, _, err := ensureAPIKey(cfg, cfg.DataDir(), c.stdout); err != nil {
+	if _, _, err := config.EnsureAPIKey(cfg, cfg.DataDir(), c.stdout); err != nil {
 		c.errorf("%v", err)
 		return exitError
 	}
-	for _, w := range cfg.keyWarnings() {
+	for _, w := range cfg.KeyWarnings() {
 		fmt.Fprintf(c.stderr, "partflow: warning: %s\n", w)
 	}
 	if err := c.serveFunc(ctx, cfg, c.stdout, c.stderr); err != nil {
@@ -257,12 +259,12 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 // migrate applies migrations.
 func (c *cli) migrate(ctx context.Context, args []string) int {
 	fs := c.flagSet("migrate")
-	addConfigFlags(fs)
+	config.AddFlags(fs)
 	cfg, code := c.loadChecked(fs, args)
 	if code >= 0 {
 		return code
 	}
-	if err := cfg.checkStartup(false); err != nil {
+	if err := cfg.CheckStartup(false); err != nil {
 		c.errorf("refusing to migrate in %s:\n%v", cfg.Env, err)
 		return exitUsage
 	}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // migrate opens cfg's database, which applies pending migrations (the
 // driver logs what ran to stdout), and reports the result. cfg is validated and passed the profile's startup rules
 // (without the API key ones).
-func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
+func migrate(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
 	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(stdout, nil)), nil)
 	if err != nil {
 		return err
@@ -18,7 +20,7 @@ func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	defer a.Close()
 	m, ok := a.store.(migrator)
 	if !ok {
-		fmt.Fprintf(stdout, "%s has no migrations\n", redactDSN(cfg.DatabaseDSN()))
+		fmt.Fprintf(stdout, "%s has no migrations\n", config.RedactDSN(cfg.DatabaseDSN()))
 		return nil
 	}
 	ran, err := m.Migrate(ctx)
@@ -42,10 +44,10 @@ func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			last = applied[len(applied)-1]
 		}
 		fmt.Fprintf(stdout, "database %s%s: %d migrations applied, the last %s; %d pending\n",
-			redactDSN(cfg.DatabaseDSN()), engine, len(applied), last, len(pending))
+			config.RedactDSN(cfg.DatabaseDSN()), engine, len(applied), last, len(pending))
 	}
 	if len(ran) == 0 {
-		fmt.Fprintf(stdout, "database %s%s is up to date\n", redactDSN(cfg.DatabaseDSN()), engine)
+		fmt.Fprintf(stdout, "database %s%s is up to date\n", config.RedactDSN(cfg.DatabaseDSN()), engine)
 	}
 	return nil
 }

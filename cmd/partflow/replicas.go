@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
@@ -100,7 +102,7 @@ type jobCounter interface {
 
 // newMetrics builds the server's metrics over the app's store and the
 // webhook manager's cursors.
-func newMetrics(cfg *Config, a *app, hooks func() *webhooks.Manager) *httpapi.Metrics {
+func newMetrics(cfg *config.Config, a *app, hooks func() *webhooks.Manager) *httpapi.Metrics {
 	o := &httpapi.MetricsOptions{Replica: cfg.ReplicaID}
 	if db, ok := a.store.(interface{ DB() *sql.DB }); ok {
 		o.DB = db.DB()
@@ -137,7 +139,7 @@ func isPostgres(store parts.Store) bool {
 
 // serveMetrics serves /metrics without a key on cfg.MetricsAddr, when set,
 // until the returned stop is called.
-func serveMetrics(cfg *Config, m *httpapi.Metrics, log *slog.Logger) (stop func(), err error) {
+func serveMetrics(cfg *config.Config, m *httpapi.Metrics, log *slog.Logger) (stop func(), err error) {
 	if cfg.MetricsAddr == "" {
 		return func() {}, nil
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/partflow/partflow/internal/config"
+
 	"github.com/partflow/partflow/httpapi"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
@@ -28,10 +30,10 @@ const shutdownTimeout = 30 * time.Second
 // SIGTERM), then shuts down gracefully: it stops accepting, lets in-flight
 // requests finish, stops the converters and closes the database. cfg is
 // validated, passed the profile's startup rules, and has an API key
-// (ensureAPIKey ran). Logs go to stderr, one line per event; under systemd
+// (config.EnsureAPIKey ran). Logs go to stderr, one line per event; under systemd
 // journald collects them, so there is no log file to reopen and SIGHUP is
 // ignored rather than ending the server.
-func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
 	if cfg.ReplicaID == "" {
 		cfg.ReplicaID = parts.NewOwnerID()
@@ -107,7 +109,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopMetrics()
-	keys, err := apiKeys(cfg)
+	keys, err := cfg.HTTPKeys()
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		Version:        buildVersion(),
 		BasePath:       cfg.BasePath,
 		Keys:           keys,
-		Policy:         policy(cfg),
+		Policy:         cfg.HTTPPolicy(),
 		AllowQueryKey:  cfg.AllowQueryAPIKey,
 		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
 		CORSOrigins:    cfg.CORSOrigins,
@@ -182,23 +184,6 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// apiKeys turns the configured keys into httpapi's: the shared api_key as
-// an admin key named "default", then each named key with its role.
-func apiKeys(cfg *Config) ([]httpapi.Key, error) {
-	var keys []httpapi.Key
-	if cfg.APIKey != "" {
-		keys = append(keys, httpapi.Key{Name: "default", Key: cfg.APIKey, Role: httpapi.RoleAdmin})
-	}
-	for _, k := range cfg.APIKeys {
-		role, err := httpapi.ParseRole(k.Role)
-		if err != nil {
-			return nil, fmt.Errorf("api_keys: key %q: %w", k.Name, err)
-		}
-		keys = append(keys, httpapi.Key{Name: k.Name, Key: k.Key, Role: role, Roles: k.Roles})
-	}
-	return keys, nil
-}
-
 // pruneEvents applies the change log's retention at start and then hourly,
 // until ctx ends.
 func pruneEvents(ctx context.Context, store parts.Store, svc *parts.Service, log *slog.Logger) {
@@ -227,21 +212,4 @@ func orOff(v int64) int64 {
 		return -1
 	}
 	return v
-}
-
-// policy is the configured authorization policy: the built-in one, or a
-// RolePolicy with the policy rules.
-func policy(cfg *Config) httpapi.Policy {
-	if len(cfg.Policy) == 0 {
-		return httpapi.BuiltinPolicy{}
-	}
-	var rp httpapi.RolePolicy
-	for _, r := range cfg.Policy {
-		rule := httpapi.RoleRule{Operation: httpapi.Operation(r.Operation), Roles: r.Roles}
-		for _, c := range r.From {
-			rule.From = append(rule.From, parts.Category(c))
-		}
-		rp.Rules = append(rp.Rules, rule)
-	}
-	return rp
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -21,13 +21,13 @@ import (
 	"github.com/partflow/partflow/storage"
 )
 
-// memoryDSN is the storage registry's in-memory SQLite URL.
-const memoryDSN = "sqlite://:memory:"
+// MemoryDSN is the storage registry's in-memory SQLite URL.
+const MemoryDSN = "sqlite://:memory:"
 
 // normalize checks every setting and brings it to canonical form:
 // lower-case enumerations, absolute paths, base path without a trailing
 // slash, parsed proxies, plugin defaults. It returns all problems at
-// once, each a *configError naming the setting.
+// once, each a *Error naming the setting.
 func (c *Config) normalize() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -35,7 +35,7 @@ func (c *Config) normalize() error {
 		if i := strings.IndexByte(src, '['); i >= 0 {
 			src = src[:i]
 		}
-		errs = append(errs, &configError{Key: key, Source: c.Source(src), Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{Key: key, Source: c.Source(src), Msg: fmt.Sprintf(format, args...)})
 	}
 	c.normalizeAddresses(bad)
 	c.normalizeKeys(bad)
@@ -72,12 +72,12 @@ func (c *Config) normalizeAddresses(bad func(key, format string, args ...any)) {
 		bad("addr", "invalid host %q", host)
 	}
 
-	if dsn, path, err := normalizeDatabaseURL(c.DatabaseURL); err != nil {
+	if dsn, path, err := NormalizeDatabaseURL(c.DatabaseURL); err != nil {
 		bad("database_url", "%v", err)
 	} else {
 		c.dbDSN, c.dbPath = dsn, path
 	}
-	if dsn, err := normalizeFilesURL(c.FilesURL); err != nil {
+	if dsn, err := NormalizeFilesURL(c.FilesURL); err != nil {
 		bad("files_url", "%v", err)
 	} else {
 		c.filesDSN = dsn
@@ -273,7 +273,7 @@ func (c *Config) normalizePlugin(i int, seen map[string]bool, bad func(key, form
 	if p.MemoryLimit < 0 {
 		bad(key+".memory_limit", "must not be negative")
 	}
-	if _, err := pluginOptions(p.Options); err != nil {
+	if _, err := p.ConvertOptions(); err != nil {
 		bad(key+".options", "%v", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Env)) {
@@ -293,7 +293,7 @@ var (
 	schemeRegex = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 )
 
-// normalizeDatabaseURL turns a configured database URL into the storage
+// NormalizeDatabaseURL turns a configured database URL into the storage
 // registry's form and, for a SQLite file, its absolute path.
 //
 // SQLite accepts the original's SQLAlchemy forms, sqlite:///relative.db
@@ -302,14 +302,14 @@ var (
 // sqlite:///:memory:, SQLAlchemy's in-memory spellings), and a bare file
 // path. A query string is kept. postgres:// URLs pass through unchanged;
 // postgresql:// and SQLAlchemy's postgresql+psycopg2:// become postgres://.
-func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
+func NormalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", "", errors.New("empty")
 	}
 	if !schemeRegex.MatchString(raw) {
 		if strings.Contains(raw, ":") && !strings.HasPrefix(raw, ".") && !strings.HasPrefix(raw, "/") {
-			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", redactDSN("x://" + raw)[len("x://"):])
+			return "", "", fmt.Errorf("invalid URL %q: want sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", RedactDSN("x://" + raw)[len("x://"):])
 		}
 		return sqliteFile(raw, "")
 	}
@@ -333,7 +333,7 @@ func normalizeDatabaseURL(raw string) (dsn, path string, err error) {
 	rest, query, _ := strings.Cut(rest, "?")
 	switch rest {
 	case "", ":memory:", "/:memory:":
-		return memoryDSN, "", nil
+		return MemoryDSN, "", nil
 	}
 	// SQLAlchemy: after "sqlite://" comes "/" then the path, so
 	// "sqlite:///rel.db" is rel.db and "sqlite:////abs.db" is /abs.db.
@@ -361,10 +361,10 @@ func sqliteFile(p, query string) (string, string, error) {
 	return dsn, abs, nil
 }
 
-// normalizeFilesURL turns files_url into file:///ABS/DIR for local
+// NormalizeFilesURL turns files_url into file:///ABS/DIR for local
 // folders (file://./rel, file:///abs, or a bare path) and keeps mem://,
 // s3://, gs:// and azblob:// URLs as they are.
-func normalizeFilesURL(raw string) (string, error) {
+func NormalizeFilesURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", errors.New("empty")
@@ -534,7 +534,7 @@ func (c *Config) validateWorkflows(bad func(key, format string, args ...any)) {
 // validatePolicy checks the policy rules: known operations, roles, and
 // stages of the configured workflow.
 func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
-	rp, ok := policy(c).(httpapi.RolePolicy)
+	rp, ok := c.HTTPPolicy().(httpapi.RolePolicy)
 	if !ok {
 		return
 	}

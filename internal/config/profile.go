@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/rand"
@@ -121,22 +121,22 @@ var weakKeys = []string{
 	"password",
 }
 
-// checkStartup applies the profile's rules for starting a command that
+// CheckStartup applies the profile's rules for starting a command that
 // opens the database; needKey adds the rules for serving requests. In
 // production it refuses a missing, weak or defaulted API key and a
 // defaulted or in-memory database. It returns every violation, each a
-// *configError naming the setting.
-func (c *Config) checkStartup(needKey bool) error {
+// *Error naming the setting.
+func (c *Config) CheckStartup(needKey bool) error {
 	if c.Env != ProfileProduction {
 		return nil
 	}
 	var errs []error
 	add := func(key, format string, args ...any) {
-		errs = append(errs, &configError{Key: key, Source: c.Source(key), Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{Key: key, Source: c.Source(key), Msg: fmt.Sprintf(format, args...)})
 	}
 	if !c.Source("database_url").Explicit() {
 		add("database_url", "production needs an explicit database URL (database_url in the config file, PARTFLOW_DATABASE_URL, DATABASE_URL or --database-url)")
-	} else if c.dbDSN == memoryDSN {
+	} else if c.dbDSN == MemoryDSN {
 		add("database_url", "production refuses an in-memory database: all data would be lost on restart")
 	}
 	if strings.HasPrefix(c.filesDSN, "mem://") {
@@ -163,11 +163,11 @@ func (c *Config) checkStartup(needKey bool) error {
 	return errors.Join(errs...)
 }
 
-// apiKeyFile is the name of the generated key file beside the database.
-const apiKeyFile = "api_key"
+// APIKeyFile is the name of the generated key file beside the database.
+const APIKeyFile = "api_key"
 
-// newAPIKey returns a random 32-byte key, base64url encoded (43 chars).
-func newAPIKey() (string, error) {
+// NewAPIKey returns a random 32-byte key, base64url encoded (43 chars).
+func NewAPIKey() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("generate API key: %w", err)
@@ -175,7 +175,7 @@ func newAPIKey() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// ensureAPIKey makes sure cfg has an API key for serving.
+// EnsureAPIKey makes sure cfg has an API key for serving.
 //
 // If a key is configured (api_key or api_keys) it returns cfg.APIKey and
 // generated=false, printing nothing. Otherwise, outside production, it
@@ -185,16 +185,16 @@ func newAPIKey() (string, error) {
 // starts reuse the file and print only where it is. With dataDir "" (an
 // in-memory or remote database) the generated key is not stored and lives
 // as long as the process. The key is also set in cfg.APIKey.
-// In production a missing key is an error: checkStartup refuses it first.
-func ensureAPIKey(cfg *Config, dataDir string, out io.Writer) (key string, generated bool, err error) {
+// In production a missing key is an error: CheckStartup refuses it first.
+func EnsureAPIKey(cfg *Config, dataDir string, out io.Writer) (key string, generated bool, err error) {
 	if cfg.APIKey != "" || len(cfg.APIKeys) > 0 {
 		return cfg.APIKey, false, nil
 	}
 	if cfg.Env == ProfileProduction {
-		return "", false, &configError{Key: "api_key", Source: cfg.Source("api_key"), Msg: "production needs an API key set explicitly"}
+		return "", false, &Error{Key: "api_key", Source: cfg.Source("api_key"), Msg: "production needs an API key set explicitly"}
 	}
 	if dataDir == "" {
-		key, err := newAPIKey()
+		key, err := NewAPIKey()
 		if err != nil {
 			return "", false, err
 		}
@@ -204,7 +204,7 @@ func ensureAPIKey(cfg *Config, dataDir string, out io.Writer) (key string, gener
 		}
 		return key, true, nil
 	}
-	path := filepath.Join(dataDir, apiKeyFile)
+	path := filepath.Join(dataDir, APIKeyFile)
 	if key, err := readKeyFile(path); err == nil {
 		cfg.APIKey = key
 		if _, err := fmt.Fprintf(out, "Using the API key stored in %s\n", path); err != nil {
@@ -214,7 +214,7 @@ func ensureAPIKey(cfg *Config, dataDir string, out io.Writer) (key string, gener
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, err
 	}
-	key, err = newAPIKey()
+	key, err = NewAPIKey()
 	if err != nil {
 		return "", false, err
 	}

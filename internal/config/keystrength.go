@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -114,10 +114,10 @@ func keyWeakness(key string) string {
 	return ""
 }
 
-// keyWarnings lists the configured keys too weak for production, each
+// KeyWarnings lists the configured keys too weak for production, each
 // named by its setting (never by its value), for development and testing
-// to print at start; production refuses them instead (checkStartup).
-func (c *Config) keyWarnings() []string {
+// to print at start; production refuses them instead (CheckStartup).
+func (c *Config) KeyWarnings() []string {
 	var out []string
 	if c.APIKey != "" {
 		if why := keyWeakness(c.APIKey); why != "" {

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"io"
@@ -21,7 +21,7 @@ func TestProfileDefaults(t *testing.T) {
 		allowQuery bool
 	}{
 		{ProfileDevelopment, "127.0.0.1:5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files", "text", true},
-		{ProfileTesting, "127.0.0.1:5000", memoryDSN, "mem://", "text", true},
+		{ProfileTesting, "127.0.0.1:5000", MemoryDSN, "mem://", "text", true},
 		{ProfileProduction, ":5000", "sqlite://" + dir + "/data/partflow.db", "file://" + dir + "/data/files", "json", false},
 	}
 	for _, tt := range tests {
@@ -84,15 +84,15 @@ func TestCheckStartup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mustLoad(t, tt.args, tt.environ)
-			err := cfg.checkStartup(true)
+			err := cfg.CheckStartup(true)
 			if tt.wantKeys == nil {
 				if err != nil {
-					t.Fatalf("checkStartup: %v, want nil", err)
+					t.Fatalf("CheckStartup: %v, want nil", err)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatal("checkStartup succeeded, want a refusal")
+				t.Fatal("CheckStartup succeeded, want a refusal")
 			}
 			if got := configErrorKeys(err); strings.Join(got, ",") != strings.Join(tt.wantKeys, ",") {
 				t.Errorf("keys = %q, want %q (error: %v)", got, tt.wantKeys, err)
@@ -104,36 +104,12 @@ func TestCheckStartup(t *testing.T) {
 	}
 }
 
-func TestServeRefusesProductionWithoutKey(t *testing.T) {
-	inTempDir(t)
-	f := &fakeWork{}
-	code, _, errOut := runFake(t, []string{"serve", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, f)
-	if code != exitUsage || f.served != nil {
-		t.Errorf("exit code = %d, served %t; want %d without serving", code, f.served != nil, exitUsage)
-	}
-	if !strings.Contains(errOut, "api_key") {
-		t.Errorf("stderr %q does not name api_key", errOut)
-	}
-}
-
-func TestMigrateNeedsNoKeyInProduction(t *testing.T) {
-	inTempDir(t)
-	f := &fakeWork{}
-	code, _, errOut := runFake(t, []string{"migrate", "--env", "production"}, []string{"DATABASE_URL=sqlite:///p.db"}, f)
-	if code != exitOK || f.migrated == nil {
-		t.Fatalf("exit %d, stderr %q, migrated %t; want migrate to run", code, errOut, f.migrated != nil)
-	}
-	if f.migrated.APIKey != "" {
-		t.Errorf("migrate got an API key; none was configured or needed")
-	}
-}
-
 func TestEnsureAPIKey(t *testing.T) {
 	t.Run("generates once, stores 0600, reuses without printing", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data")
 		cfg := &Config{Env: ProfileDevelopment}
 		var out1 strings.Builder
-		key, generated, err := ensureAPIKey(cfg, dir, &out1)
+		key, generated, err := EnsureAPIKey(cfg, dir, &out1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +119,7 @@ func TestEnsureAPIKey(t *testing.T) {
 		if strings.Count(out1.String(), key) != 1 {
 			t.Errorf("first output shows the key %d times, want once:\n%s", strings.Count(out1.String(), key), out1.String())
 		}
-		fi, err := os.Stat(filepath.Join(dir, apiKeyFile))
+		fi, err := os.Stat(filepath.Join(dir, APIKeyFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +132,7 @@ func TestEnsureAPIKey(t *testing.T) {
 
 		cfg2 := &Config{Env: ProfileDevelopment}
 		var out2 strings.Builder
-		key2, generated2, err := ensureAPIKey(cfg2, dir, &out2)
+		key2, generated2, err := EnsureAPIKey(cfg2, dir, &out2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,24 +151,24 @@ func TestEnsureAPIKey(t *testing.T) {
 		dir := t.TempDir()
 		cfg := &Config{Env: ProfileDevelopment, APIKey: strongKey}
 		var out strings.Builder
-		key, generated, err := ensureAPIKey(cfg, dir, &out)
+		key, generated, err := EnsureAPIKey(cfg, dir, &out)
 		if err != nil || generated || key != strongKey || out.Len() != 0 {
 			t.Errorf("got %q, %t, %v, output %q; want the configured key silently", key, generated, err, out.String())
 		}
-		if _, err := os.Stat(filepath.Join(dir, apiKeyFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(dir, APIKeyFile)); !os.IsNotExist(err) {
 			t.Errorf("key file exists (%v), want none", err)
 		}
 	})
 	t.Run("named keys alone need no generated key", func(t *testing.T) {
 		cfg := &Config{Env: ProfileDevelopment, APIKeys: []APIKey{{Name: "a", Key: strongKey, Role: RoleAdmin}}}
-		if key, generated, err := ensureAPIKey(cfg, t.TempDir(), io.Discard); err != nil || generated || key != "" {
+		if key, generated, err := EnsureAPIKey(cfg, t.TempDir(), io.Discard); err != nil || generated || key != "" {
 			t.Errorf("got %q, %t, %v; want no shared key", key, generated, err)
 		}
 	})
 	t.Run("no data dir generates a key for this run only", func(t *testing.T) {
 		cfg := &Config{Env: ProfileTesting}
 		var out strings.Builder
-		key, generated, err := ensureAPIKey(cfg, "", &out)
+		key, generated, err := EnsureAPIKey(cfg, "", &out)
 		if err != nil || !generated || len(key) != 43 || !strings.Contains(out.String(), key) {
 			t.Errorf("got %q, %t, %v, output %q", key, generated, err, out.String())
 		}
@@ -200,13 +176,13 @@ func TestEnsureAPIKey(t *testing.T) {
 	t.Run("production never generates", func(t *testing.T) {
 		cfg := &Config{Env: ProfileProduction}
 		dir := t.TempDir()
-		if _, _, err := ensureAPIKey(cfg, dir, io.Discard); err == nil || !strings.Contains(err.Error(), "api_key") {
+		if _, _, err := EnsureAPIKey(cfg, dir, io.Discard); err == nil || !strings.Contains(err.Error(), "api_key") {
 			t.Errorf("err = %v, want one naming api_key", err)
 		}
 	})
 	t.Run("a readable stored key is restricted to 0600", func(t *testing.T) {
 		dir := t.TempDir()
-		path := filepath.Join(dir, apiKeyFile)
+		path := filepath.Join(dir, APIKeyFile)
 		if err := os.WriteFile(path, []byte(strongKey+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +190,7 @@ func TestEnsureAPIKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := &Config{Env: ProfileDevelopment}
-		key, generated, err := ensureAPIKey(cfg, dir, io.Discard)
+		key, generated, err := EnsureAPIKey(cfg, dir, io.Discard)
 		if err != nil || generated || key != strongKey {
 			t.Fatalf("got %q, %t, %v; want the stored key", key, generated, err)
 		}
@@ -224,38 +200,9 @@ func TestEnsureAPIKey(t *testing.T) {
 	})
 	t.Run("an empty stored key is an error", func(t *testing.T) {
 		dir := t.TempDir()
-		writeFile(t, dir, apiKeyFile, "\n")
-		if _, _, err := ensureAPIKey(&Config{Env: ProfileDevelopment}, dir, io.Discard); err == nil {
+		writeFile(t, dir, APIKeyFile, "\n")
+		if _, _, err := EnsureAPIKey(&Config{Env: ProfileDevelopment}, dir, io.Discard); err == nil {
 			t.Error("err = nil, want an error about the empty file")
 		}
 	})
-}
-
-func TestServeGeneratesKeyBesideTheDatabase(t *testing.T) {
-	dir := inTempDir(t)
-	var served []string
-	run1 := func() string {
-		f := &fakeWork{}
-		code, out, errOut := runFake(t, nil, []string{"DATABASE_URL=sqlite:///db/parts.db"}, f)
-		if code != exitOK || f.served == nil {
-			t.Fatalf("exit %d, stderr %q; want serve to run", code, errOut)
-		}
-		served = append(served, f.served.APIKey)
-		return out
-	}
-	first, second := run1(), run1()
-	b, err := os.ReadFile(filepath.Join(dir, "db", apiKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(b))
-	if served[0] != key || served[1] != key {
-		t.Errorf("serve got keys %q, want the stored key both times", served)
-	}
-	if !strings.Contains(first, key) {
-		t.Errorf("first start did not print the generated key: %q", first)
-	}
-	if strings.Contains(second, key) {
-		t.Errorf("second start printed the key again: %q", second)
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -39,9 +39,9 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // mustLoad loads a configuration or fails the test.
 func mustLoad(t *testing.T, args, environ []string) *Config {
 	t.Helper()
-	cfg, err := loadConfig(args, environ, io.Discard)
+	cfg, err := Load(args, environ, io.Discard)
 	if err != nil {
-		t.Fatalf("loadConfig(%q, %q): %v", args, environ, err)
+		t.Fatalf("Load(%q, %q): %v", args, environ, err)
 	}
 	return cfg
 }
@@ -50,7 +50,7 @@ func mustLoad(t *testing.T, args, environ []string) *Config {
 func configErrorKeys(err error) []string {
 	var keys []string
 	for _, e := range unjoin(err) {
-		var ce *configError
+		var ce *Error
 		if errors.As(e, &ce) {
 			keys = append(keys, ce.Key)
 		}
@@ -203,16 +203,16 @@ func TestNormalizeDatabaseURL(t *testing.T) {
 		{"sqlite:///parts.db?_busy_timeout=5000", "sqlite://" + dir + "/parts.db?_busy_timeout=5000", dir + "/parts.db"},
 		{"./local.db", "sqlite://" + dir + "/local.db", dir + "/local.db"},
 		{"/abs/local.db", "sqlite:///abs/local.db", "/abs/local.db"},
-		{"sqlite://:memory:", memoryDSN, ""},
-		{"sqlite://", memoryDSN, ""},
-		{"sqlite:///:memory:", memoryDSN, ""},
+		{"sqlite://:memory:", MemoryDSN, ""},
+		{"sqlite://", MemoryDSN, ""},
+		{"sqlite:///:memory:", MemoryDSN, ""},
 		{"postgres://u:p@h/db", "postgres://u:p@h/db", ""},
 		{"postgresql://h/db?sslmode=require", "postgres://h/db?sslmode=require", ""},
 		{"postgresql+psycopg2://u:p@h/db", "postgres://u:p@h/db", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			dsn, path, err := normalizeDatabaseURL(tt.in)
+			dsn, path, err := NormalizeDatabaseURL(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,8 +223,8 @@ func TestNormalizeDatabaseURL(t *testing.T) {
 	}
 	for _, bad := range []string{"", "mysql://h/db", "sqlite:///data/", "c:parts"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
-			if dsn, _, err := normalizeDatabaseURL(bad); err == nil {
-				t.Errorf("normalizeDatabaseURL(%q) = %q, want an error", bad, dsn)
+			if dsn, _, err := NormalizeDatabaseURL(bad); err == nil {
+				t.Errorf("NormalizeDatabaseURL(%q) = %q, want an error", bad, dsn)
 			}
 		})
 	}
@@ -278,9 +278,9 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 			if tt.file != "" {
 				args = append([]string{"--config", writeFile(t, t.TempDir(), "c.yaml", tt.file)}, args...)
 			}
-			_, err := loadConfig(args, tt.environ, io.Discard)
+			_, err := Load(args, tt.environ, io.Discard)
 			if err == nil {
-				t.Fatal("loadConfig succeeded, want an error")
+				t.Fatal("Load succeeded, want an error")
 			}
 			keys := configErrorKeys(err)
 			found := false
@@ -299,7 +299,7 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 
 func TestLoadErrorDoesNotShowDatabasePassword(t *testing.T) {
 	inTempDir(t)
-	_, err := loadConfig(nil, []string{"DATABASE_URL=user:hunter2@db/parts"}, io.Discard)
+	_, err := Load(nil, []string{"DATABASE_URL=user:hunter2@db/parts"}, io.Discard)
 	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "database_url") {
 		t.Errorf("err = %v; want one naming database_url without the password", err)
 	}
@@ -307,7 +307,7 @@ func TestLoadErrorDoesNotShowDatabasePassword(t *testing.T) {
 
 func TestLoadReportsEveryInvalidSetting(t *testing.T) {
 	inTempDir(t)
-	_, err := loadConfig([]string{"--log-level", "loud", "--base-path", "x"}, []string{"PARTFLOW_MODEL_WAIT=30"}, io.Discard)
+	_, err := Load([]string{"--log-level", "loud", "--base-path", "x"}, []string{"PARTFLOW_MODEL_WAIT=30"}, io.Discard)
 	got := configErrorKeys(err)
 	want := []string{"model_wait", "base_path", "log.level"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -318,7 +318,7 @@ func TestLoadReportsEveryInvalidSetting(t *testing.T) {
 func TestLoadWarnsAboutUnknownEnvironmentVariables(t *testing.T) {
 	inTempDir(t)
 	var out strings.Builder
-	cfg, err := loadConfig(nil, []string{"PARTFLOW_LOG_LEVEL=debug"}, &out)
+	cfg, err := Load(nil, []string{"PARTFLOW_LOG_LEVEL=debug"}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,16 +375,16 @@ func TestParseByteSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseByteSize(tt.in)
+			got, err := ParseByteSize(tt.in)
 			if err != nil || got != tt.want {
-				t.Errorf("parseByteSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+				t.Errorf("ParseByteSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 			}
 		})
 	}
 	for _, bad := range []string{"", "MiB", "-1", "1QB", "1.2.3MB", "99999999999999999999", "9999999999GiB"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
-			if got, err := parseByteSize(bad); err == nil {
-				t.Errorf("parseByteSize(%q) = %d, want an error", bad, got)
+			if got, err := ParseByteSize(bad); err == nil {
+				t.Errorf("ParseByteSize(%q) = %d, want an error", bad, got)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/json"
@@ -78,19 +78,19 @@ var flagKeys = map[string]string{
 	"gc-interval":         "gc.interval",
 }
 
-// addConfigFlags adds the configuration flags every config-reading command
+// FlagAnnotation annotates the flags AddFlags adds, so a command's help
+// lists its own flags first.
+const FlagAnnotation = "partflow-config"
+
+// AddFlags adds the configuration flags every config-reading command
 // accepts. There is deliberately no --api-key flag: command lines are
 // visible to every user of the machine.
-// configFlag annotates the flags addConfigFlags adds, so a command's help
-// lists its own flags first.
-const configFlag = "partflow-config"
-
-func addConfigFlags(fs *pflag.FlagSet) {
+func AddFlags(fs *pflag.FlagSet) {
 	own := map[string]bool{}
 	fs.VisitAll(func(f *pflag.Flag) { own[f.Name] = true })
 	defer fs.VisitAll(func(f *pflag.Flag) {
 		if !own[f.Name] {
-			_ = fs.SetAnnotation(f.Name, configFlag, []string{"true"})
+			_ = fs.SetAnnotation(f.Name, FlagAnnotation, []string{"true"})
 		}
 	})
 	fs.StringP("config", "c", "", "config file (YAML or JSON by extension; also "+envConfigFile+")")
@@ -115,42 +115,45 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.Duration("gc-interval", 0, "how often a running server collects unreferenced files and crash leftovers")
 }
 
-// configError is an invalid setting. Key is the setting's name as in
+// Error is an invalid setting. Key is the setting's name as in
 // config files; Source says where the bad value came from.
-type configError struct {
-	Key    string
+type Error struct {
+	// Key is the setting, e.g. "log.level" or "api_keys[0].role".
+	Key string
+	// Source is the layer that gave the bad value ("" when none did).
 	Source Source
-	Msg    string
+	// Msg says what is wrong.
+	Msg string
 }
 
 // Error implements error.
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	if e.Source.Layer == "" {
 		return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
 	}
 	return fmt.Sprintf("config: %s: %s (from %s)", e.Key, e.Msg, e.Source)
 }
 
-// loadConfig parses args (the flags after the command name; no positional
+// Load parses args (the flags after the command name; no positional
 // arguments) and environ (KEY=VALUE pairs as from os.Environ), loads and
 // validates the configuration, and writes warnings to out. It never reads
 // the process environment.
-func loadConfig(args []string, environ []string, out io.Writer) (*Config, error) {
+func Load(args []string, environ []string, out io.Writer) (*Config, error) {
 	fs := pflag.NewFlagSet("partflow", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	addConfigFlags(fs)
+	AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("usage: unexpected argument %q", fs.Arg(0))
 	}
-	return loadFromFlags(fs, environ, out)
+	return LoadFlags(fs, environ, out)
 }
 
-// loadFromFlags loads the configuration given a parsed flag set that has
-// the flags of addConfigFlags (and possibly others, which are ignored).
-func loadFromFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config, error) {
+// LoadFlags loads the configuration given a parsed flag set that has
+// the flags of AddFlags (and possibly others, which are ignored).
+func LoadFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config, error) {
 	envVars := parseEnviron(environ)
 
 	// File layer.
@@ -167,7 +170,7 @@ func loadFromFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config,
 		}
 		for _, key := range fileK.Keys() {
 			if !knownKey(key) {
-				return nil, &configError{Key: key, Source: fileSrc, Msg: "unknown setting" + suggest(key)}
+				return nil, &Error{Key: key, Source: fileSrc, Msg: "unknown setting" + suggest(key)}
 			}
 		}
 	}
@@ -188,7 +191,7 @@ func loadFromFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config,
 	profile = strings.ToLower(strings.TrimSpace(profile))
 	profDefaults, ok := profileDefaults(profile)
 	if !ok {
-		return nil, &configError{Key: "env", Source: profileSrc, Msg: fmt.Sprintf("unknown profile %q (want %s)", profile, strings.Join(profileNames, ", "))}
+		return nil, &Error{Key: "env", Source: profileSrc, Msg: fmt.Sprintf("unknown profile %q (want %s)", profile, strings.Join(profileNames, ", "))}
 	}
 
 	merged := koanf.New(".")
@@ -273,13 +276,13 @@ func loadFromFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config,
 	errs := []error{decodeErr}
 	reported := map[string]bool{}
 	for _, e := range unjoin(decodeErr) {
-		var ce *configError
+		var ce *Error
 		if errors.As(e, &ce) {
 			reported[ce.Key] = true
 		}
 	}
 	for _, e := range unjoin(normErr) {
-		var ce *configError
+		var ce *Error
 		if errors.As(e, &ce) && reported[ce.Key] {
 			continue
 		}
@@ -325,7 +328,7 @@ func envLayer(vars map[string]string, baseAddr string, out io.Writer) (map[strin
 	set := func(key, name, raw string) error {
 		v, err := envValue(key, raw)
 		if err != nil {
-			return &configError{Key: key, Source: Source{Layer: LayerEnv, Detail: name}, Msg: err.Error()}
+			return &Error{Key: key, Source: Source{Layer: LayerEnv, Detail: name}, Msg: err.Error()}
 		}
 		values[key], names[key] = v, name
 		return nil
@@ -341,11 +344,11 @@ func envLayer(vars map[string]string, baseAddr string, out io.Writer) (map[strin
 		src := Source{Layer: LayerEnv, Detail: "PORT"}
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 0 || n > 65535 {
-			return nil, nil, &configError{Key: "addr", Source: src, Msg: fmt.Sprintf("invalid port %q (want 0-65535)", port)}
+			return nil, nil, &Error{Key: "addr", Source: src, Msg: fmt.Sprintf("invalid port %q (want 0-65535)", port)}
 		}
 		host, _, err := net.SplitHostPort(baseAddr)
 		if err != nil {
-			return nil, nil, &configError{Key: "addr", Msg: fmt.Sprintf("cannot apply PORT to address %q: %v", baseAddr, err)}
+			return nil, nil, &Error{Key: "addr", Msg: fmt.Sprintf("cannot apply PORT to address %q: %v", baseAddr, err)}
 		}
 		values["addr"], names["addr"] = net.JoinHostPort(host, strconv.Itoa(n)), "PORT"
 	}
@@ -456,7 +459,7 @@ func decodeError(err error, k *koanf.Koanf, cfg *Config) error {
 			if v, ok := k.Get(key).(string); ok && top == key && !strings.Contains(msg, strconv.Quote(v)) {
 				msg = fmt.Sprintf("invalid value %q: %s", v, msg)
 			}
-			errs = append(errs, &configError{Key: key, Source: cfg.Source(top), Msg: msg})
+			errs = append(errs, &Error{Key: key, Source: cfg.Source(top), Msg: msg})
 			continue
 		}
 		errs = append(errs, fmt.Errorf("config: %w", e))
@@ -476,7 +479,7 @@ func byteSizeHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch v := data.(type) {
 	case string:
-		return parseByteSize(v)
+		return ParseByteSize(v)
 	case float64:
 		if v != float64(int64(v)) {
 			return nil, fmt.Errorf("invalid size %v: want whole bytes", v)

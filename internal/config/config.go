@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 
 // Config is the complete, validated configuration of the partflow binary.
 //
-// It is produced by loadConfig from five layers (defaults < profile defaults
+// It is produced by Load from five layers (defaults < profile defaults
 // < config file < environment < flags). The koanf tags are the setting
 // names used in config files, in PARTFLOW_ environment variables (upper
 // case, "__" for nesting) and in `partflow config` output.
@@ -439,8 +439,8 @@ func (b ByteSize) String() string {
 	return strconv.FormatInt(int64(b), 10)
 }
 
-// parseByteSize parses a ByteSize, see ByteSize for the syntax.
-func parseByteSize(s string) (ByteSize, error) {
+// ParseByteSize parses a ByteSize, see ByteSize for the syntax.
+func ParseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
 	i := 0
 	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/partflow/partflow/storage"
+	_ "github.com/partflow/partflow/storage/bunstore" // registers sqlite:// and postgres://, as the command does
 )
 
 // TestDatabaseURLUnknownSchemeListsKnown: an unknown database scheme gets
 // the storage registry's error, naming the schemes it knows.
 func TestDatabaseURLUnknownSchemeListsKnown(t *testing.T) {
-	_, _, err := normalizeDatabaseURL("mysql://h/db")
+	_, _, err := NormalizeDatabaseURL("mysql://h/db")
 	if !errors.Is(err, storage.ErrUnknownScheme) {
 		t.Fatalf("err = %v, want storage.ErrUnknownScheme", err)
 	}
