@@ -154,119 +154,161 @@ func Load(args []string, environ []string, out io.Writer) (*Config, error) {
 // LoadFlags loads the configuration given a parsed flag set that has
 // the flags of AddFlags (and possibly others, which are ignored).
 func LoadFlags(fs *pflag.FlagSet, environ []string, out io.Writer) (*Config, error) {
-	envVars := parseEnviron(environ)
-
-	// File layer.
-	fileK := koanf.New(".")
-	var fileSrc Source
-	path, _ := fs.GetString("config")
-	if !fs.Changed("config") {
-		path = envVars[envConfigFile]
-	}
-	if path != "" {
-		fileSrc = Source{Layer: LayerFile, Detail: path}
-		if err := loadFile(fileK, path); err != nil {
-			return nil, err
-		}
-		for _, key := range fileK.Keys() {
-			if !knownKey(key) {
-				return nil, &Error{Key: key, Source: fileSrc, Msg: "unknown setting" + suggest(key)}
-			}
-		}
-	}
-
-	// Profile: flag > PARTFLOW_ENV > FLASK_ENV > file > default.
-	profile, profileSrc := ProfileDevelopment, Source{Layer: LayerDefault}
-	switch {
-	case fs.Changed("env"):
-		profile, _ = fs.GetString("env")
-		profileSrc = Source{Layer: LayerFlag, Detail: "--env"}
-	case envVars[envPrefix+"ENV"] != "":
-		profile, profileSrc = envVars[envPrefix+"ENV"], Source{Layer: LayerEnv, Detail: envPrefix + "ENV"}
-	case envVars["FLASK_ENV"] != "":
-		profile, profileSrc = envVars["FLASK_ENV"], Source{Layer: LayerEnv, Detail: "FLASK_ENV"}
-	case fileK.String("env") != "":
-		profile, profileSrc = fileK.String("env"), fileSrc
-	}
-	profile = strings.ToLower(strings.TrimSpace(profile))
-	profDefaults, ok := profileDefaults(profile)
-	if !ok {
-		return nil, &Error{Key: "env", Source: profileSrc, Msg: fmt.Sprintf("unknown profile %q (want %s)", profile, strings.Join(profileNames, ", "))}
-	}
-
-	merged := koanf.New(".")
-	sources := map[string]Source{}
-	mergeLayer := func(layer *koanf.Koanf, src func(key string) Source) error {
-		if err := merged.Merge(layer); err != nil {
-			return fmt.Errorf("config: merge: %w", err)
-		}
-		for _, key := range layer.Keys() {
-			sources[key] = src(key)
-		}
-		return nil
-	}
-	fixed := func(s Source) func(string) Source { return func(string) Source { return s } }
-
-	defK := koanf.New(".")
-	if err := defK.Load(confmap.Provider(baseDefaults(), "."), nil); err != nil {
-		return nil, fmt.Errorf("config: load defaults: %w", err)
-	}
-	if err := mergeLayer(defK, fixed(Source{Layer: LayerDefault})); err != nil {
-		return nil, err
-	}
-	profK := koanf.New(".")
-	profDefaults["env"] = profile
-	if err := profK.Load(confmap.Provider(profDefaults, "."), nil); err != nil {
-		return nil, fmt.Errorf("config: load profile %s: %w", profile, err)
-	}
-	if err := mergeLayer(profK, fixed(Source{Layer: LayerProfile, Detail: profile})); err != nil {
-		return nil, err
-	}
-	if path != "" {
-		if err := mergeLayer(fileK, fixed(fileSrc)); err != nil {
-			return nil, err
-		}
-	}
-
-	// Environment layer; PORT needs the address the lower layers give.
-	envMap, envNames, err := envLayer(envVars, merged.String("addr"), out)
+	l := &loader{fs: fs, env: parseEnviron(environ), out: out, merged: koanf.New("."), sources: map[string]Source{}}
+	fileK, fileSrc, err := l.readFile()
 	if err != nil {
 		return nil, err
 	}
-	envK := koanf.New(".")
-	if err := envK.Load(confmap.Provider(envMap, "."), nil); err != nil {
-		return nil, fmt.Errorf("config: load environment: %w", err)
-	}
-	if err := mergeLayer(envK, func(key string) Source { return Source{Layer: LayerEnv, Detail: envNames[key]} }); err != nil {
+	profile, profileSrc, err := l.chooseProfile(fileK, fileSrc)
+	if err != nil {
 		return nil, err
 	}
+	if err := l.mergeDefaults(profile); err != nil {
+		return nil, err
+	}
+	if fileK != nil {
+		if err := l.merge(fileK, fixed(fileSrc)); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.mergeEnv(); err != nil {
+		return nil, err
+	}
+	if err := l.mergeFlags(); err != nil {
+		return nil, err
+	}
+	// The profile decided above is the effective one whatever layer named it.
+	if err := l.merged.Set("env", profile); err != nil {
+		return nil, fmt.Errorf("config: set env: %w", err)
+	}
+	l.sources["env"] = profileSrc
+	return l.decode()
+}
 
-	// Flag layer. Given the merged instance, posflag skips every flag the
-	// user did not set, because every setting exists in the defaults.
+// loader merges the layers into one koanf instance, remembering the
+// source of each key.
+type loader struct {
+	fs      *pflag.FlagSet
+	env     map[string]string
+	out     io.Writer
+	merged  *koanf.Koanf
+	sources map[string]Source
+}
+
+// fixed is a source function that gives every key the same source.
+func fixed(s Source) func(string) Source { return func(string) Source { return s } }
+
+// merge merges layer, whose keys come from src(key).
+func (l *loader) merge(layer *koanf.Koanf, src func(key string) Source) error {
+	if err := l.merged.Merge(layer); err != nil {
+		return fmt.Errorf("config: merge: %w", err)
+	}
+	for _, key := range layer.Keys() {
+		l.sources[key] = src(key)
+	}
+	return nil
+}
+
+// readFile reads the config file --config or PARTFLOW_CONFIG names, or
+// returns nil without one. Unknown settings in it are errors.
+func (l *loader) readFile() (*koanf.Koanf, Source, error) {
+	path, _ := l.fs.GetString("config")
+	if !l.fs.Changed("config") {
+		path = l.env[envConfigFile]
+	}
+	if path == "" {
+		return nil, Source{}, nil
+	}
+	fileK, fileSrc := koanf.New("."), Source{Layer: LayerFile, Detail: path}
+	if err := loadFile(fileK, path); err != nil {
+		return nil, fileSrc, err
+	}
+	for _, key := range fileK.Keys() {
+		if !knownKey(key) {
+			return nil, fileSrc, &Error{Key: key, Source: fileSrc, Msg: "unknown setting" + suggest(key)}
+		}
+	}
+	return fileK, fileSrc, nil
+}
+
+// chooseProfile picks the profile: flag > PARTFLOW_ENV > FLASK_ENV > file
+// > default. fileK is nil without a config file.
+func (l *loader) chooseProfile(fileK *koanf.Koanf, fileSrc Source) (string, Source, error) {
+	profile, src := ProfileDevelopment, Source{Layer: LayerDefault}
+	switch {
+	case l.fs.Changed("env"):
+		profile, _ = l.fs.GetString("env")
+		src = Source{Layer: LayerFlag, Detail: "--env"}
+	case l.env[envPrefix+"ENV"] != "":
+		profile, src = l.env[envPrefix+"ENV"], Source{Layer: LayerEnv, Detail: envPrefix + "ENV"}
+	case l.env["FLASK_ENV"] != "":
+		profile, src = l.env["FLASK_ENV"], Source{Layer: LayerEnv, Detail: "FLASK_ENV"}
+	case fileK != nil && fileK.String("env") != "":
+		profile, src = fileK.String("env"), fileSrc
+	}
+	profile = strings.ToLower(strings.TrimSpace(profile))
+	if _, ok := profileDefaults(profile); !ok {
+		return "", src, &Error{Key: "env", Source: src, Msg: fmt.Sprintf("unknown profile %q (want %s)", profile, strings.Join(profileNames, ", "))}
+	}
+	return profile, src, nil
+}
+
+// mergeDefaults merges the built-in defaults, then profile's.
+func (l *loader) mergeDefaults(profile string) error {
+	defK := koanf.New(".")
+	if err := defK.Load(confmap.Provider(baseDefaults(), "."), nil); err != nil {
+		return fmt.Errorf("config: load defaults: %w", err)
+	}
+	if err := l.merge(defK, fixed(Source{Layer: LayerDefault})); err != nil {
+		return err
+	}
+	profDefaults, _ := profileDefaults(profile)
+	profDefaults["env"] = profile
+	profK := koanf.New(".")
+	if err := profK.Load(confmap.Provider(profDefaults, "."), nil); err != nil {
+		return fmt.Errorf("config: load profile %s: %w", profile, err)
+	}
+	return l.merge(profK, fixed(Source{Layer: LayerProfile, Detail: profile}))
+}
+
+// mergeEnv merges the environment layer; PORT needs the address the
+// lower layers give.
+func (l *loader) mergeEnv() error {
+	envMap, envNames, err := envLayer(l.env, l.merged.String("addr"), l.out)
+	if err != nil {
+		return err
+	}
+	envK := koanf.New(".")
+	if err := envK.Load(confmap.Provider(envMap, "."), nil); err != nil {
+		return fmt.Errorf("config: load environment: %w", err)
+	}
+	return l.merge(envK, func(key string) Source { return Source{Layer: LayerEnv, Detail: envNames[key]} })
+}
+
+// mergeFlags merges the flag layer. Given the merged instance, posflag
+// skips every flag the user did not set, because every setting exists in
+// the defaults.
+func (l *loader) mergeFlags() error {
 	flagK := koanf.New(".")
 	flagNames := map[string]string{}
-	prov := posflag.ProviderWithFlag(fs, ".", merged, func(f *pflag.Flag) (string, any) {
+	prov := posflag.ProviderWithFlag(l.fs, ".", l.merged, func(f *pflag.Flag) (string, any) {
 		key, ok := flagKeys[f.Name]
 		if !ok {
 			return "", nil
 		}
 		flagNames[key] = "--" + f.Name
-		return key, posflag.FlagVal(fs, f)
+		return key, posflag.FlagVal(l.fs, f)
 	})
 	if err := flagK.Load(prov, nil); err != nil {
-		return nil, fmt.Errorf("config: load flags: %w", err)
+		return fmt.Errorf("config: load flags: %w", err)
 	}
-	if err := mergeLayer(flagK, func(key string) Source { return Source{Layer: LayerFlag, Detail: flagNames[key]} }); err != nil {
-		return nil, err
-	}
-	// The profile decided above is the effective one whatever layer named it.
-	if err := merged.Set("env", profile); err != nil {
-		return nil, fmt.Errorf("config: set env: %w", err)
-	}
-	sources["env"] = profileSrc
+	return l.merge(flagK, func(key string) Source { return Source{Layer: LayerFlag, Detail: flagNames[key]} })
+}
 
-	cfg := &Config{sources: sources}
-	decodeErr := decode(merged, cfg)
+// decode decodes and normalises the merged settings into a Config.
+func (l *loader) decode() (*Config, error) {
+	cfg := &Config{sources: l.sources}
+	decodeErr := decode(l.merged, cfg)
 	normErr := cfg.normalize()
 	if decodeErr == nil && normErr == nil {
 		return cfg, nil
