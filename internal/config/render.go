@@ -28,54 +28,94 @@ type Entry struct {
 // Entries lists every setting of c with its masked value and source, in
 // a fixed order. List entries of api_keys and plugins get one line each.
 func (c *Config) Entries() []Entry {
-	var es []Entry
-	add := func(key, value string) {
-		es = append(es, Entry{Key: key, Value: value, Source: c.Source(key).String()})
+	l := &entryList{c: c}
+	l.add("env", c.Env)
+	l.add("addr", c.Addr)
+	l.add("replica_id", c.ReplicaID)
+	l.add("metrics_addr", c.MetricsAddr)
+	l.add("database_url", RedactDSN(c.DatabaseURL)).Resolved = RedactDSN(c.dbDSN)
+	l.add("files_url", c.FilesURL).Resolved = c.filesDSN
+	c.keyEntries(l)
+	l.add("cors_origins", list(c.CORSOrigins))
+	l.add("base_path", strconv.Quote(c.BasePath))
+	l.add("static_dir", strconv.Quote(c.StaticDir))
+	l.add("max_body_bytes", c.MaxBodyBytes.String())
+	l.add("max_file_size", c.MaxFileSize.String())
+	l.add("allowed_extensions", list(c.AllowedExtensions))
+	l.add("log.level", c.Log.Level)
+	l.add("log.format", c.Log.Format)
+	l.add("trusted_proxies", list(c.TrustedProxies))
+	l.add("allow_query_api_key", strconv.FormatBool(c.AllowQueryAPIKey))
+	c.pluginEntries(l)
+	l.add("convert.wait", c.Convert.Wait.String())
+	l.add("convert.lease", c.Convert.Lease.String())
+	l.add("cache.part_bytes", c.Cache.PartBytes.String())
+	l.add("cache.answer_bytes", c.Cache.AnswerBytes.String())
+	l.add("memory_limit", c.MemoryLimit.String())
+	l.add("model_wait", c.ModelWait.String())
+	c.workflowEntries(l)
+	c.eventEntries(l)
+	c.limitEntries(l)
+	l.add("onshape.base_url", c.Onshape.BaseURL)
+	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
+		if k.v == "" {
+			l.add(k.key, "(none)")
+		} else {
+			l.add(k.key, MaskSecret(k.v))
+		}
 	}
-	list := func(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
+	return l.es
+}
 
-	add("env", c.Env)
-	add("addr", c.Addr)
-	add("replica_id", c.ReplicaID)
-	add("metrics_addr", c.MetricsAddr)
-	add("database_url", RedactDSN(c.DatabaseURL))
-	es[len(es)-1].Resolved = RedactDSN(c.dbDSN)
-	add("files_url", c.FilesURL)
-	es[len(es)-1].Resolved = c.filesDSN
+// entryList collects the entries of a Config.
+type entryList struct {
+	c  *Config
+	es []Entry
+}
+
+// add appends the entry of key with its source and returns it, for the
+// caller to adjust before the next add.
+func (l *entryList) add(key, value string) *Entry {
+	l.es = append(l.es, Entry{Key: key, Value: value, Source: l.c.Source(key).String()})
+	return &l.es[len(l.es)-1]
+}
+
+// item appends entry i of the list setting key, e.g. plugins[0].
+func (l *entryList) item(key string, i int, value string) *Entry {
+	e := l.add(key, value)
+	e.Key = fmt.Sprintf("%s[%d]", key, i)
+	return e
+}
+
+// list formats a list setting's values.
+func list(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
+
+// keyEntries adds api_key and api_keys, masked.
+func (c *Config) keyEntries(l *entryList) {
 	switch {
 	case c.APIKey != "":
-		add("api_key", MaskSecret(c.APIKey))
+		l.add("api_key", MaskSecret(c.APIKey))
 	case len(c.APIKeys) > 0:
-		add("api_key", "(none)")
+		l.add("api_key", "(none)")
 	default:
-		add("api_key", "(none)")
-		es[len(es)-1].Value, es[len(es)-1].Source = c.generatedKey()
+		e := l.add("api_key", "(none)")
+		e.Value, e.Source = c.generatedKey()
 	}
 	if len(c.APIKeys) == 0 {
-		add("api_keys", "[]")
+		l.add("api_keys", "[]")
 	}
 	for i, k := range c.APIKeys {
-		add("api_keys", fmt.Sprintf("name=%s role=%s key=%s", strconv.Quote(k.Name), k.Role, MaskSecret(k.Key)))
-		es[len(es)-1].Key = fmt.Sprintf("api_keys[%d]", i)
+		l.item("api_keys", i, fmt.Sprintf("name=%s role=%s key=%s", strconv.Quote(k.Name), k.Role, MaskSecret(k.Key)))
 	}
-	add("cors_origins", list(c.CORSOrigins))
-	add("base_path", strconv.Quote(c.BasePath))
-	add("static_dir", strconv.Quote(c.StaticDir))
-	add("max_body_bytes", c.MaxBodyBytes.String())
-	add("max_file_size", c.MaxFileSize.String())
-	add("allowed_extensions", list(c.AllowedExtensions))
-	add("log.level", c.Log.Level)
-	add("log.format", c.Log.Format)
-	add("trusted_proxies", list(c.TrustedProxies))
-	add("allow_query_api_key", strconv.FormatBool(c.AllowQueryAPIKey))
-	plugins := c.Plugins
+}
+
+// pluginEntries adds the plugins serve starts: the configured ones, or the
+// cascadio plugin make venv set up. Plugin env values may be secrets and
+// are masked.
+func (c *Config) pluginEntries(l *entryList) {
+	plugins := c.PluginsToStart()
 	if len(plugins) == 0 {
-		// What serve actually starts: the cascadio plugin make venv set up.
-		plugins = c.PluginsToStart()
-		if len(plugins) == 0 {
-			add("plugins", "[]")
-			es[len(es)-1].Source = "default; STEP conversion is off: the cascadio plugin is not set up (run make venv)"
-		}
+		l.add("plugins", "[]").Source = "default; STEP conversion is off: the cascadio plugin is not set up (run make venv)"
 	}
 	for i, p := range plugins {
 		opts := make([]string, 0, len(p.Options))
@@ -85,44 +125,30 @@ func (c *Config) Entries() []Entry {
 		sort.Strings(opts)
 		env := make([]string, 0, len(p.Env))
 		for k := range p.Env {
-			env = append(env, k+"=****") // values may be secrets
+			env = append(env, k+"=****")
 		}
 		sort.Strings(env)
-		add("plugins", fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s env=%s",
+		e := l.item("plugins", i, fmt.Sprintf("name=%s command=%s formats=%s pool_size=%d timeout=%s memory_limit=%s options=%s env=%s",
 			p.Name, list(p.Command), list(p.Formats), p.PoolSize, p.Timeout, p.MemoryLimit, list(opts), list(env)))
-		es[len(es)-1].Key = fmt.Sprintf("plugins[%d]", i)
 		if len(c.Plugins) == 0 {
-			es[len(es)-1].Source = "default: the cascadio plugin make venv set up"
+			e.Source = "default: the cascadio plugin make venv set up"
 		}
 	}
-	add("convert.wait", c.Convert.Wait.String())
-	add("convert.lease", c.Convert.Lease.String())
-	add("cache.part_bytes", c.Cache.PartBytes.String())
-	add("cache.answer_bytes", c.Cache.AnswerBytes.String())
-	add("memory_limit", c.MemoryLimit.String())
-	add("model_wait", c.ModelWait.String())
-	es = append(es, c.workflowEntries()...)
+}
+
+// eventEntries adds the webhooks (URLs and secrets masked) and the change
+// log's settings.
+func (c *Config) eventEntries(l *entryList) {
 	if len(c.Webhooks) == 0 {
-		add("webhooks", "[]")
+		l.add("webhooks", "[]")
 	}
 	for i, w := range c.Webhooks {
-		add("webhooks", fmt.Sprintf("id=%s url=%s format=%s enabled=%t secret=%s", w.ID, RedactURL(w.URL), w.Format, w.Enabled, MaskSecret(w.Secret)))
-		es[len(es)-1].Key = fmt.Sprintf("webhooks[%d]", i)
+		l.item("webhooks", i, fmt.Sprintf("id=%s url=%s format=%s enabled=%t secret=%s", w.ID, RedactURL(w.URL), w.Format, w.Enabled, MaskSecret(w.Secret)))
 	}
-	add("events.max_age", c.Events.MaxAge.String())
-	add("events.max_count", strconv.Itoa(c.Events.MaxCount))
-	add("events.poll", c.Events.Poll.String())
-	add("events.heartbeat", c.Events.Heartbeat.String())
-	c.limitEntries(add)
-	add("onshape.base_url", c.Onshape.BaseURL)
-	for _, k := range []struct{ key, v string }{{"onshape.access_key", c.Onshape.AccessKey}, {"onshape.secret_key", c.Onshape.SecretKey}} {
-		if k.v == "" {
-			add(k.key, "(none)")
-		} else {
-			add(k.key, MaskSecret(k.v))
-		}
-	}
-	return es
+	l.add("events.max_age", c.Events.MaxAge.String())
+	l.add("events.max_count", strconv.Itoa(c.Events.MaxCount))
+	l.add("events.poll", c.Events.Poll.String())
+	l.add("events.heartbeat", c.Events.Heartbeat.String())
 }
 
 // generatedKey describes the key serve uses when none is configured: the
@@ -235,37 +261,28 @@ func RedactURL(s string) string {
 
 // limitEntries adds the settings that bound conversions, uploads and crash
 // leftovers.
-func (c *Config) limitEntries(add func(key, value string)) {
-	add("convert.max_triangles", strconv.FormatInt(c.Convert.MaxTriangles, 10))
-	add("convert.max_output_bytes", c.Convert.MaxOutputBytes.String())
-	add("gc.grace", c.GC.Grace.String())
-	add("gc.interval", c.GC.Interval.String())
-	add("uploads.min_rate", c.Uploads.MinRate.String())
-	add("uploads.rate_window", c.Uploads.RateWindow.String())
-	add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
+func (c *Config) limitEntries(l *entryList) {
+	l.add("convert.max_triangles", strconv.FormatInt(c.Convert.MaxTriangles, 10))
+	l.add("convert.max_output_bytes", c.Convert.MaxOutputBytes.String())
+	l.add("gc.grace", c.GC.Grace.String())
+	l.add("gc.interval", c.GC.Interval.String())
+	l.add("uploads.min_rate", c.Uploads.MinRate.String())
+	l.add("uploads.rate_window", c.Uploads.RateWindow.String())
+	l.add("uploads.max_per_client", strconv.Itoa(c.Uploads.MaxPerClient))
 }
 
-// workflowEntries are the workflow, policy and custom workflow settings of
-// `partflow config`.
-func (c *Config) workflowEntries() []Entry {
-	var es []Entry
-	add := func(key, value string) {
-		es = append(es, Entry{Key: key, Value: value, Source: c.Source(key).String()})
-	}
-	list := func(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
+// workflowEntries adds the workflow, policy and custom workflow settings.
+func (c *Config) workflowEntries(l *entryList) {
 	flow := c.WorkflowValue()
 	var stages []string
 	for _, st := range flow.Stages() {
 		stages = append(stages, string(st))
 	}
-	add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
+	l.add("workflow", fmt.Sprintf("%s (stages %s; new parts in %s, done in %s)", flow.Name(), list(stages), flow.Initial(), flow.Done()))
 	for i, r := range c.Policy {
-		add("policy", fmt.Sprintf("operation=%s from=%s roles=%s", r.Operation, list(r.From), list(r.Roles)))
-		es[len(es)-1].Key = fmt.Sprintf("policy[%d]", i)
+		l.item("policy", i, fmt.Sprintf("operation=%s from=%s roles=%s", r.Operation, list(r.From), list(r.Roles)))
 	}
 	for i, w := range c.Workflows {
-		add("workflows", fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
-		es[len(es)-1].Key = fmt.Sprintf("workflows[%d]", i)
+		l.item("workflows", i, fmt.Sprintf("name=%s stages=%s rules=%d", w.Name, list(w.Stages), len(w.Rules)))
 	}
-	return es
 }
