@@ -30,9 +30,9 @@ const shutdownTimeout = 30 * time.Second
 // SIGTERM), then shuts down gracefully: it stops accepting, lets in-flight
 // requests finish, stops the converters and closes the database. cfg is
 // validated, passed the profile's startup rules, and has an API key
-// (config.EnsureAPIKey ran). Logs go to stderr, one line per event; under systemd
-// journald collects them, so there is no log file to reopen and SIGHUP is
-// ignored rather than ending the server.
+// (config.EnsureAPIKey ran). Logs go to stderr, one line per event; under
+// systemd journald collects them, so there is no log file to reopen and
+// SIGHUP is ignored rather than ending the server.
 func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	signal.Ignore(syscall.SIGHUP)
 	if cfg.ReplicaID == "" {
@@ -44,50 +44,106 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		// from doubling the heap above them.
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
-	tmp := cfg.WorkDir()
+	s := &instance{cfg: cfg, log: log}
+	defer s.close()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	if err := s.startBackground(ctx); err != nil {
+		return err
+	}
+	stopMetrics, err := serveMetrics(cfg, s.metrics, log)
+	if err != nil {
+		return err
+	}
+	s.onClose(stopMetrics)
+	// Closing streamsDone ends the event streams, which Shutdown does not.
+	streamsDone := make(chan struct{})
+	h, err := s.handler(streamsDone)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, h, streamsDone, stdout)
+}
+
+// instance is a server's parts, assembled from its configuration: the
+// converter plugins, the stores and Service, the background work, metrics
+// and webhooks. close takes down what was started, in reverse order.
+type instance struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	convs   *converters
+	app     *app
+	metrics *httpapi.Metrics
+	hooks   *webhooks.Manager
+
+	background sync.WaitGroup
+	closers    []func()
+}
+
+// onClose adds f to what close runs, before everything added earlier.
+func (s *instance) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close runs the onClose functions, the last added first.
+func (s *instance) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// open starts the converter plugins, opens the stores and the Service, and
+// checks the workflow against the stored parts.
+func (s *instance) open(ctx context.Context) error {
+	tmp := s.cfg.WorkDir()
 	if tmp != "" {
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
 			return fmt.Errorf("create work directory: %w", err)
 		}
 	}
-	convs := openConverters(ctx, pluginConfigs(cfg, log), tmp, log)
-	defer func() {
+	convs := openConverters(ctx, pluginConfigs(s.cfg, s.log), tmp, s.log)
+	s.convs = convs
+	s.onClose(func() {
 		if err := convs.Close(); err != nil {
-			log.Error("stop converter plugins", "err", err)
+			s.log.Error("stop converter plugins", "err", err)
 		}
-	}()
+	})
 	// metrics and hooks are set before the workers and the server start.
-	var metrics *httpapi.Metrics
-	var hooks *webhooks.Manager
-	convs.owner, convs.lease = cfg.ReplicaID, cfg.Convert.Lease
-	convs.onConversion = func(name string, took time.Duration, err error) { metrics.ObserveConversion(name, took, err) }
-	a, err := openApp(ctx, cfg, log, convs)
+	convs.owner, convs.lease = s.cfg.ReplicaID, s.cfg.Convert.Lease
+	convs.onConversion = func(name string, took time.Duration, err error) { s.metrics.ObserveConversion(name, took, err) }
+	a, err := openApp(ctx, s.cfg, s.log, convs)
 	if err != nil {
 		return err
 	}
-	metrics = newMetrics(cfg, a, func() *webhooks.Manager { return hooks })
-	defer func() {
+	s.app = a
+	s.metrics = newMetrics(s.cfg, a, func() *webhooks.Manager { return s.hooks })
+	s.onClose(func() {
 		if err := a.Close(); err != nil {
-			log.Error("close stores", "err", err)
+			s.log.Error("close stores", "err", err)
 		}
-	}()
+	})
 	// A workflow without a stage that holds parts would strand them.
 	if err := a.svc.CheckWorkflow(ctx); err != nil {
 		return fmt.Errorf("config: workflow: %w", err)
 	}
-	// Conversion workers run until shutdown; a job they are running then goes
-	// back to the queue (after a crash, to whoever claims it when its lease
-	// ends).
+	return nil
+}
+
+// startBackground starts the conversion workers, the search index's
+// warm-up, garbage collection, event pruning and webhook deliveries. They
+// run until close; a conversion running then goes back to the queue (after
+// a crash, to whoever claims it when its lease ends).
+func (s *instance) startBackground(ctx context.Context) error {
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var background sync.WaitGroup
-	defer func() { stopWorkers(); background.Wait() }()
-	background.Go(func() {
-		if err := a.svc.RunConversions(wctx, max(convs.workers, 1)); err != nil {
+	s.onClose(func() { stopWorkers(); s.background.Wait() })
+	a, log := s.app, s.log
+	s.background.Go(func() {
+		if err := a.svc.RunConversions(wctx, max(s.convs.workers, 1)); err != nil {
 			log.Error("conversion workers", "err", err)
 		}
 	})
 	if w, ok := a.store.(interface{ Warm(context.Context) error }); ok {
-		background.Go(func() {
+		s.background.Go(func() {
 			// Build the search index before the first list needs it.
 			start := time.Now()
 			if err := w.Warm(wctx); err != nil && wctx.Err() == nil {
@@ -97,25 +153,23 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 			}
 		})
 	}
-	background.Go(func() { runGC(wctx, a, convs, cfg, log) })
-	background.Go(func() { pruneEvents(wctx, a.store, a.svc, log) })
-	hooks, err = startWebhooks(wctx, cfg, a.store, a.svc, log, &background,
-		func(id string, at webhooks.Attempt) { metrics.ObserveWebhook(id, at.Outcome) })
-	if err != nil {
-		return err
-	}
-	stopMetrics, err := serveMetrics(cfg, metrics, log)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
+	s.background.Go(func() { runGC(wctx, a, s.convs, s.cfg, log) })
+	s.background.Go(func() { pruneEvents(wctx, a.store, a.svc, log) })
+	hooks, err := startWebhooks(wctx, s.cfg, a.store, a.svc, log, &s.background,
+		func(id string, at webhooks.Attempt) { s.metrics.ObserveWebhook(id, at.Outcome) })
+	s.hooks = hooks
+	return err
+}
+
+// handler builds the HTTP handler from the configuration; closing
+// streamsDone ends its event streams.
+func (s *instance) handler(streamsDone chan struct{}) (http.Handler, error) {
+	cfg := s.cfg
 	keys, err := cfg.HTTPKeys()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Closing streamsDone ends the event streams, which Shutdown does not.
-	streamsDone := make(chan struct{})
-	h, err := httpapi.NewHandler(a.svc, &httpapi.Options{
+	return httpapi.NewHandler(s.app.svc, &httpapi.Options{
 		Version:        buildVersion(),
 		BasePath:       cfg.BasePath,
 		Keys:           keys,
@@ -125,18 +179,23 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		CORSOrigins:    cfg.CORSOrigins,
 		StaticDir:      cfg.StaticDir,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
-		Logger:         log,
+		Logger:         s.log,
 		Files: httpapi.FileOptions{MinUploadRate: orOff(int64(cfg.Uploads.MinRate)),
 			UploadRateWindow: cfg.Uploads.RateWindow, MaxUploadsPerClient: int(orOff(int64(cfg.Uploads.MaxPerClient)))},
 		Convert:  httpapi.ConvertOptions{UploadWait: cfg.Convert.Wait, ModelWait: cfg.ModelWait},
 		Cache:    httpapi.CacheOptions{PartBytes: int64(cfg.Cache.PartBytes), AnswerBytes: int64(cfg.Cache.AnswerBytes)},
 		Events:   httpapi.EventOptions{Heartbeat: cfg.Events.Heartbeat, Done: streamsDone},
-		Webhooks: hooks,
-		Metrics:  metrics,
+		Webhooks: s.hooks,
+		Metrics:  s.metrics,
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// run listens on the configured address and serves h until ctx ends, then
+// shuts down: it stops accepting, closes streamsDone, gives requests in
+// flight shutdownTimeout to finish, then closes their connections and
+// waits a little longer for their handlers to return.
+func (s *instance) run(ctx context.Context, h http.Handler, streamsDone chan struct{}, stdout io.Writer) error {
+	cfg, log := s.cfg, s.log
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
