@@ -1,4 +1,4 @@
-package main
+package flaskimport
 
 import (
 	"context"
@@ -7,57 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/partflow/partflow/internal/config"
 
 	"github.com/partflow/partflow/parts"
 
 	_ "modernc.org/sqlite" // reads the Flask database
 )
 
-// importFlask copies an existing Flask deployment's parts and files.
-func (c *cli) importFlask(ctx context.Context, args []string) int {
-	fs := c.flagSet("import-flask")
-	config.AddFlags(fs)
-	src := fs.String("db", "", "the Flask database, e.g. sqlite:////srv/parts/parts.db (required)")
-	uploads := fs.String("uploads", "", "the Flask upload folder, laid out as <uploads>/<id>/<file>")
-	cfg, code := c.loadChecked(fs, args)
-	if code >= 0 {
-		return code
-	}
-	if *src == "" {
-		c.errorf("import-flask: --db is required")
-		return exitUsage
-	}
-	_, path, err := config.NormalizeDatabaseURL(*src)
-	if err != nil || path == "" {
-		c.errorf("import-flask: --db: want a SQLite database file (sqlite:////absolute/path.db): %v", err)
-		return exitUsage
-	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	defer a.Close()
-	rep, err := importFlaskDB(ctx, a.svc, path, *uploads, c.stdout)
-	if err != nil {
-		c.errorf("import-flask: %v", err)
-		return exitError
-	}
-	fmt.Fprintf(c.stdout, "imported %d parts (%d already present, skipped), %d files; %d warnings\n",
-		rep.imported, rep.skipped, rep.files, rep.warnings)
-	return exitOK
-}
-
-// importReport counts what an import did.
-type importReport struct {
-	imported, skipped, files, warnings int
+// Report counts what an import did.
+type Report struct {
+	// Imported is the number of parts created.
+	Imported int
+	// Skipped is the number of parts whose id existed already.
+	Skipped int
+	// Files is the number of files uploaded.
+	Files int
+	// Warnings is the number of warnings printed.
+	Warnings int
 }
 
 // flaskRow is one row of the original's parts table; every column may be NULL.
@@ -69,13 +38,13 @@ type flaskRow struct {
 	amount                                                   sql.NullInt64
 }
 
-// importFlaskDB reads every part of the Flask database at path and imports
+// Import reads every part of the Flask database at path and imports
 // it with its id, timestamps and files. Parts whose id exists already are
 // skipped, so running it twice duplicates nothing. Problems that do not stop
 // a part from being imported (a missing file, a NULL required field) are
 // printed as warnings.
-func importFlaskDB(ctx context.Context, svc *parts.Service, path, uploads string, out io.Writer) (importReport, error) {
-	var rep importReport
+func Import(ctx context.Context, svc *parts.Service, path, uploads string, out io.Writer) (Report, error) {
+	var rep Report
 	if _, err := os.Stat(path); err != nil {
 		return rep, fmt.Errorf("flask database: %w", err)
 	}
@@ -105,7 +74,7 @@ func importFlaskDB(ctx context.Context, svc *parts.Service, path, uploads string
 		return rep, fmt.Errorf("read flask parts: %w", err)
 	}
 	warn := func(id int64, format string, args ...any) {
-		rep.warnings++
+		rep.Warnings++
 		fmt.Fprintf(out, "warning: part %d: %s\n", id, fmt.Sprintf(format, args...))
 	}
 	for _, r := range all {
@@ -118,10 +87,10 @@ func importFlaskDB(ctx context.Context, svc *parts.Service, path, uploads string
 			return rep, err
 		}
 		if !created {
-			rep.skipped++
+			rep.Skipped++
 			continue
 		}
-		rep.imported++
+		rep.Imported++
 		if r.file.String == "" {
 			continue
 		}
@@ -129,22 +98,22 @@ func importFlaskDB(ctx context.Context, svc *parts.Service, path, uploads string
 			warn(r.id, "has file %q but no --uploads folder was given", r.file.String)
 			continue
 		}
-		n, err := importFlaskFiles(ctx, svc, r.id, uploads, r.file.String)
+		n, err := importFiles(ctx, svc, r.id, uploads, r.file.String)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			warn(r.id, "file %q is missing from the upload folder; part imported without it", r.file.String)
 		case err != nil:
 			warn(r.id, "file %q not imported: %v", r.file.String, err)
 		}
-		rep.files += n
+		rep.Files += n
 	}
 	return rep, nil
 }
 
-// importFlaskFiles uploads the part's main file from <uploads>/<id>/<name>.
+// importFiles uploads the part's main file from <uploads>/<id>/<name>.
 // The name comes from the Flask database, so it is reduced to a base name
 // before it touches the file system.
-func importFlaskFiles(ctx context.Context, svc *parts.Service, id int64, uploads, name string) (int, error) {
+func importFiles(ctx context.Context, svc *parts.Service, id int64, uploads, name string) (int, error) {
 	base := parts.BaseName(name)
 	if base == "" {
 		return 0, fmt.Errorf("unusable file name %q", name)
