@@ -362,8 +362,10 @@ func sqliteFile(p, query string) (string, string, error) {
 }
 
 // NormalizeFilesURL turns files_url into file:///ABS/DIR for local
-// folders (file://./rel, file:///abs, or a bare path) and keeps mem://,
-// s3://, gs:// and azblob:// URLs as they are.
+// folders (file://./rel, file:///abs, or a bare path), mem:// for memory,
+// and keeps the URLs of other registered file store schemes (s3://...) as
+// they are; an unknown scheme gets the storage registry's error listing
+// the known ones.
 func NormalizeFilesURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -376,7 +378,7 @@ func NormalizeFilesURL(raw string) (string, error) {
 		return fileURL(raw)
 	}
 	scheme, rest, _ := strings.Cut(raw, "://")
-	switch strings.ToLower(scheme) {
+	switch scheme = strings.ToLower(scheme); scheme {
 	case "file":
 		rest, _, _ = strings.Cut(rest, "?")
 		if rest == "" {
@@ -385,7 +387,11 @@ func NormalizeFilesURL(raw string) (string, error) {
 		return fileURL(rest)
 	case "mem":
 		return "mem://", nil
-	case "s3", "gs", "azblob":
+	}
+	if !slices.Contains(storage.FileSchemes(), scheme) {
+		return "", fmt.Errorf("%w %q for files_url (known: %s)", storage.ErrUnknownScheme, scheme, strings.Join(storage.FileSchemes(), ", "))
+	}
+	if scheme == "s3" || scheme == "gs" || scheme == "azblob" {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return "", fmt.Errorf("invalid URL: %v", redactURLError(err))
@@ -393,10 +399,8 @@ func NormalizeFilesURL(raw string) (string, error) {
 		if u.Host == "" {
 			return "", fmt.Errorf("invalid URL %q: no bucket", raw)
 		}
-		return raw, nil
-	default:
-		return "", fmt.Errorf("unsupported scheme %q (want file, mem, s3, gs or azblob)", scheme)
 	}
+	return raw, nil
 }
 
 // fileURL returns file:// plus the absolute form of the folder p.
