@@ -9,7 +9,6 @@ import (
 	"slices"
 
 	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/onshape"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"

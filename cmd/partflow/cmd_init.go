@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"golang.org/x/term"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // Defaults `partflow init` offers.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/parts"
 )
 

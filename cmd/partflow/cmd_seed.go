@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/internal/sample"
 	"github.com/partflow/partflow/parts"
 )

@@ -9,10 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/spf13/pflag"
 
+	"github.com/partflow/partflow/internal/config"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 	"github.com/partflow/partflow/storage/bunstore"

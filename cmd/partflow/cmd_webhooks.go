@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
 )

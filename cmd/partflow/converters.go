@@ -13,10 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/convert"
 	"github.com/partflow/partflow/convert/grpcplugin"
+	"github.com/partflow/partflow/internal/config"
 )
 
 // converters are the configured converter plugins, running.

@@ -6,9 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/convert/grpcplugin"
+	"github.com/partflow/partflow/internal/config"
 )
 
 // collect removes, when older than cfg.GC.Grace, what no part references

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/spf13/pflag"
+
+	"github.com/partflow/partflow/internal/config"
 )
 
 // Exit codes.

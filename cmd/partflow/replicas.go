@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/config"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
 )

@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/partflow/partflow/internal/config"
-
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/config"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/webhooks"
 )

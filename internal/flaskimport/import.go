@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partflow/partflow/parts"
-
 	_ "modernc.org/sqlite" // reads the Flask database
+
+	"github.com/partflow/partflow/parts"
 )
 
 // Report counts what an import did.
