@@ -22,47 +22,60 @@ import (
 // URL --to URL [--files-from URL --files-to URL].
 func (c *cli) copyCmd(ctx context.Context, args []string) int {
 	fs := c.flagSet("copy")
-	from := fs.String("from", "", "source database URL (sqlite://..., postgres://...)")
-	to := fs.String("to", "", "target database URL")
-	filesFrom := fs.String("files-from", "", "source file store URL (file://..., s3://...)")
-	filesTo := fs.String("files-to", "", "target file store URL")
+	var in copyInput
+	fs.StringVar(&in.from, "from", "", "source database URL (sqlite://..., postgres://...)")
+	fs.StringVar(&in.to, "to", "", "target database URL")
+	fs.StringVar(&in.filesFrom, "files-from", "", "source file store URL (file://..., s3://...)")
+	fs.StringVar(&in.filesTo, "files-to", "", "target file store URL")
 	batch := fs.Int("batch", 1000, "rows per transaction")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
-	if *from == "" || *to == "" || (*filesFrom == "") != (*filesTo == "") {
+	if in.from == "" || in.to == "" || (in.filesFrom == "") != (in.filesTo == "") {
 		c.errorf("copy: want --from and --to, and --files-from with --files-to (or neither)")
 		return exitUsage
 	}
-	src, err := openBunstore(ctx, *from)
+	rep, err := copyDeployment(ctx, in, &transfer.Options{Progress: c.stderr, BatchSize: *batch})
 	if err != nil {
-		c.errorf("copy: --from: %v", err)
-		return exitError
-	}
-	defer src.Close()
-	dst, err := openBunstore(ctx, *to)
-	if err != nil {
-		c.errorf("copy: --to: %v", err)
-		return exitError
-	}
-	defer dst.Close()
-	var srcFiles, dstFiles parts.FileStore
-	if *filesFrom != "" {
-		var closeFiles func()
-		srcFiles, dstFiles, closeFiles, err = openFilePair(ctx, *filesFrom, *filesTo)
-		if err != nil {
-			c.errorf("copy: %v", err)
-			return exitError
-		}
-		defer closeFiles()
-	}
-	rep, err := transfer.Copy(ctx, dst, src, dstFiles, srcFiles, &transfer.Options{Progress: c.stderr, BatchSize: *batch})
-	if err != nil {
-		c.errorf("copy: %v (run it again to resume)", err)
+		c.errorf("copy: %v", err)
 		return exitError
 	}
 	c.printReport("copied", rep)
 	return exitOK
+}
+
+// copyInput names the stores of a copy: databases, and file stores or none.
+type copyInput struct {
+	from, to, filesFrom, filesTo string
+}
+
+// copyDeployment opens the stores named in in and copies the deployment from
+// the first database (and file store) to the second with transfer.Copy.
+func copyDeployment(ctx context.Context, in copyInput, opts *transfer.Options) (*transfer.Report, error) {
+	src, err := openBunstore(ctx, in.from)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	defer src.Close()
+	dst, err := openBunstore(ctx, in.to)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	defer dst.Close()
+	var srcFiles, dstFiles parts.FileStore
+	if in.filesFrom != "" {
+		var closeFiles func()
+		srcFiles, dstFiles, closeFiles, err = openFilePair(ctx, in.filesFrom, in.filesTo)
+		if err != nil {
+			return nil, err
+		}
+		defer closeFiles()
+	}
+	rep, err := transfer.Copy(ctx, dst, src, dstFiles, srcFiles, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run it again to resume)", err)
+	}
+	return rep, nil
 }
 
 // printReport prints what a copy or restore did and what it verified.
@@ -121,22 +134,7 @@ func (c *cli) backup(ctx context.Context, args []string) int {
 		return code
 	}
 	defer a.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".partflow-backup-*")
-	if err != nil {
-		c.errorf("backup: %v", err)
-		return exitError
-	}
-	defer os.Remove(tmp.Name())
-	m, err := transfer.Backup(ctx, tmp, a.store.(*bunstore.Store), a.files, &transfer.Options{Progress: c.stderr})
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	m, err := writeBackup(ctx, path, a, c.stderr)
 	if err != nil {
 		c.errorf("backup: %v", err)
 		return exitError
@@ -146,6 +144,28 @@ func (c *cli) backup(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "backed up %d files to %s\n", len(m.Files), path)
 	return exitOK
+}
+
+// writeBackup writes an archive of a's stores to path through a
+// temporary file beside it, synced and renamed into place, so path never
+// holds a partial archive. progress gets transfer's progress lines.
+func writeBackup(ctx context.Context, path string, a *app, progress io.Writer) (*transfer.Manifest, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".partflow-backup-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	m, err := transfer.Backup(ctx, tmp, a.store.(*bunstore.Store), a.files, &transfer.Options{Progress: progress})
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	return m, err
 }
 
 // restore restores an archive into the configured deployment.
