@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,117 +194,4 @@ func optionsString(o convert.Options) string {
 		parts = append(parts, "merge="+strconv.FormatBool(*o.MergePrimitives))
 	}
 	return strings.Join(parts, ",")
-}
-
-// convertCmd is `partflow convert IN OUT [--plugin NAME]`: an offline
-// conversion through the configured plugins, with a progress line.
-func (c *cli) convertCmd(ctx context.Context, args []string) int {
-	fs := c.flagSet("convert")
-	config.AddFlags(fs)
-	only := fs.String("plugin", "", "use this configured plugin (default: the one for the input's format)")
-	if err := fs.Parse(args); err != nil {
-		return c.parse(fs, args)
-	}
-	if fs.NArg() != 2 {
-		c.errorf("usage: partflow convert IN OUT [--plugin NAME]")
-		return exitUsage
-	}
-	in, out := fs.Arg(0), fs.Arg(1)
-	cfg, err := config.LoadFlags(fs, c.environ, c.stderr)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitUsage
-	}
-	from, err := convert.FormatFromPath(in)
-	if err != nil {
-		c.errorf("convert: %v", err)
-		return exitUsage
-	}
-	to, err := convert.FormatFromPath(out)
-	if err != nil {
-		c.errorf("convert: %v", err)
-		return exitUsage
-	}
-	log := cfg.NewLogger(c.stderr)
-	plugins := pluginConfigs(cfg, log)
-	if *only != "" {
-		plugins = slices.DeleteFunc(slices.Clone(plugins), func(p config.PluginConfig) bool { return p.Name != *only })
-		if len(plugins) == 0 {
-			c.errorf("convert: no configured plugin is named %q", *only)
-			return exitUsage
-		}
-	}
-	fmt.Fprintf(c.stderr, "converting %s -> %s: starting converter...\n", in, out)
-	convs := openConverters(ctx, plugins, "", log)
-	defer convs.Close()
-	conv, err := convs.reg.Lookup(from, to)
-	if err != nil {
-		if f, ok := convs.failureFor(from); ok {
-			c.errorf("convert: %s", f)
-			return exitError
-		}
-		c.errorf("convert: %v", err)
-		return exitError
-	}
-	info, _ := conv.Info(ctx)
-	fmt.Fprintf(c.stderr, "converting %s -> %s with %s %s...\n", in, out, info.Name, info.Version)
-	absIn, _ := filepath.Abs(in)
-	absOut, _ := filepath.Abs(out)
-	st, err := conv.Convert(ctx, convert.Request{InputPath: absIn, OutputPath: absOut, From: from, To: to})
-	if err != nil {
-		c.errorf("convert: %v", err)
-		return exitError
-	}
-	fmt.Fprintf(c.stdout, "%s: %d meshes, %d triangles, %d materials, bbox %v..%v, %d bytes, %s\n", out,
-		st.Meshes, st.Triangles, st.Materials, st.BBoxMin, st.BBoxMax, st.OutputBytes, st.Duration.Round(1e6))
-	return exitOK
-}
-
-// pluginsCmd is `partflow plugins`: the configured plugins, their formats,
-// version and health.
-func (c *cli) pluginsCmd(ctx context.Context, args []string) int {
-	fs := c.flagSet("plugins")
-	config.AddFlags(fs)
-	cfg, code := c.loadChecked(fs, args)
-	if code >= 0 {
-		return code
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	plugins := pluginConfigs(cfg, log)
-	if len(plugins) == 0 {
-		fmt.Fprintln(c.stdout, "no converter plugins configured, and the cascadio plugin is not set up (run `make venv`)")
-		return exitOK
-	}
-	status := exitOK
-	for _, pc := range plugins {
-		fmt.Fprintf(c.stdout, "%s\n  command: %s\n  formats: %s\n  pool: %d, timeout: %s\n", pc.Name,
-			strings.Join(pc.Command, " "), strings.Join(pc.Formats, ", "), max(pc.PoolSize, 1), pc.Timeout)
-		convs := openConverters(ctx, []config.PluginConfig{pc}, "", log)
-		if len(convs.plugins) == 0 {
-			why := "it did not start"
-			if len(convs.failed) > 0 {
-				why = startFailureText(pc.Name, convs.failed[0].err)
-			}
-			fmt.Fprintf(c.stdout, "  health: NOT RUNNING: %s\n", strings.ReplaceAll(strings.TrimSpace(why), "\n", "\n    "))
-			status = exitError
-			continue
-		}
-		p := convs.plugins[0]
-		info, _ := p.Info(ctx)
-		health := "ok"
-		if err := p.Ping(ctx); err != nil {
-			health = "FAILING: " + err.Error()
-			status = exitError
-		}
-		var conversions []string
-		for _, cv := range info.Conversions {
-			if slices.Contains(pc.Formats, string(cv.From)) {
-				conversions = append(conversions, cv.String())
-			}
-		}
-		fmt.Fprintf(c.stdout, "  version: %s %s\n  converts: %s\n  health: %s\n", info.Name, info.Version,
-			strings.Join(conversions, ", "), health)
-		convs.Close()
-	}
-	return status
 }
