@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +71,7 @@ func (c *cli) init(_ context.Context, args []string) int {
 		c.errorf("init: %v", err)
 		return exitError
 	}
-	if err := writeConfigFile(*path, ans.Render(key, *path), *force); err != nil {
+	if err := ans.Write(*path, key, *force); err != nil {
 		c.errorf("init: %v", err)
 		return exitError
 	}
@@ -148,45 +147,4 @@ func (c *cli) prompt(a config.Starter) (config.Starter, error) {
 		return a, err
 	}
 	return a, a.Check()
-}
-
-// writeConfigFile writes data to path with mode 0600. Without force it
-// fails if path exists (atomically, O_EXCL); with force it replaces the
-// file through a temporary file and a rename.
-func writeConfigFile(path, data string, force bool) error {
-	if !force {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s already exists; use --force to overwrite it", path)
-			}
-			return fmt.Errorf("create %s: %w", path, err)
-		}
-		if _, err := f.WriteString(data); err != nil {
-			f.Close()
-			os.Remove(path)
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			os.Remove(path)
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return nil
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".partflow-init-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return nil
 }

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -96,6 +98,48 @@ func (s Starter) Render(key, path string) string {
 	allowQuery, _ := prof["allow_query_api_key"].(bool)
 	return fmt.Sprintf(starterTemplate, path, q(s.Env), q(s.Addr), q(s.DatabaseURL), q(s.FilesURL), q(key),
 		logFormat, allowQuery, q(cascadioCommand()))
+}
+
+// Write writes the file Render makes to path with mode 0600. Without force
+// it fails if path exists (atomically, O_EXCL); with force it replaces the
+// file through a temporary file and a rename. Call Check first.
+func (s Starter) Write(path, key string, force bool) error {
+	data := s.Render(key, path)
+	if !force {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s already exists; use --force to overwrite it", path)
+			}
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		if _, err := f.WriteString(data); err != nil {
+			f.Close()
+			os.Remove(path)
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			os.Remove(path)
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".partflow-init-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return nil
 }
 
 // starterTemplate is the file Render fills in: %[1]s the file's path, then
