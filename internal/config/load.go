@@ -1,19 +1,11 @@
 package config
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
-	"reflect"
-	"sort"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	kjson "github.com/knadh/koanf/parsers/json"
 	kyaml "github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
@@ -28,32 +20,6 @@ const envPrefix = "PARTFLOW_"
 
 // envConfigFile names the config file when --config is not given.
 const envConfigFile = "PARTFLOW_CONFIG"
-
-// listKeys are the settings that take a comma-separated list in the
-// environment (and in files, as an alternative to a YAML list).
-var listKeys = map[string]bool{
-	"cors_origins":       true,
-	"allowed_extensions": true,
-	"trusted_proxies":    true,
-}
-
-// structuredKeys take a JSON array in the environment.
-var structuredKeys = map[string]bool{"api_keys": true, "plugins": true, "webhooks": true, "workflows": true, "policy": true}
-
-// originalEnv maps the original Flask deployment's variables to settings,
-// in the order they apply. PORT is handled separately: it replaces the port
-// of the address. FLASK_ENV is read while choosing the profile. Partflow's
-// own PARTFLOW_ variables win over these.
-var originalEnv = []struct{ name, key string }{
-	{"FLASK_ENV", "env"},
-	{"SECRET_KEY", "api_key"},
-	{"DATABASE_URL", "database_url"},
-	{"CORS_ORIGINS", "cors_origins"},
-	{"UPLOAD_FOLDER", "files_url"},
-	{"MAX_FILE_SIZE", "max_file_size"},
-	{"ALLOWED_EXTENSIONS", "allowed_extensions"},
-	{"BASE_PATH", "base_path"},
-}
 
 // flagKeys maps configuration flags to settings.
 var flagKeys = map[string]string{
@@ -305,34 +271,6 @@ func (l *loader) mergeFlags() error {
 	return l.merge(flagK, func(key string) Source { return Source{Layer: LayerFlag, Detail: flagNames[key]} })
 }
 
-// decode decodes and normalises the merged settings into a Config.
-func (l *loader) decode() (*Config, error) {
-	cfg := &Config{sources: l.sources}
-	decodeErr := decode(l.merged, cfg)
-	normErr := cfg.normalize()
-	if decodeErr == nil && normErr == nil {
-		return cfg, nil
-	}
-	// Report every problem once: a value that failed to decode is left
-	// zero, so normalize's complaint about that key is dropped.
-	errs := []error{decodeErr}
-	reported := map[string]bool{}
-	for _, e := range unjoin(decodeErr) {
-		var ce *Error
-		if errors.As(e, &ce) {
-			reported[ce.Key] = true
-		}
-	}
-	for _, e := range unjoin(normErr) {
-		var ce *Error
-		if errors.As(e, &ce) && reported[ce.Key] {
-			continue
-		}
-		errs = append(errs, e)
-	}
-	return nil, errors.Join(errs...)
-}
-
 // loadFile loads a YAML or JSON file into k.
 func loadFile(k *koanf.Koanf, path string) error {
 	var parser koanf.Parser
@@ -350,105 +288,6 @@ func loadFile(k *koanf.Koanf, path string) error {
 	return nil
 }
 
-// parseEnviron turns KEY=VALUE pairs into a map; later pairs win.
-func parseEnviron(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-// envLayer builds the environment layer as a flat map and the variable
-// that set each key. Empty variables count as unset. Unknown PARTFLOW_
-// variables are reported to out and ignored.
-func envLayer(vars map[string]string, baseAddr string, out io.Writer) (map[string]any, map[string]string, error) {
-	values := map[string]any{}
-	names := map[string]string{}
-	set := func(key, name, raw string) error {
-		v, err := envValue(key, raw)
-		if err != nil {
-			return &Error{Key: key, Source: Source{Layer: LayerEnv, Detail: name}, Msg: err.Error()}
-		}
-		values[key], names[key] = v, name
-		return nil
-	}
-	for _, o := range originalEnv {
-		if raw := vars[o.name]; raw != "" {
-			if err := set(o.key, o.name, raw); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	if port := strings.TrimSpace(vars["PORT"]); port != "" && vars[envPrefix+"ADDR"] == "" {
-		src := Source{Layer: LayerEnv, Detail: "PORT"}
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 0 || n > 65535 {
-			return nil, nil, &Error{Key: "addr", Source: src, Msg: fmt.Sprintf("invalid port %q (want 0-65535)", port)}
-		}
-		host, _, err := net.SplitHostPort(baseAddr)
-		if err != nil {
-			return nil, nil, &Error{Key: "addr", Msg: fmt.Sprintf("cannot apply PORT to address %q: %v", baseAddr, err)}
-		}
-		values["addr"], names["addr"] = net.JoinHostPort(host, strconv.Itoa(n)), "PORT"
-	}
-	var own []string
-	for name := range vars {
-		if strings.HasPrefix(name, envPrefix) && name != envConfigFile {
-			own = append(own, name)
-		}
-	}
-	sort.Strings(own)
-	for _, name := range own {
-		raw := vars[name]
-		if raw == "" {
-			continue
-		}
-		key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, envPrefix)), "__", ".")
-		if !knownKey(key) {
-			if _, err := fmt.Fprintf(out, "warning: ignoring %s: unknown setting %q%s\n", name, key, suggest(key)); err != nil {
-				return nil, nil, fmt.Errorf("write warning: %w", err)
-			}
-			continue
-		}
-		if err := set(key, name, raw); err != nil {
-			return nil, nil, err
-		}
-	}
-	return values, names, nil
-}
-
-// envValue converts one environment value for key: comma lists for list
-// settings, JSON arrays for api_keys and plugins, the string otherwise
-// (decoding converts numbers, booleans, sizes and durations).
-func envValue(key, raw string) (any, error) {
-	switch {
-	case structuredKeys[key]:
-		var v []any
-		if err := json.Unmarshal([]byte(raw), &v); err != nil {
-			return nil, fmt.Errorf("want a JSON array of objects: %v", err)
-		}
-		return v, nil
-	case listKeys[key]:
-		return splitList(raw), nil
-	}
-	return raw, nil
-}
-
-// splitList splits a comma-separated list, trimming blanks and dropping
-// empty items.
-func splitList(s string) []string {
-	out := []string{}
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
 // knownKey reports whether key is a setting.
 func knownKey(key string) bool {
 	_, ok := baseDefaults()[key]
@@ -462,116 +301,4 @@ func suggest(key string) string {
 		return fmt.Sprintf("; did you mean %s (PARTFLOW_%s)?", alt, strings.ToUpper(strings.ReplaceAll(alt, ".", "__")))
 	}
 	return ""
-}
-
-// decode unmarshals the merged configuration into cfg. Sizes accept
-// units, durations need a unit, lists accept comma-separated strings, and
-// unknown fields inside api_keys and plugins entries are errors.
-func decode(k *koanf.Koanf, cfg *Config) error {
-	dc := &mapstructure.DecoderConfig{
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			byteSizeHook,
-			durationHook,
-			listHook,
-		),
-		WeaklyTypedInput: true,
-		ErrorUnused:      true,
-		Result:           cfg,
-		TagName:          "koanf",
-	}
-	if err := k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: dc}); err != nil {
-		return decodeError(err, k, cfg)
-	}
-	return nil
-}
-
-// decodeError turns mapstructure's errors into configErrors naming the
-// setting and its source.
-func decodeError(err error, k *koanf.Koanf, cfg *Config) error {
-	var errs []error
-	var de *mapstructure.DecodeError
-	for _, e := range unjoin(err) {
-		if errors.As(e, &de) {
-			key := de.Name()
-			top := key
-			if i := strings.IndexByte(top, '['); i >= 0 {
-				top = top[:i]
-			}
-			msg := de.Unwrap().Error()
-			if v, ok := k.Get(key).(string); ok && top == key && !strings.Contains(msg, strconv.Quote(v)) {
-				msg = fmt.Sprintf("invalid value %q: %s", v, msg)
-			}
-			errs = append(errs, &Error{Key: key, Source: cfg.Source(top), Msg: msg})
-			continue
-		}
-		errs = append(errs, fmt.Errorf("config: %w", e))
-	}
-	return errors.Join(errs...)
-}
-
-var (
-	byteSizeType = reflect.TypeFor[ByteSize]()
-	durationType = reflect.TypeFor[time.Duration]()
-)
-
-// byteSizeHook parses sizes with units into ByteSize.
-func byteSizeHook(from, to reflect.Type, data any) (any, error) {
-	if to != byteSizeType {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case string:
-		return ParseByteSize(v)
-	case float64:
-		if v != float64(int64(v)) {
-			return nil, fmt.Errorf("invalid size %v: want whole bytes", v)
-		}
-	}
-	return data, nil
-}
-
-// durationHook parses durations and refuses unitless numbers, which
-// would silently mean nanoseconds.
-func durationHook(from, to reflect.Type, data any) (any, error) {
-	if to != durationType {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case string:
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil {
-			return nil, fmt.Errorf("invalid duration %q: want a number with a unit, e.g. 30s or 2m", v)
-		}
-		return d, nil
-	case time.Duration:
-		return v, nil
-	case int, int64, float64, uint64:
-		return nil, fmt.Errorf("invalid duration %v: needs a unit, e.g. %vs", v, v)
-	}
-	return data, nil
-}
-
-// listHook accepts a comma-separated string where a list of strings is
-// expected.
-func listHook(from, to reflect.Type, data any) (any, error) {
-	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
-		return data, nil
-	}
-	return splitList(data.(string)), nil
-}
-
-// unjoin returns the errors joined in err (by errors.Join or a
-// multi-error), err alone if it is not joined, or nil for nil.
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unjoin(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
