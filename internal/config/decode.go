@@ -40,7 +40,7 @@ func (l *loader) decode() (*Config, error) {
 	return nil, errors.Join(errs...)
 }
 
-// decodeError turns mapstructure's errors into configErrors naming the
+// decodeError turns mapstructure's errors into *Error values naming the
 // setting and its source.
 func decodeError(err error, k *koanf.Koanf, cfg *Config) error {
 	var errs []error

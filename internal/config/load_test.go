@@ -46,8 +46,8 @@ func mustLoad(t *testing.T, args, environ []string) *Config {
 	return cfg
 }
 
-// configErrorKeys returns the keys named by the configErrors in err.
-func configErrorKeys(err error) []string {
+// errorKeys returns the keys named by the *Errors in err.
+func errorKeys(err error) []string {
 	var keys []string
 	for _, e := range unjoin(err) {
 		var ce *Error
@@ -282,7 +282,7 @@ func TestLoadInvalidValueNamesTheKey(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
-			keys := configErrorKeys(err)
+			keys := errorKeys(err)
 			found := false
 			for _, k := range keys {
 				found = found || k == tt.wantKey
@@ -308,7 +308,7 @@ func TestLoadErrorDoesNotShowDatabasePassword(t *testing.T) {
 func TestLoadReportsEveryInvalidSetting(t *testing.T) {
 	inTempDir(t)
 	_, err := Load([]string{"--log-level", "loud", "--base-path", "x"}, []string{"PARTFLOW_MODEL_WAIT=30"}, io.Discard)
-	got := configErrorKeys(err)
+	got := errorKeys(err)
 	want := []string{"model_wait", "base_path", "log.level"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)

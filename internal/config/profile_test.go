@@ -94,7 +94,7 @@ func TestCheckStartup(t *testing.T) {
 			if err == nil {
 				t.Fatal("CheckStartup succeeded, want a refusal")
 			}
-			if got := configErrorKeys(err); strings.Join(got, ",") != strings.Join(tt.wantKeys, ",") {
+			if got := errorKeys(err); strings.Join(got, ",") != strings.Join(tt.wantKeys, ",") {
 				t.Errorf("keys = %q, want %q (error: %v)", got, tt.wantKeys, err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {

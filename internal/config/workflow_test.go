@@ -49,8 +49,8 @@ func TestConfigWorkflowErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load([]string{"--config", writeFile(t, t.TempDir(), "c.yaml", tc.yaml)}, nil, nil)
-			if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(strings.Join(configErrorKeys(err), " "), tc.key) {
-				t.Errorf("err = %v (keys %q), want %s: %s", err, configErrorKeys(err), tc.key, tc.msg)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(strings.Join(errorKeys(err), " "), tc.key) {
+				t.Errorf("err = %v (keys %q), want %s: %s", err, errorKeys(err), tc.key, tc.msg)
 			}
 		})
 	}
@@ -96,7 +96,7 @@ func TestConfigPolicy(t *testing.T) {
 		{"policy:\n  - {operation: complete}\n", "policy", "no roles"},
 	} {
 		_, err := Load([]string{"--config", writeFile(t, t.TempDir(), "c.yaml", bad.yaml)}, nil, nil)
-		if err == nil || !strings.Contains(err.Error(), bad.msg) || !strings.Contains(strings.Join(configErrorKeys(err), " "), bad.key) {
+		if err == nil || !strings.Contains(err.Error(), bad.msg) || !strings.Contains(strings.Join(errorKeys(err), " "), bad.key) {
 			t.Errorf("%q: err = %v", bad.yaml, err)
 		}
 	}
