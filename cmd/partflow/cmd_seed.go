@@ -21,7 +21,7 @@ func (c *cli) seed(ctx context.Context, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	if cfg.Env == "production" {
+	if cfg.Env == config.ProfileProduction {
 		c.errorf("seed refuses to run in production: it would mix sample parts into real data")
 		return exitUsage
 	}
