@@ -141,10 +141,7 @@ func TestCrashLeavesNoDebris(t *testing.T) {
 		return slices.ContainsFunc(debris(t, data), func(p string) bool { return strings.HasSuffix(p, ".tmp") })
 	})
 
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.done
+	crash(t, s)
 	before := debris(t, data)
 	if len(before) < 3 {
 		t.Fatalf("debris after the crash %v, want the partial upload and both job directories", before)
@@ -308,10 +305,7 @@ func TestCrashWhileStoringLeavesNoDebris(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // polling another process's file system
 	}
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.done
+	crash(t, s)
 	if !partial() {
 		t.Fatal("the partial object was gone before the kill: the write finished first")
 	}

@@ -90,10 +90,7 @@ func crashAfterPut(t *testing.T, bin, plug, stop string, recorded int) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the server never stored a key matching " + stop)
 	}
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.done
+	crash(t, s)
 	if _, err := os.Stat(obj); err != nil {
 		t.Fatalf("the stored object is not on disk after the crash: %v", err)
 	}

@@ -112,6 +112,20 @@ func waitGone(t *testing.T, pids []int, d time.Duration) {
 	}
 }
 
+// crash SIGKILLs a server and waits until it and its plugin processes are
+// gone (the kernel kills the plugins with their host, but a dying process
+// can still accept connections on its socket for a moment, and a sweep
+// that ran then would keep its directory as a live host's).
+func crash(t *testing.T, s *server) {
+	t.Helper()
+	kids := childPIDs(t, s.cmd.Process.Pid)
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	waitGone(t, kids, 10*time.Second)
+}
+
 // unixSockets lists the unix sockets under dir, at any depth.
 func unixSockets(dir string) []string {
 	var out []string
