@@ -90,6 +90,10 @@ func startServer(t *testing.T, bin, dir string, env []string) *server {
 			cmd.Process.Kill()
 			<-s.done
 		}
+		if t.Failed() { // the process has ended: its stderr is complete
+			b := s.stderr.Bytes()
+			t.Logf("stderr of %s (last 4 KiB):\n%s", s.url, b[max(0, len(b)-4096):])
+		}
 	})
 	found := make(chan string, 1)
 	go func() {
