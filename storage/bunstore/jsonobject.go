@@ -79,74 +79,9 @@ func (d *objDecoder) value(depth int) (any, error) {
 	}
 	switch c := d.s[d.i]; {
 	case c == '{':
-		d.i++
-		m := map[string]any{}
-		d.space()
-		if d.i < len(d.s) && d.s[d.i] == '}' {
-			d.i++
-			return m, nil
-		}
-		for {
-			d.space()
-			if d.i >= len(d.s) || d.s[d.i] != '"' {
-				return nil, errFallback
-			}
-			k, err := d.str()
-			if err != nil {
-				return nil, err
-			}
-			d.space()
-			if d.i >= len(d.s) || d.s[d.i] != ':' {
-				return nil, errFallback
-			}
-			d.i++
-			v, err := d.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = v
-			d.space()
-			if d.i >= len(d.s) {
-				return nil, errFallback
-			}
-			switch d.s[d.i] {
-			case ',':
-				d.i++
-			case '}':
-				d.i++
-				return m, nil
-			default:
-				return nil, errFallback
-			}
-		}
+		return d.object(depth)
 	case c == '[':
-		d.i++
-		a := []any{}
-		d.space()
-		if d.i < len(d.s) && d.s[d.i] == ']' {
-			d.i++
-			return a, nil
-		}
-		for {
-			v, err := d.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			a = append(a, v)
-			d.space()
-			if d.i >= len(d.s) {
-				return nil, errFallback
-			}
-			switch d.s[d.i] {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				return a, nil
-			default:
-				return nil, errFallback
-			}
-		}
+		return d.array(depth)
 	case c == '"':
 		return d.str()
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -159,6 +94,79 @@ func (d *objDecoder) value(depth int) (any, error) {
 		return nil, nil
 	}
 	return nil, errFallback
+}
+
+// object parses a JSON object at d.i (the opening brace).
+func (d *objDecoder) object(depth int) (any, error) {
+	d.i++
+	m := map[string]any{}
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == '}' {
+		d.i++
+		return m, nil
+	}
+	for {
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			return nil, errFallback
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != ':' {
+			return nil, errFallback
+		}
+		d.i++
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		if done, err := d.next('}'); done || err != nil {
+			return m, err
+		}
+	}
+}
+
+// array parses a JSON array at d.i (the opening bracket).
+func (d *objDecoder) array(depth int) (any, error) {
+	d.i++
+	a := []any{}
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == ']' {
+		d.i++
+		return a, nil
+	}
+	for {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		if done, err := d.next(']'); done || err != nil {
+			return a, err
+		}
+	}
+}
+
+// next reads what follows a member or element: a comma (more to come) or
+// the closing byte (done); anything else is handed to encoding/json.
+func (d *objDecoder) next(closing byte) (done bool, err error) {
+	d.space()
+	if d.i >= len(d.s) {
+		return false, errFallback
+	}
+	switch d.s[d.i] {
+	case ',':
+		d.i++
+		return false, nil
+	case closing:
+		d.i++
+		return true, nil
+	}
+	return false, errFallback
 }
 
 // number parses a JSON number literal as encoding/json does for any:
@@ -221,8 +229,12 @@ func (d *objDecoder) str() (string, error) {
 		}
 		d.i++
 	}
-	// Slow path: escapes or non-ASCII.
-	b := []byte(d.s[start:d.i])
+	return d.slowStr([]byte(d.s[start:d.i]))
+}
+
+// slowStr finishes a string that has escapes or non-ASCII bytes, appending
+// to b what the plain ASCII prefix gave.
+func (d *objDecoder) slowStr(b []byte) (string, error) {
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {
@@ -232,51 +244,9 @@ func (d *objDecoder) str() (string, error) {
 		case c < 0x20:
 			return "", errFallback
 		case c == '\\':
-			if d.i+1 >= len(d.s) {
-				return "", errFallback
-			}
-			e := d.s[d.i+1]
-			d.i += 2
-			switch e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r, ok := d.hex4()
-				if !ok {
-					return "", errFallback
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if save := d.i; d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
-						d.i += 2
-						if x, ok := d.hex4(); ok {
-							r2 = x
-						} else {
-							return "", errFallback
-						}
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							b = utf8.AppendRune(b, dec)
-							continue
-						}
-						// Not a pair: the first is replaced, the
-						// second is read again on its own.
-						d.i = save
-					}
-					r = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				return "", errFallback
+			var err error
+			if b, err = d.escape(b); err != nil {
+				return "", err
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -292,6 +262,54 @@ func (d *objDecoder) str() (string, error) {
 		}
 	}
 	return "", errFallback
+}
+
+// simpleEscapes maps the byte after a backslash to what it stands for, for
+// every escape but \u.
+var simpleEscapes = [256]byte{
+	'"': '"', '\\': '\\', '/': '/',
+	'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t',
+}
+
+// escape decodes the escape at d.i (the backslash) onto b.
+func (d *objDecoder) escape(b []byte) ([]byte, error) {
+	if d.i+1 >= len(d.s) {
+		return nil, errFallback
+	}
+	e := d.s[d.i+1]
+	d.i += 2
+	if e == 'u' {
+		return d.unicodeEscape(b)
+	}
+	if r := simpleEscapes[e]; r != 0 {
+		return append(b, r), nil
+	}
+	return nil, errFallback
+}
+
+// unicodeEscape decodes the four hex digits after \u at d.i onto b, with
+// the low half that follows a high surrogate. Not a pair: the first is
+// replaced by U+FFFD and the second is read again on its own.
+func (d *objDecoder) unicodeEscape(b []byte) ([]byte, error) {
+	r, ok := d.hex4()
+	if !ok {
+		return nil, errFallback
+	}
+	if !utf16.IsSurrogate(r) {
+		return utf8.AppendRune(b, r), nil
+	}
+	if save := d.i; d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
+		d.i += 2
+		r2, ok := d.hex4()
+		if !ok {
+			return nil, errFallback
+		}
+		if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+			return utf8.AppendRune(b, dec), nil
+		}
+		d.i = save
+	}
+	return utf8.AppendRune(b, utf8.RuneError), nil
 }
 
 func (d *objDecoder) hex4() (rune, bool) {
