@@ -122,20 +122,7 @@ func headerName(h []byte) string {
 //
 // with any number of solids and facets; keywords are case-insensitive.
 func parseASCII(data []byte) ([]Solid, error) {
-	const (
-		outside = iota
-		inSolid
-		inFacet
-		inLoop
-		loopDone
-	)
-	var (
-		solids []Solid
-		cur    *Solid
-		tri    Triangle
-		nv     int
-		state  = outside
-	)
+	var p asciiParser
 	lineNo, size := 0, len(data)
 	for len(data) > 0 {
 		var line []byte
@@ -145,67 +132,103 @@ func parseASCII(data []byte) ([]Solid, error) {
 		if len(fields) == 0 {
 			continue
 		}
-		kw := strings.ToLower(fields[0])
-		bad := func(format string, args ...any) error {
-			return invalid("line %d: %s", lineNo, fmt.Sprintf(format, args...))
-		}
-		switch {
-		case kw == "solid" && state == outside:
-			solids = append(solids, Solid{Name: strings.Join(fields[1:], " ")})
-			cur = &solids[len(solids)-1]
-			state = inSolid
-		case kw == "endsolid" && state == inSolid:
-			state = outside
-		case kw == "facet" && state == inSolid:
-			if len(fields) != 5 || strings.ToLower(fields[1]) != "normal" {
-				return nil, bad("want \"facet normal nx ny nz\"")
-			}
-			n, err := parseVec(fields[2:])
-			if err != nil {
-				return nil, bad("facet normal: %v", err)
-			}
-			tri = Triangle{Normal: n}
-			state = inFacet
-		case kw == "outer" && state == inFacet:
-			if len(fields) != 2 || strings.ToLower(fields[1]) != "loop" {
-				return nil, bad("want \"outer loop\"")
-			}
-			nv, state = 0, inLoop
-		case kw == "vertex" && state == inLoop:
-			if nv == 3 {
-				return nil, bad("more than three vertices in a facet")
-			}
-			if len(fields) != 4 {
-				return nil, bad("want \"vertex x y z\"")
-			}
-			v, err := parseVec(fields[1:])
-			if err != nil {
-				return nil, bad("vertex: %v", err)
-			}
-			tri.Vertices[nv] = v
-			nv++
-		case kw == "endloop" && state == inLoop:
-			if nv != 3 {
-				return nil, bad("facet has %d vertices, want 3", nv)
-			}
-			state = loopDone
-		case kw == "endfacet" && state == loopDone:
-			cur.Triangles = append(cur.Triangles, tri)
-			state = inSolid
-		default:
-			if len(solids) == 0 {
+		if msg := p.line(fields); msg != "" {
+			if p.unexpected && len(p.solids) == 0 {
 				return nil, invalid("neither binary (size %d is not 84 + 50 x the stored triangle count) nor ASCII (no \"solid\" line)", size)
 			}
-			return nil, bad("unexpected %q", truncate(fields[0], 40))
+			return nil, invalid("line %d: %s", lineNo, msg)
 		}
 	}
-	if len(solids) == 0 {
+	if len(p.solids) == 0 {
 		return nil, invalid("empty file")
 	}
-	if state != outside {
+	if p.state != outside {
 		return nil, invalid("file ends inside a solid (truncated? no \"endsolid\")")
 	}
-	return solids, nil
+	return p.solids, nil
+}
+
+// Where an ASCII parser stands in the grammar.
+const (
+	outside = iota
+	inSolid
+	inFacet
+	inLoop
+	loopDone
+)
+
+// asciiParser holds what parseASCII has read so far.
+type asciiParser struct {
+	solids     []Solid
+	tri        Triangle
+	nv         int // vertices of tri read so far
+	state      int
+	unexpected bool // the last error is a keyword out of place
+}
+
+// line reads one non-empty line's fields and returns "" or what is wrong
+// with it.
+func (p *asciiParser) line(fields []string) string {
+	switch kw := strings.ToLower(fields[0]); {
+	case kw == "solid" && p.state == outside:
+		p.solids = append(p.solids, Solid{Name: strings.Join(fields[1:], " ")})
+		p.state = inSolid
+	case kw == "endsolid" && p.state == inSolid:
+		p.state = outside
+	case kw == "facet" && p.state == inSolid:
+		return p.facet(fields)
+	case kw == "outer" && p.state == inFacet:
+		if len(fields) != 2 || strings.ToLower(fields[1]) != "loop" {
+			return `want "outer loop"`
+		}
+		p.nv, p.state = 0, inLoop
+	case kw == "vertex" && p.state == inLoop:
+		return p.vertex(fields)
+	case kw == "endloop" && p.state == inLoop:
+		if p.nv != 3 {
+			return fmt.Sprintf("facet has %d vertices, want 3", p.nv)
+		}
+		p.state = loopDone
+	case kw == "endfacet" && p.state == loopDone:
+		cur := &p.solids[len(p.solids)-1]
+		cur.Triangles = append(cur.Triangles, p.tri)
+		p.state = inSolid
+	default:
+		p.unexpected = true
+		return fmt.Sprintf("unexpected %q", truncate(fields[0], 40))
+	}
+	return ""
+}
+
+// facet reads "facet normal nx ny nz".
+func (p *asciiParser) facet(fields []string) string {
+	if len(fields) != 5 || strings.ToLower(fields[1]) != "normal" {
+		return `want "facet normal nx ny nz"`
+	}
+	n, err := parseVec(fields[2:])
+	if err != nil {
+		return fmt.Sprintf("facet normal: %v", err)
+	}
+	p.tri = Triangle{Normal: n}
+	p.state = inFacet
+	return ""
+}
+
+// vertex reads "vertex x y z", at most three to a facet.
+func (p *asciiParser) vertex(fields []string) string {
+	if p.nv == 3 {
+		return "more than three vertices in a facet"
+	}
+	if len(fields) != 4 {
+		return `want "vertex x y z"`
+	}
+	v, err := parseVec(fields[1:])
+	if err != nil {
+		return fmt.Sprintf("vertex: %v", err)
+	}
+	p.tri.Vertices[p.nv] = v
+	p.nv++
+	return ""
 }
 
 func parseVec(fields []string) ([3]float32, error) {
