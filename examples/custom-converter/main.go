@@ -65,34 +65,64 @@ func main() {
 // run uploads body as a part's CAD file, converts it with stepbox and prints
 // the model's statistics; then it shows a cache hit and a rejected file.
 func run(ctx context.Context, w io.Writer, name string, body []byte) error {
+	d := &demo{ctx: ctx, w: w, conv: &stepBox{}}
+	closeAll, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if err := d.convertOne(name, body); err != nil {
+		return err
+	}
+	if err := d.cacheHit(name, body); err != nil {
+		return err
+	}
+	return d.rejected()
+}
+
+// demo holds what run's steps share.
+type demo struct {
+	ctx  context.Context
+	w    io.Writer
+	conv *stepBox
+	svc  *parts.Service
+}
+
+// open makes the service over in-memory stores with stepbox registered, and
+// returns what closes the stores.
+func (d *demo) open() (closeAll func(), err error) {
 	now := func() time.Time { return time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC) }
-	store, err := storage.Open(ctx, "sqlite://:memory:", &storage.Options{Now: now})
+	store, err := storage.Open(d.ctx, "sqlite://:memory:", &storage.Options{Now: now})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer store.Close()
-	files, err := storage.OpenFiles(ctx, "mem://")
+	files, err := storage.OpenFiles(d.ctx, "mem://")
 	if err != nil {
-		return err
+		store.Close()
+		return nil, err
 	}
-	if c, ok := files.(io.Closer); ok { // file stores that hold resources close them
-		defer c.Close()
+	closeAll = func() {
+		if c, ok := files.(io.Closer); ok { // file stores that hold resources close them
+			c.Close()
+		}
+		store.Close()
 	}
 
 	// Register the converter. The registry asks it for Info and routes
 	// every conversion it lists (here step->glb) to it.
-	conv := &stepBox{}
 	reg := convert.NewRegistry()
-	if err := reg.Register(ctx, conv); err != nil {
-		return err
+	if err := reg.Register(d.ctx, d.conv); err != nil {
+		closeAll()
+		return nil, err
 	}
-	info, err := conv.Info(ctx)
+	info, err := d.conv.Info(d.ctx)
 	if err != nil {
-		return err
+		closeAll()
+		return nil, err
 	}
-	fmt.Fprintf(w, "registered %s %s in process for %v\n", info.Name, info.Version, reg.Conversions())
+	fmt.Fprintf(d.w, "registered %s %s in process for %v\n", info.Name, info.Version, reg.Conversions())
 
-	svc := parts.NewService(store, &parts.Options{
+	d.svc = parts.NewService(store, &parts.Options{
 		Now:   now,
 		Files: files,
 		Convert: parts.ConvertOptions{
@@ -100,31 +130,36 @@ func run(ctx context.Context, w io.Writer, name string, body []byte) error {
 			Timeout:    time.Minute,
 		},
 	})
+	return closeAll, nil
+}
 
-	newPart := func(partID, fileName string, data []byte) (*parts.Part, error) {
-		p, err := svc.CreatePart(ctx, &parts.Part{PartID: partID, Name: "Side bracket", Type: parts.TypeCNC,
-			Material: "Aluminum 6061", Subsystem: "Drivetrain"}, "alice")
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.UploadFile(ctx, p.ID, parts.Upload{Name: fileName, Body: bytes.NewReader(data), Actor: "alice"})
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(w, "part #%d %s: uploaded %s (%d bytes), model %s\n", p.ID, partID, res.File.Name, res.File.Size, res.Part.Model.State)
-		return res.Part, nil
+// newPart creates a part and uploads data to it as its CAD file.
+func (d *demo) newPart(partID, fileName string, data []byte) (*parts.Part, error) {
+	p, err := d.svc.CreatePart(d.ctx, &parts.Part{PartID: partID, Name: "Side bracket", Type: parts.TypeCNC,
+		Material: "Aluminum 6061", Subsystem: "Drivetrain"}, "alice")
+	if err != nil {
+		return nil, err
 	}
+	res, err := d.svc.UploadFile(d.ctx, p.ID, parts.Upload{Name: fileName, Body: bytes.NewReader(data), Actor: "alice"})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(d.w, "part #%d %s: uploaded %s (%d bytes), model %s\n", p.ID, partID, res.File.Name, res.File.Size, res.Part.Model.State)
+	return res.Part, nil
+}
 
-	// 1. Convert now (a server would let RunConversions' workers do it).
-	p, err := newPart("DRV-001", name, body)
+// convertOne converts now (a server would let RunConversions' workers do
+// it) and prints the model's statistics.
+func (d *demo) convertOne(name string, body []byte) error {
+	p, err := d.newPart("DRV-001", name, body)
 	if err != nil {
 		return err
 	}
-	p, err = svc.ConvertNow(ctx, p.ID, "alice")
+	p, err = d.svc.ConvertNow(d.ctx, p.ID, "alice")
 	if err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
-	rc, f, err := svc.OpenFileOfKind(ctx, p.ID, parts.FileModel)
+	rc, f, err := d.svc.OpenFileOfKind(d.ctx, p.ID, parts.FileModel)
 	if err != nil {
 		return err
 	}
@@ -133,38 +168,44 @@ func run(ctx context.Context, w io.Writer, name string, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	fmt.Fprintf(w, "part #%d model %s: %s (%s, %d bytes)\n", p.ID, p.Model.State, f.Name, f.ContentType, f.Size)
-	fmt.Fprintf(w, "  meshes=%d materials=%d triangles=%d\n", sum.Meshes, sum.Materials, sum.Triangles)
-	fmt.Fprintf(w, "  bbox min=%s max=%s\n", vec(sum.BBoxMin), vec(sum.BBoxMax))
+	fmt.Fprintf(d.w, "part #%d model %s: %s (%s, %d bytes)\n", p.ID, p.Model.State, f.Name, f.ContentType, f.Size)
+	fmt.Fprintf(d.w, "  meshes=%d materials=%d triangles=%d\n", sum.Meshes, sum.Materials, sum.Triangles)
+	fmt.Fprintf(d.w, "  bbox min=%s max=%s\n", vec(sum.BBoxMin), vec(sum.BBoxMax))
+	return nil
+}
 
-	// 2. The same file on another part is a cache hit: no conversion runs.
-	q, err := newPart("DRV-002", name, body)
+// cacheHit shows that the same file on another part runs no conversion.
+func (d *demo) cacheHit(name string, body []byte) error {
+	q, err := d.newPart("DRV-002", name, body)
 	if err != nil {
 		return err
 	}
-	if q, err = svc.ConvertNow(ctx, q.ID, "alice"); err != nil {
+	if q, err = d.svc.ConvertNow(d.ctx, q.ID, "alice"); err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
-	fmt.Fprintf(w, "part #%d model %s; stepbox has converted %d file(s) so far\n", q.ID, q.Model.State, conv.calls.Load())
+	fmt.Fprintf(d.w, "part #%d model %s; stepbox has converted %d file(s) so far\n", q.ID, q.Model.State, d.conv.calls.Load())
+	return nil
+}
 
-	// 3. A file the converter rejects: the part records why.
+// rejected shows a file the converter rejects: the part records why.
+func (d *demo) rejected() error {
 	empty := []byte("ISO-10303-21;\nHEADER;\nENDSEC;\nDATA;\nENDSEC;\nEND-ISO-10303-21;\n")
-	r, err := newPart("DRV-003", "empty.step", empty)
+	r, err := d.newPart("DRV-003", "empty.step", empty)
 	if err != nil {
 		return err
 	}
-	_, err = svc.ConvertNow(ctx, r.ID, "alice")
+	_, err = d.svc.ConvertNow(d.ctx, r.ID, "alice")
 	var ce *parts.ConversionError
 	if !errors.As(err, &ce) || !errors.Is(err, convert.ErrInvalidInput) {
 		return fmt.Errorf("converting an empty STEP file: got %v, want a ConversionError wrapping ErrInvalidInput", err)
 	}
-	if r, err = svc.FindPartByID(ctx, r.ID); err != nil {
+	if r, err = d.svc.FindPartByID(d.ctx, r.ID); err != nil {
 		return err
 	}
 	// Users see one sentence and a reference (random, so not printed here);
 	// the converter's own error goes to the log under that reference.
 	shown := strings.TrimSuffix(r.Model.Error, " (reference "+ce.Ref+")")
-	fmt.Fprintf(w, "part #%d model %s: %s (reference ...)\n  logged: %v\n", r.ID, r.Model.State, shown, ce.Err)
+	fmt.Fprintf(d.w, "part #%d model %s: %s (reference ...)\n  logged: %v\n", r.ID, r.Model.State, shown, ce.Err)
 	return nil
 }
 

@@ -57,13 +57,8 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The host must hand over a private job directory holding both files.
-	dir := filepath.Dir(req.InputPath)
-	if filepath.Dir(req.OutputPath) != dir {
-		return nil, fmt.Errorf("input %s and output %s are not in one job directory", req.InputPath, req.OutputPath)
-	}
-	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
-		return nil, fmt.Errorf("job directory %s is not private: %v %v", dir, fi.Mode(), err)
+	if err := checkJobDir(req); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(req.InputPath)
 	if err != nil {
@@ -73,6 +68,38 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 	// hclog JSON on os.Stderr (which go-plugin forwards over gRPC): the
 	// host routes it into its slog logger.
 	fmt.Fprintf(os.Stderr, `{"@level":"warn","@message":"converting","@timestamp":"2026-01-02T15:04:05.000000Z","word":%q}`+"\n", word)
+	if err := misbehave(ctx, word, req); err != nil {
+		return nil, err
+	}
+	size := float32(len(data))
+	n, err := writeTriangle(req.OutputPath, size)
+	if err != nil {
+		return nil, err
+	}
+	return &convert.Stats{
+		Triangles: 1, Meshes: 1, Materials: 1,
+		BBoxMax:     [3]float64{float64(size), 1, 0},
+		OutputBytes: n, Duration: time.Since(start),
+	}, nil
+}
+
+// checkJobDir checks that the host handed over a private job directory
+// holding both files.
+func checkJobDir(req convert.Request) error {
+	dir := filepath.Dir(req.InputPath)
+	if filepath.Dir(req.OutputPath) != dir {
+		return fmt.Errorf("input %s and output %s are not in one job directory", req.InputPath, req.OutputPath)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		return fmt.Errorf("job directory %s is not private: %v %v", dir, fi.Mode(), err)
+	}
+	return nil
+}
+
+// misbehave does what the input's first word asks for: crash, panic, hang,
+// fail with a given error, write to stdout, log, and so on. A nil error
+// means the conversion goes on.
+func misbehave(ctx context.Context, word string, req convert.Request) error {
 	switch word {
 	case "crash":
 		// Like native code, write straight to file descriptor 2.
@@ -83,61 +110,63 @@ func (fake) Convert(ctx context.Context, req convert.Request) (*convert.Stats, e
 	case "hang":
 		<-make(chan struct{})
 	case "hog":
-		var keep [][]byte
-		for range 64 { // up to 4 GiB
-			b := make([]byte, 64<<20)
-			for i := 0; i < len(b); i += 4096 {
-				b[i] = 1
-			}
-			keep = append(keep, b)
-		}
-		return nil, fmt.Errorf("allocated %d chunks without hitting a limit", len(keep))
+		return hog()
 	case "stdout":
 		_, _ = os.NewFile(1, "stdout").WriteString("garbage on stdout after the handshake\n")
 	case "invalid":
-		return nil, fmt.Errorf("bad input: %w", convert.ErrInvalidInput)
+		return fmt.Errorf("bad input: %w", convert.ErrInvalidInput)
 	case "unsupported":
-		return nil, fmt.Errorf("cannot: %w", convert.ErrUnsupportedFormat)
+		return fmt.Errorf("cannot: %w", convert.ErrUnsupportedFormat)
 	case "unavailable":
-		return nil, fmt.Errorf("license server down: %w", convert.ErrUnavailable)
+		return fmt.Errorf("license server down: %w", convert.ErrUnavailable)
 	case "other":
-		return nil, errors.New("something odd happened")
+		return errors.New("something odd happened")
 	case "log":
 		logger.Info("converting as the README shows", "word", word)
 	case "bomb":
 		// A file whose mesh would explode: refused up front when the host
 		// sends a triangle bound.
 		if m := req.Options.MaxTriangles; m != nil {
-			return nil, fmt.Errorf("would make about 3000000000 triangles, over the bound of %d: %w", *m, convert.ErrTooLarge)
+			return fmt.Errorf("would make about 3000000000 triangles, over the bound of %d: %w", *m, convert.ErrTooLarge)
 		}
 	case "slow":
 		select {
 		case <-time.After(time.Second):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	size := float32(len(data))
+	return nil
+}
+
+// hog touches up to 4 GiB, so that a memory limit on the process kills it.
+func hog() error {
+	var keep [][]byte
+	for range 64 {
+		b := make([]byte, 64<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
+	}
+	return fmt.Errorf("allocated %d chunks without hitting a limit", len(keep))
+}
+
+// writeTriangle writes a GLB of one triangle, size wide, to path.
+func writeTriangle(path string, size float32) (int64, error) {
 	model := &glb.Model{
 		Meshes:    []glb.Mesh{{Primitives: []glb.Primitive{{Positions: [][3]float32{{0, 0, 0}, {size, 0, 0}, {0, 1, 0}}, Material: 0}}}},
 		Materials: []glb.Material{{BaseColor: [4]float32{1, 0, 0, 1}}},
 	}
-	f, err := os.Create(req.OutputPath)
+	f, err := os.Create(path)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	n, err := glb.Write(f, model)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &convert.Stats{
-		Triangles: 1, Meshes: 1, Materials: 1,
-		BBoxMax:     [3]float64{float64(size), 1, 0},
-		OutputBytes: n, Duration: time.Since(start),
-	}, nil
+	return n, err
 }
 
 func main() {
