@@ -37,6 +37,8 @@ func fixedClock() func() time.Time {
 	}
 }
 
+// run creates three parts, walks one through the workflow, searches, and
+// prints the stats and the walked part's history.
 func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 	store, err := storage.Open(ctx, "sqlite://:memory:", &storage.Options{Now: now})
 	if err != nil {
@@ -47,6 +49,22 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 	// default (parts.OriginalWorkflow) accepts what the original API did.
 	svc := parts.NewService(store, &parts.Options{Now: now, Workflow: parts.StrictWorkflow()})
 
+	created, err := createParts(ctx, w, svc)
+	if err != nil {
+		return err
+	}
+	gear, hook := created[0], created[2]
+	if err := walk(ctx, w, svc, gear, hook); err != nil {
+		return err
+	}
+	if err := searchAndCount(ctx, w, svc); err != nil {
+		return err
+	}
+	return printHistory(ctx, w, svc, gear)
+}
+
+// createParts creates the three sample parts.
+func createParts(ctx context.Context, w io.Writer, svc *parts.Service) ([]*parts.Part, error) {
 	var created []*parts.Part
 	for _, p := range []*parts.Part{
 		{PartID: "DRV-001", Name: "Gearbox plate", Type: parts.TypeCNC, Material: "Aluminum 6061", Subsystem: "Drivetrain", Amount: 2},
@@ -55,13 +73,17 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 	} {
 		c, err := svc.CreatePart(ctx, p, "alice")
 		if err != nil {
-			return fmt.Errorf("create %s: %w", p.PartID, err)
+			return nil, fmt.Errorf("create %s: %w", p.PartID, err)
 		}
 		fmt.Fprintf(w, "created #%d %s %q (%s, %s)\n", c.ID, c.PartID, c.Name, c.Category, c.Status)
 		created = append(created, c)
 	}
-	gear, hook := created[0], created[2]
+	return created, nil
+}
 
+// walk approves, assigns and completes gear, then shows the strict
+// workflow refusing a claim on hook, which is still in review.
+func walk(ctx context.Context, w io.Writer, svc *parts.Service, gear, hook *parts.Part) error {
 	steps := []struct {
 		name string
 		do   func() (*parts.Part, error)
@@ -83,12 +105,14 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 		}
 		fmt.Fprintf(w, "%-8s -> category=%s status=%q assigned=%q version=%d\n", s.name, p.Category, p.Status, p.Assigned, p.Version)
 	}
-
-	// The strict workflow refuses a claim on a part that is still in review.
 	if _, err := svc.Assign(ctx, hook.ID, parts.ActionInput{Assignee: "dave"}); errors.Is(err, parts.ErrInvalidTransition) {
 		fmt.Fprintf(w, "refused: %v\n", err)
 	}
+	return nil
+}
 
+// searchAndCount prints a search's matches and the stats.
+func searchAndCount(ctx context.Context, w io.Writer, svc *parts.Service) error {
 	found, total, err := svc.FindParts(ctx, parts.Filter{Search: "ALUMINUM", SortBy: parts.SortPartID, Asc: true})
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
@@ -105,12 +129,16 @@ func run(ctx context.Context, w io.Writer, now func() time.Time) error {
 	}
 	fmt.Fprintf(w, "stats: total=%d review=%d completed=%d assigned=%d\n",
 		st.Total, st.ByCategory[parts.CategoryReview], st.ByCategory[parts.CategoryCompleted], st.Assigned)
+	return nil
+}
 
-	history, err := svc.History(ctx, gear.ID)
+// printHistory prints p's history, one line an event.
+func printHistory(ctx context.Context, w io.Writer, svc *parts.Service, p *parts.Part) error {
+	history, err := svc.History(ctx, p.ID)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	fmt.Fprintf(w, "history of %s:\n", gear.PartID)
+	fmt.Fprintf(w, "history of %s:\n", p.PartID)
 	for _, ev := range history {
 		var fields []string
 		for _, c := range ev.Changes {
