@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/partflow/partflow/parts"
 )
@@ -179,6 +180,56 @@ func stageList(stages []string) string {
 		return strings.Join(stages, "")
 	}
 	return strings.Join(stages[:len(stages)-1], ", ") + " or " + stages[len(stages)-1]
+}
+
+// listWords joins words as "a, b and c".
+func listWords(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// searchedNames are the JSON names of the fields a search matches.
+func searchedNames() []string {
+	var out []string
+	for _, f := range parts.Fields() {
+		if f.Search {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// sortNames are the sort fields as the list query accepts them: each in
+// snake_case, then each in camelCase where that differs.
+func sortNames() []string {
+	out := names(parts.SortFields)
+	for _, f := range parts.SortFields {
+		if c := camelCase(string(f)); c != string(f) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// camelCase turns snake_case into camelCase ("part_id" -> "partId"), the
+// inverse of what parts.ParseSortField accepts.
+func camelCase(s string) string {
+	var b strings.Builder
+	up := false
+	for _, r := range s {
+		switch {
+		case r == '_':
+			up = true
+		case up:
+			b.WriteRune(unicode.ToUpper(r))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func (rt *routeTable) openAPI() ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/parts"
 )
 
 // contractRoutes are the routes of shared/API.md (and the issue) this
@@ -128,4 +129,55 @@ func TestOpenAPI_documentsEveryRoute(t *testing.T) {
 			t.Errorf("duplicate operation ids: %v", ids)
 		}
 	})
+}
+
+// TestOpenAPI_sortEnumIsWhatListAccepts checks that the list route's
+// sort_by enum, derived from the field table, names every sort field in
+// both spellings and nothing the route refuses.
+func TestOpenAPI_sortEnumIsWhatListAccepts(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.do(req{method: "GET", path: "/api/openapi.json", header: noKey})
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name   string `json:"name"`
+				Schema struct {
+					Enum []string `json:"enum"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var enum []string
+	for _, p := range doc.Paths["/api/parts/"]["get"].Parameters {
+		if p.Name == "sort_by" {
+			enum = p.Schema.Enum
+		}
+	}
+	for _, f := range parts.SortFields {
+		if !slices.Contains(enum, string(f)) {
+			t.Errorf("sort_by enum %v lacks %s", enum, f)
+		}
+	}
+	if len(enum) <= len(parts.SortFields) {
+		t.Errorf("sort_by enum %v has no camelCase spellings", enum)
+	}
+	for _, v := range enum {
+		if got := e.do(req{method: "GET", path: "/api/parts/?sort_by=" + v}); got.status != 200 {
+			t.Errorf("sort_by=%s from the enum: status %d %s", v, got.status, got.body)
+		}
+	}
+	for _, f := range parts.Fields() {
+		if f.Sort {
+			continue
+		}
+		if slices.Contains(enum, f.Column) || slices.Contains(enum, f.Name) {
+			t.Errorf("enum names %s, which is not sortable", f.Name)
+		}
+		if got := e.do(req{method: "GET", path: "/api/parts/?sort_by=" + f.Name}); got.status != 400 {
+			t.Errorf("sort_by=%s (not sortable): status %d, want 400", f.Name, got.status)
+		}
+	}
 }

@@ -237,8 +237,8 @@ func (h *handler) registerRoutes(rt *routeTable) {
 		Responses: map[int]response{200: {Description: "Authenticated", Schema: ref("AuthCheck")}},
 	}})
 	listQuery := []param{
-		{Name: "search", Description: "Case-insensitive substring over name, notes, subsystem, assigned, material and partId (at most 200 characters)", Schema: str()},
-		{Name: "sort_by", Description: "Sort field, snake_case or camelCase: created_at (default), updated_at, id, part_id, name, type, material, subsystem, assigned, status, category, amount, claimed_date", Schema: str()},
+		{Name: "search", Description: "Case-insensitive substring over " + listWords(searchedNames()) + " (at most 200 characters)", Schema: str()},
+		{Name: "sort_by", Description: "Sort field, snake_case or camelCase; created_at by default", Schema: enum(sortNames()...)},
 		{Name: "sort_order", Description: "asc or desc (default desc)", Schema: enum("asc", "desc")},
 		{Name: "limit", Description: "Page size 1..10000; absent means all", Schema: integer()},
 		{Name: "offset", Description: "Matches to skip (default 0)", Schema: integer()},

@@ -26,8 +26,10 @@ const (
 // OpenAPI schema all derive from the table Fields returns.
 //
 // Adding a plain field to Part is: the struct field, its entry in the
-// table (with its validation rule), an Update field when an editor may set
-// it, and one migration per storage engine adding the column.
+// table (with its validation rule, and whether it is searched and
+// sortable), an Update field when an editor may set it, and one migration
+// per storage engine adding the column (with an index when it is sortable
+// and the parts are many).
 //
 // The structured fields (miscInfo, claimedDate, timestamps, version, files,
 // model) are not plain fields and are handled by name.
@@ -53,6 +55,12 @@ type Field struct {
 	// Enum lists the values the field may take, when it is a closed list;
 	// the empty value is allowed where Kind is FieldNullText.
 	Enum []string
+	// Search says Filter.Search matches the field's text (a text kind
+	// only). Stores search the fields SearchText returns.
+	Search bool
+	// Sort says parts may be sorted by the field, as SortField(Column);
+	// SortFields lists it.
+	Sort bool
 	// Text points at the field of p, for FieldText and FieldNullText.
 	Text func(p *Part) *string
 	// Int points at the field of p, for FieldInt.
@@ -64,25 +72,25 @@ type Field struct {
 
 // fieldTable is the table Fields returns, in wire order.
 var fieldTable = []Field{
-	{Name: "partId", Column: "part_id", Label: "Part ID", Kind: FieldText, Required: true, Max: MaxPartIDLen, Trim: true,
+	{Name: "partId", Column: "part_id", Label: "Part ID", Kind: FieldText, Required: true, Max: MaxPartIDLen, Trim: true, Search: true, Sort: true,
 		Text: func(p *Part) *string { return &p.PartID }, Edit: func(u *Update) **string { return &u.PartID }},
-	{Name: "name", Column: "name", Label: "Name", Kind: FieldText, Max: MaxNameLen, Trim: true,
+	{Name: "name", Column: "name", Label: "Name", Kind: FieldText, Max: MaxNameLen, Trim: true, Search: true, Sort: true,
 		Text: func(p *Part) *string { return &p.Name }, Edit: func(u *Update) **string { return &u.Name }},
-	{Name: "type", Column: "type", Label: "Type", Kind: FieldNullText, Enum: []string{string(TypeCNC), string(TypeHand)},
+	{Name: "type", Column: "type", Label: "Type", Kind: FieldNullText, Enum: []string{string(TypeCNC), string(TypeHand)}, Sort: true,
 		Text: func(p *Part) *string { return (*string)(&p.Type) }},
-	{Name: "material", Column: "material", Label: "Material", Kind: FieldText, Required: true, Max: MaxMaterialLen, Trim: true,
+	{Name: "material", Column: "material", Label: "Material", Kind: FieldText, Required: true, Max: MaxMaterialLen, Trim: true, Search: true, Sort: true,
 		Text: func(p *Part) *string { return &p.Material }, Edit: func(u *Update) **string { return &u.Material }},
-	{Name: "subsystem", Column: "subsystem", Label: "Subsystem", Kind: FieldText, Required: true, Max: MaxSubsystemLen, Trim: true,
+	{Name: "subsystem", Column: "subsystem", Label: "Subsystem", Kind: FieldText, Required: true, Max: MaxSubsystemLen, Trim: true, Search: true, Sort: true,
 		Text: func(p *Part) *string { return &p.Subsystem }, Edit: func(u *Update) **string { return &u.Subsystem }},
-	{Name: "assigned", Column: "assigned", Label: "Assigned", Kind: FieldNullText, Max: MaxAssignedLen, Trim: true,
+	{Name: "assigned", Column: "assigned", Label: "Assigned", Kind: FieldNullText, Max: MaxAssignedLen, Trim: true, Search: true, Sort: true,
 		Text: func(p *Part) *string { return &p.Assigned }},
-	{Name: "status", Column: "status", Label: "Status", Kind: FieldText, Max: MaxStatusLen, Enum: statusNames(),
+	{Name: "status", Column: "status", Label: "Status", Kind: FieldText, Max: MaxStatusLen, Enum: statusNames(), Sort: true,
 		Text: func(p *Part) *string { return (*string)(&p.Status) }},
-	{Name: "category", Column: "category", Label: "Category", Kind: FieldText,
+	{Name: "category", Column: "category", Label: "Category", Kind: FieldText, Sort: true,
 		Text: func(p *Part) *string { return (*string)(&p.Category) }},
-	{Name: "amount", Column: "amount", Label: "Amount", Kind: FieldInt, Min: 1, Max: MaxAmount,
+	{Name: "amount", Column: "amount", Label: "Amount", Kind: FieldInt, Min: 1, Max: MaxAmount, Sort: true,
 		Int: func(p *Part) *int { return &p.Amount }},
-	{Name: "notes", Column: "notes", Label: "Notes", Kind: FieldText, Max: MaxNotesLen,
+	{Name: "notes", Column: "notes", Label: "Notes", Kind: FieldText, Max: MaxNotesLen, Search: true,
 		Text: func(p *Part) *string { return &p.Notes }, Edit: func(u *Update) **string { return &u.Notes }},
 	{Name: "file", Column: "file", Label: "File", Kind: FieldNullText, Max: MaxFileNameLen,
 		Text: func(p *Part) *string { return &p.File }, Edit: func(u *Update) **string { return &u.File }},
@@ -93,6 +101,31 @@ var fieldTable = []Field{
 // Fields returns the plain fields of a Part in wire order (see Field). The
 // slice is a copy; the accessor functions are shared.
 func Fields() []Field { return slices.Clone(fieldTable) }
+
+// SearchText returns the text of p's searched fields (Field.Search), in
+// table order: Filter.Search matches a part when one of them holds the
+// query, folded for case.
+func SearchText(p *Part) []string {
+	out := make([]string, 0, len(searchFields))
+	for _, f := range searchFields {
+		out = append(out, *f.Text(p))
+	}
+	return out
+}
+
+// searchFields are the entries of fieldTable with Search set.
+var searchFields = func() []*Field {
+	var out []*Field
+	for i := range fieldTable {
+		if f := &fieldTable[i]; f.Search {
+			if f.Text == nil {
+				panic("parts: searched field " + f.Name + " is not text")
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}()
 
 func statusNames() []string {
 	out := make([]string, len(Statuses))

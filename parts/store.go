@@ -3,6 +3,7 @@ package parts
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -113,9 +114,20 @@ const (
 	SortClaimedDate SortField = "claimed_date"
 )
 
-// SortFields is the whitelist of sort fields.
-var SortFields = []SortField{SortCreatedAt, SortUpdatedAt, SortID, SortPartID, SortName, SortType,
-	SortMaterial, SortSubsystem, SortAssigned, SortStatus, SortCategory, SortAmount, SortClaimedDate}
+// SortFields is the whitelist of sort fields: the creation and update
+// times, the id, every plain field with Field.Sort (named as its column),
+// and the claim date. Stores may treat it as read-only.
+var SortFields = sortFields()
+
+func sortFields() []SortField {
+	out := []SortField{SortCreatedAt, SortUpdatedAt, SortID}
+	for _, f := range fieldTable {
+		if f.Sort {
+			out = append(out, SortField(f.Column))
+		}
+	}
+	return append(out, SortClaimedDate)
+}
 
 // ParseSortField accepts a sort field in snake_case or camelCase ("part_id",
 // "partId"); the empty string gives SortCreatedAt. Unknown names give a
@@ -133,12 +145,12 @@ func ParseSortField(s string) (SortField, error) {
 		b.WriteRune(r)
 	}
 	name := SortField(b.String())
-	if name == "onshape_url" || name == "notes" || name == "file" {
-		return "", invalid("sort_by", "cannot sort by %q", s)
+	if slices.Contains(SortFields, name) {
+		return name, nil
 	}
-	for _, f := range SortFields {
-		if f == name {
-			return f, nil
+	for _, f := range fieldTable {
+		if f.Column == string(name) {
+			return "", invalid("sort_by", "cannot sort by %q", s)
 		}
 	}
 	return "", invalid("sort_by", "unknown sort field %q", s)
@@ -151,8 +163,9 @@ const MaxLimit = 10000
 type Filter struct {
 	// Category restricts to one category; empty means all.
 	Category Category
-	// Search is a case-insensitive substring matched against name, notes,
-	// subsystem, assigned, material and partId. % and _ are literal.
+	// Search is a case-insensitive substring matched against each searched
+	// field (Field.Search; SearchText gives their text). % and _ are
+	// literal.
 	Search string
 	// SortBy is the sort field; empty means SortCreatedAt.
 	SortBy SortField

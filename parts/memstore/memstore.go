@@ -105,7 +105,7 @@ func fold(s string) string { return strings.ReplaceAll(strings.ToLower(s), "ς",
 
 // matches reports whether one searched field of p holds q (folded).
 func matches(p *parts.Part, q string) bool {
-	for _, v := range []string{p.PartID, p.Name, p.Notes, p.Subsystem, p.Assigned, p.Material} {
+	for _, v := range parts.SearchText(p) {
 		if strings.Contains(fold(v), q) {
 			return true
 		}
@@ -120,8 +120,6 @@ func compareBy(a, b *parts.Part, field parts.SortField) int {
 		return a.UpdatedAt.Compare(b.UpdatedAt)
 	case parts.SortID:
 		return 0
-	case parts.SortAmount:
-		return cmp.Compare(a.Amount, b.Amount)
 	case parts.SortClaimedDate:
 		switch {
 		case a.ClaimedDate == nil || b.ClaimedDate == nil:
@@ -132,18 +130,21 @@ func compareBy(a, b *parts.Part, field parts.SortField) int {
 	case parts.SortCreatedAt, "":
 		return a.CreatedAt.Compare(b.CreatedAt)
 	}
-	if text, ok := textSort[field]; ok {
-		return strings.Compare(*text(a), *text(b))
+	if f, ok := plainSort[field]; ok {
+		if f.Kind == parts.FieldInt {
+			return cmp.Compare(*f.Int(a), *f.Int(b))
+		}
+		return strings.Compare(*f.Text(a), *f.Text(b))
 	}
 	return 0
 }
 
-// textSort are the plain text fields by the sort field of their column.
-var textSort = func() map[parts.SortField]func(*parts.Part) *string {
-	out := map[parts.SortField]func(*parts.Part) *string{}
+// plainSort are the sortable plain fields by their sort field.
+var plainSort = func() map[parts.SortField]parts.Field {
+	out := map[parts.SortField]parts.Field{}
 	for _, f := range parts.Fields() {
-		if f.Text != nil {
-			out[parts.SortField(f.Column)] = f.Text
+		if f.Sort {
+			out[parts.SortField(f.Column)] = f
 		}
 	}
 	return out

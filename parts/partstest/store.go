@@ -31,6 +31,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) parts.Store) {
 		{"category filter returns only that category", testCategoryFilter},
 		{"search matches case-insensitive substrings literally", testSearch},
 		{"search follows updates and deletes", testSearchFollowsWrites},
+		{"search covers exactly the searched fields", testSearchedFields},
 		{"every sort order pages stably", testSortAndPaging},
 		{"totals count every match before paging", testTotals},
 		{"stats follow creates updates and deletes", testStats},

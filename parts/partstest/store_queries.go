@@ -122,6 +122,37 @@ func testSearch(t *testing.T, e *env) {
 	})
 }
 
+// testSearchedFields puts one part per plain text field, with a word of
+// its own in that field, and searches for each word: the parts with a
+// searched field (parts.Field.Search) are found, the others are not.
+func testSearchedFields(t *testing.T, e *env) {
+	words := map[string]string{}
+	for i, f := range parts.Fields() {
+		if f.Kind == parts.FieldInt {
+			continue
+		}
+		p := full()
+		p.ID = 0
+		word := fmt.Sprintf("zqxw%cv", 'a'+i)
+		*f.Text(p) = word
+		e.put(t, p)
+		words[f.Name] = word
+	}
+	for _, f := range parts.Fields() {
+		word, ok := words[f.Name]
+		if !ok {
+			continue
+		}
+		ps, n := e.find(t, parts.Filter{Search: strings.ToUpper(word)})
+		switch {
+		case f.Search && (n != 1 || len(ps) != 1 || *f.Text(ps[0]) != word):
+			t.Errorf("searched field %s: search for %q found %d part(s), want the one holding it", f.Name, word, n)
+		case !f.Search && n != 0:
+			t.Errorf("field %s is not searched, but a search for %q found %d part(s)", f.Name, word, n)
+		}
+	}
+}
+
 func testSearchFollowsWrites(t *testing.T, e *env) {
 	p := e.create(t, &parts.Part{PartID: "S-1", Name: "Gusset", Material: "Steel", Subsystem: "Frame", Notes: "old words"})
 	if _, n := e.find(t, parts.Filter{Search: "old words"}); n != 1 {
@@ -169,29 +200,20 @@ func sortKey(p *parts.Part, f parts.SortField) any {
 		return p.UpdatedAt.UnixMicro()
 	case parts.SortID:
 		return p.ID
-	case parts.SortPartID:
-		return p.PartID
-	case parts.SortName:
-		return p.Name
-	case parts.SortType:
-		return string(p.Type)
-	case parts.SortMaterial:
-		return p.Material
-	case parts.SortSubsystem:
-		return p.Subsystem
-	case parts.SortAssigned:
-		return p.Assigned
-	case parts.SortStatus:
-		return string(p.Status)
-	case parts.SortCategory:
-		return string(p.Category)
-	case parts.SortAmount:
-		return int64(p.Amount)
 	case parts.SortClaimedDate:
 		if p.ClaimedDate == nil {
 			return nil
 		}
 		return p.ClaimedDate.UnixMicro()
+	}
+	for _, pf := range parts.Fields() {
+		switch {
+		case !pf.Sort || pf.Column != string(f):
+		case pf.Kind == parts.FieldInt:
+			return int64(*pf.Int(p))
+		default:
+			return *pf.Text(p)
+		}
 	}
 	panic("unknown sort field " + string(f))
 }

@@ -61,8 +61,8 @@
 //
 // # Search
 //
-// Search is a case-insensitive substring match over part_id, name, notes,
-// subsystem, assigned and material. All characters, including % and _, are
+// Search is a case-insensitive substring match over the searched fields
+// (parts.Field.Search; their columns are read from the field table). All characters, including % and _, are
 // literal, and a match never spans two fields. Case is folded with Unicode
 // simple case folding, so "ä" finds "Ä" and "σ" finds "Σ" and "ς"; foldings
 // that change length such as "ß"/"SS" are not applied.

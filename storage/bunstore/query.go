@@ -161,7 +161,7 @@ func (s *Store) searchParts(ctx context.Context, db bun.IDB, f parts.Filter, col
 		if at, ok := res.updated[p.ID]; ok && at == micros(p.UpdatedAt) {
 			return false // the version that matched
 		}
-		return !strings.Contains(docText(p.PartID, p.Name, p.Subsystem, p.Assigned, p.Material, p.Notes), q) ||
+		return !strings.Contains(docText(parts.SearchText(p)), q) ||
 			(f.Category != "" && p.Category != f.Category)
 	}), res.total, nil
 }

@@ -327,14 +327,15 @@ func (s *Store) findPart(ctx context.Context, db bun.IDB, id int64) (*parts.Part
 	return r.toPart()
 }
 
-// sortColumns maps sort fields to columns; it doubles as the whitelist.
-var sortColumns = map[parts.SortField]string{
-	parts.SortCreatedAt: "created_at", parts.SortUpdatedAt: "updated_at", parts.SortID: "id",
-	parts.SortPartID: "part_id", parts.SortName: "name", parts.SortType: "type",
-	parts.SortMaterial: "material", parts.SortSubsystem: "subsystem", parts.SortAssigned: "assigned",
-	parts.SortStatus: "status", parts.SortCategory: "category", parts.SortAmount: "amount",
-	parts.SortClaimedDate: "claimed_date",
-}
+// sortColumns maps sort fields to columns; it doubles as the whitelist. A
+// sort field is named as its column (parts.SortFields).
+var sortColumns = func() map[parts.SortField]string {
+	out := map[parts.SortField]string{}
+	for _, f := range parts.SortFields {
+		out[f] = string(f)
+	}
+	return out
+}()
 
 // FindParts returns one page of the parts matching f and the number of all
 // matches. Ties are broken by id in the sort direction.

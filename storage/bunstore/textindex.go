@@ -10,6 +10,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/uptrace/bun"
+
+	"github.com/partflow/partflow/parts"
 )
 
 // textIndex is the search index, held in memory: for every part the
@@ -101,10 +103,24 @@ const keepChanges = 100_000
 const (
 	qLastChange   = "SELECT coalesce(max(seq), 0) FROM part_changes"
 	qChangesSince = "SELECT seq, part_id FROM part_changes WHERE seq > ? ORDER BY seq LIMIT ?"
-	qTextColumns  = "SELECT id, part_id, name, subsystem, assigned, material, notes, category, created_at, updated_at FROM parts"
-	qTextAll      = qTextColumns
 	qPruneChanges = "DELETE FROM part_changes WHERE seq <= (SELECT max(seq) FROM part_changes) - ?"
 )
+
+// qTextColumns reads what the index holds of a part: the fixed columns
+// readTexts scans first, then the searched fields' columns.
+var qTextColumns = "SELECT id, part_id, name, category, created_at, updated_at, " +
+	strings.Join(searchColumns(), ", ") + " FROM parts"
+
+// searchColumns are the columns of the searched fields, in table order.
+func searchColumns() []string {
+	var out []string
+	for _, f := range parts.Fields() {
+		if f.Search {
+			out = append(out, f.Column)
+		}
+	}
+	return out
+}
 
 // searchResult is a search answered by the index.
 type searchResult struct {
@@ -213,7 +229,7 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 		return err
 	}
 	// Read after the sequence number, so at least as new (see catchUp).
-	docs, err := s.readTexts(ctx, qTextAll)
+	docs, err := s.readTexts(ctx, qTextColumns)
 	if err != nil {
 		return err
 	}
@@ -476,9 +492,13 @@ func trigrams(dst []uint32, s string) []uint32 {
 	return append(dst[:start], slices.Compact(out)...)
 }
 
-// docText is the indexed text of a part's searchable fields.
-func docText(partID, name, subsystem, assigned, material, notes string) string {
-	return strings.Join([]string{fold(partID), fold(name), fold(subsystem), fold(assigned), fold(material), fold(notes)}, "\x00")
+// docText is the indexed text of a part's searched fields (texts, in
+// table order): each folded, joined by NUL.
+func docText(texts []string) string {
+	for i, t := range texts {
+		texts[i] = fold(t)
+	}
+	return strings.Join(texts, "\x00")
 }
 
 // change is one row of part_changes.
@@ -504,8 +524,8 @@ func (s *Store) changesSince(ctx context.Context, seq int64, limit int) ([]chang
 	return out, rows.Err()
 }
 
-// readTexts runs one of the qText queries and returns the parts' index
-// entries.
+// readTexts runs qTextColumns (maybe with a WHERE clause) and returns the
+// parts' index entries.
 func (s *Store) readTexts(ctx context.Context, q string, args ...any) ([]textDoc, error) {
 	rows, err := s.query(ctx, s.r, q, args...)
 	if err != nil {
@@ -513,16 +533,18 @@ func (s *Store) readTexts(ctx context.Context, q string, args ...any) ([]textDoc
 	}
 	defer rows.Close()
 	var out []textDoc
+	var d textDoc
+	texts := make([]string, len(searchColumns()))
+	dest := []any{&d.id, &d.partID, &d.name, &d.category, &d.createdAt, &d.updatedAt}
+	for i := range texts {
+		dest = append(dest, &texts[i])
+	}
 	for rows.Next() {
-		var (
-			d                                    textDoc
-			subsystem, assigned, material, notes string
-		)
-		if err := rows.Scan(&d.id, &d.partID, &d.name, &subsystem, &assigned, &material, &notes, &d.category,
-			&d.createdAt, &d.updatedAt); err != nil {
+		d = textDoc{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		d.text = docText(d.partID, d.name, subsystem, assigned, material, notes)
+		d.text = docText(texts)
 		out = append(out, d)
 	}
 	return out, rows.Err()
