@@ -3,10 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,35 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 var timeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
-
-// golden compares got (indented) with testdata/name, rewriting it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(got, &v); err != nil {
-		t.Fatal(err)
-	}
-	pretty, _ := json.MarshalIndent(v, "", "  ")
-	pretty = append(pretty, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, pretty, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(pretty)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
-}
 
 func TestCreatePart_answers201WithDefaults(t *testing.T) {
 	e := newEnv(t, nil)
@@ -58,7 +31,7 @@ func TestCreatePart_answers201WithDefaults(t *testing.T) {
 	if r.header.Get("ETag") != `"v1"` {
 		t.Errorf("ETag %q, want \"v1\"", r.header.Get("ETag"))
 	}
-	golden(t, "part.golden.json", r.body)
+	golden.JSON(t, filepath.Join("testdata", "part.golden.json"), r.body)
 	p := r.json(t)
 	for _, f := range []string{"type", "assigned", "file", "miscInfo", "claimedDate"} {
 		if v, ok := p[f]; !ok || v != nil {
@@ -408,7 +381,7 @@ func TestListParts(t *testing.T) {
 		if m["total"] != 4.0 || m["limit"] != 2.0 || m["offset"] != 1.0 {
 			t.Errorf("total %v limit %v offset %v", m["total"], m["limit"], m["offset"])
 		}
-		golden(t, "list.golden.json", e.do(req{method: "GET", path: "/api/parts/?limit=1&sort_by=partId&sort_order=asc"}).body)
+		golden.JSON(t, filepath.Join("testdata", "list.golden.json"), e.do(req{method: "GET", path: "/api/parts/?limit=1&sort_by=partId&sort_order=asc"}).body)
 	})
 	t.Run("categories route fixes the category", func(t *testing.T) {
 		m := e.must(200, req{method: "GET", path: "/api/parts/categories/hand?category=review"})

@@ -5,7 +5,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,8 @@ import (
 	"testing"
 
 	"github.com/partflow/partflow/convert/converttest"
+	"github.com/partflow/partflow/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/output.golden")
 
 // TestRunPrintsTheModelStats runs the walkthrough and compares its output
 // with testdata/output.golden.
@@ -24,19 +22,7 @@ func TestRunPrintsTheModelStats(t *testing.T) {
 	if err := run(t.Context(), &out, "material_ap242.step", sample); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	golden := filepath.Join("testdata", "output.golden")
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s--- want\n%s", golden, out.Bytes(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "output.golden"), out.Bytes())
 	// The box spans the part's points: 0.069946 x 0.0254 x 0.060356 m,
 	// the same extent cascadio's tessellation of this file has.
 	if !strings.Contains(out.String(), "bbox min=(0, -0.0254, 0) max=(0.0699461, 0, 0.0603564)") {
@@ -55,13 +41,7 @@ func TestProgramRunsWithAFileArgument(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
-	want, err := os.ReadFile(filepath.Join("testdata", "output.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("program output differs from testdata/output.golden:\n--- got\n%s--- want\n%s", out, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "output.golden"), out)
 
 	missing := exec.Command(bin, filepath.Join(t.TempDir(), "missing.step"))
 	if out, err := missing.CombinedOutput(); err == nil || !strings.Contains(string(out), "no such file") {

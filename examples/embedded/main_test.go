@@ -5,32 +5,18 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/output.golden")
+	"github.com/partflow/partflow/internal/golden"
+)
 
 func TestRunPrintsTheWalkthrough(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(t.Context(), &out, fixedClock()); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	golden := filepath.Join("testdata", "output.golden")
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s--- want\n%s", golden, out.Bytes(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "output.golden"), out.Bytes())
 }
 
 func TestRunIsDeterministic(t *testing.T) {
