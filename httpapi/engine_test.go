@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/partflow/partflow/internal/pgtest"
+	_ "github.com/partflow/partflow/storage/bunstore/pgengine" // postgres://
 )
 
 // The HTTP tests run on an in-memory SQLite store, or, with

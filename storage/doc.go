@@ -4,7 +4,7 @@
 // Drivers register themselves in their init function; programs pick a
 // driver with a blank import and open it by URL:
 //
-//	import _ "github.com/partflow/partflow/storage/bunstore" // registers "sqlite", "postgres", ...
+//	import _ "github.com/partflow/partflow/storage/bunstore" // registers "sqlite"
 //
 //	store, err := storage.Open(ctx, "sqlite:///var/lib/partflow/parts.db", nil)
 //

@@ -7,8 +7,10 @@ import (
 )
 
 // heavy are module path prefixes that the light packages must not compile:
-// cloud SDKs, gRPC and OpenTelemetry.
+// cloud SDKs, gRPC, OpenTelemetry and the PostgreSQL driver.
 var heavy = []string{
+	"github.com/jackc/",
+	"github.com/uptrace/bun/dialect/pgdialect",
 	"github.com/aws/",
 	"gocloud.dev",
 	"google.golang.org/grpc",
@@ -20,8 +22,9 @@ var heavy = []string{
 
 // TestLightImports guards the import sets of the packages an embedder
 // compiles for a service storing parts in SQLite and files on disk: none of
-// them pulls a cloud SDK, gRPC or OpenTelemetry (storage/s3files and
-// convert/grpcplugin do, and are imported only when wanted).
+// them pulls a cloud SDK, gRPC, OpenTelemetry or pgx (storage/s3files,
+// convert/grpcplugin and storage/bunstore/pgengine do, and are imported
+// only when wanted).
 func TestLightImports(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -50,13 +53,19 @@ func TestLightImports(t *testing.T) {
 }
 
 // TestHeavyImportsAreSeen checks the guard itself: storage/s3files does
-// compile the AWS SDK, so the module listing above would catch it.
+// compile the AWS SDK and storage/bunstore/pgengine pgx, so the module
+// listing above would catch them.
 func TestHeavyImportsAreSeen(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", "github.com/partflow/partflow/storage/s3files").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	if !strings.Contains(string(out), "github.com/aws/aws-sdk-go-v2") {
-		t.Errorf("go list -deps storage/s3files shows no AWS SDK:\n%s", out)
+	for pkg, want := range map[string]string{
+		"github.com/partflow/partflow/storage/s3files":           "github.com/aws/aws-sdk-go-v2",
+		"github.com/partflow/partflow/storage/bunstore/pgengine": "github.com/jackc/pgx/v5",
+	} {
+		out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go list -deps %s shows no %s:\n%s", pkg, want, out)
+		}
 	}
 }

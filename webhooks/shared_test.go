@@ -12,6 +12,7 @@ import (
 	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/bunstore"
+	_ "github.com/partflow/partflow/storage/bunstore/pgengine" // postgres://
 	"github.com/partflow/partflow/webhooks"
 )
 

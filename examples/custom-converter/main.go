@@ -38,7 +38,7 @@ import (
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 	_ "github.com/partflow/partflow/storage/blobfiles" // registers file://, mem://
-	_ "github.com/partflow/partflow/storage/bunstore"  // registers sqlite://, postgres://
+	_ "github.com/partflow/partflow/storage/bunstore"  // registers sqlite://
 )
 
 // sample is a small AP242 part in metres (see testdata/SOURCES.md).

@@ -1,6 +1,7 @@
 // Package bunstore is Partflow's parts.Store on github.com/uptrace/bun over
-// SQLite (modernc.org/sqlite: pure Go, no cgo) or PostgreSQL 15+ (bun's
-// pgdialect over github.com/jackc/pgx/v5 through its database/sql adapter).
+// SQLite (modernc.org/sqlite: pure Go, no cgo) or PostgreSQL 15+ (package
+// pgengine: bun's pgdialect over github.com/jackc/pgx/v5 through its
+// database/sql adapter, registered by importing that package).
 //
 // # Opening
 //
@@ -8,13 +9,15 @@
 //	store, err := bunstore.Open(ctx, "postgres://pf:secret@db:5432/partflow", nil)
 //
 // or, through the registry, storage.Open(ctx, url, opts) with a blank import of
-// this package (its init registers the Schemes). Accepted URLs:
+// this package (its init registers sqlite://; pgengine's registers the
+// PostgreSQL schemes). Accepted URLs:
 //
 //	sqlite:///abs/path/parts.db   absolute path
 //	sqlite://rel/path/parts.db    relative to the working directory
 //	sqlite://:memory:             a new private in-memory database
 //	postgres://...                PostgreSQL (pgx's URL parameters); also
 //	postgresql://... and SQLAlchemy's postgresql+psycopg2://...
+//	                              (with pgengine imported)
 //
 // A file database runs in WAL mode with foreign keys on, a busy timeout
 // (Options.BusyTimeout, default 5s) and synchronous=NORMAL by default
@@ -110,7 +113,7 @@
 // # PostgreSQL
 //
 // Reads and writes share one pool (Options.MaxConns, default 16). The tables,
-// columns and triggers are SQLite's (migrations/postgres): BIGINT microsecond
+// columns and triggers are SQLite's (pgengine/migrations): BIGINT microsecond
 // times, TEXT JSON, identity ids (sequences never hand a number out twice),
 // and COLLATE "C" on text so that every sort order is bytewise, as in SQLite
 // and the search index, whatever the database's locale. Search is the same
@@ -141,10 +144,12 @@
 //
 // Everything that differs between the engines sits behind the exported
 // Engine interface (engine.go); the parts columns are defined once
-// (columns.go) and every query and both engines use that list. A third
-// engine implements Engine, adds migrations/<engine>/*.sql and accepts its
-// URLs in Open; the conformance suite (parts/partstest) then tells whether
-// it is right.
+// (columns.go) and every query and both engines use that list. An engine
+// other than SQLite is a package of its own that registers its URL schemes
+// on import (RegisterEngine), as pgengine does, so that a program compiles
+// only the drivers it imports. A third engine implements Engine, embeds its
+// migrations and registers its schemes; the conformance suite
+// (parts/partstest) then tells whether it is right.
 //
 // # Copies and backups
 //

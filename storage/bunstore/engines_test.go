@@ -11,6 +11,7 @@ import (
 	"github.com/partflow/partflow/internal/pgtest"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/bunstore"
+	_ "github.com/partflow/partflow/storage/bunstore/pgengine" // postgres://
 )
 
 // engineURLs gives a new, empty database of each engine.

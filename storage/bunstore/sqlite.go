@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -17,6 +18,8 @@ import (
 	"github.com/uptrace/bun/migrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/partflow/partflow/parts"
 )
 
 //go:embed migrations/sqlite/*.sql
@@ -39,6 +42,15 @@ func (sqliteEngine) Migrations() (*migrate.Migrations, error) {
 		return nil, err
 	}
 	return ms, nil
+}
+
+// openSQLiteURL opens a sqlite:// URL (see Open).
+func openSQLiteURL(ctx context.Context, url string, o *Options) (w, r *bun.DB, eng Engine, err error) {
+	_, path, _ := strings.Cut(url, "://")
+	if path == "" {
+		return nil, nil, nil, errors.New("empty database path")
+	}
+	return openSQLite(ctx, path, o)
 }
 
 // openSQLite opens the write and read pools for path (":memory:", or a file
@@ -142,6 +154,23 @@ func (sqliteEngine) IsBusy(err error) bool {
 	}
 	code := se.Code() & 0xff
 	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
+// Fault tells "database or disk is full" (SQLITE_FULL, also when
+// max_page_count is reached) and "attempt to write a readonly database"
+// (SQLITE_READONLY).
+func (sqliteEngine) Fault(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return parts.ErrStorageFull
+	case sqlite3.SQLITE_READONLY:
+		return parts.ErrStorageReadOnly
+	}
+	return nil
 }
 
 // LockMigrations does nothing: a file has one writer at a time, and the

@@ -15,23 +15,10 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/partflow/partflow/parts"
-	"github.com/partflow/partflow/storage"
 )
 
-// Schemes are the URL schemes Open accepts, registered with the storage
-// registry.
-var Schemes = []string{"sqlite", "postgres", "postgresql", "postgresql+psycopg2"}
-
 func init() {
-	for _, scheme := range Schemes {
-		storage.Register(scheme, func(ctx context.Context, url string, o *storage.Options) (parts.Store, error) {
-			opts := &Options{}
-			if o != nil {
-				opts.Now, opts.Logger = o.Now, o.Logger
-			}
-			return Open(ctx, url, opts)
-		})
-	}
+	RegisterEngine(sqliteEngine{}, openSQLiteURL, "sqlite")
 }
 
 // Synchronous is SQLite's synchronous setting: how hard a commit pushes data
@@ -120,13 +107,16 @@ var _ parts.ChangeCounter = (*Store)(nil)
 //	sqlite://rel/path/parts.db    a path relative to the working directory
 //	sqlite://:memory:             a new, private in-memory database
 //
+// and, with package pgengine imported (it registers them):
+//
 //	postgres://user:pass@host:5432/db?sslmode=disable
 //	postgresql://...             the same (also postgresql+psycopg2://,
 //	                             SQLAlchemy's spelling)
 //
 // The directory of a file database must exist. The path is taken literally
 // (no query parameters; '?' and '%' are part of the name). A PostgreSQL URL
-// takes pgx's parameters (host=/socket/dir, sslmode, ...).
+// takes pgx's parameters (host=/socket/dir, sslmode, ...). Another scheme
+// gives an error listing the registered ones.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -138,19 +128,11 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	var err error
-	switch scheme, rest, _ := strings.Cut(url, "://"); strings.ToLower(scheme) {
-	case "sqlite":
-		if rest == "" {
-			return nil, fmt.Errorf("bunstore: open %q: empty database path", url)
-		}
-		s.w, s.r, s.eng, err = openSQLite(ctx, rest, opts)
-	case "postgres", "postgresql", "postgresql+psycopg2":
-		s.w, s.r, s.eng, err = openPostgres(ctx, "postgres://"+rest, opts)
-	default:
-		return nil, fmt.Errorf("bunstore: open %q: want a sqlite:// or postgres:// URL", redactURL(url))
-	}
+	open, err := openerFor(url)
 	if err != nil {
+		return nil, fmt.Errorf("bunstore: open %q: %w", redactURL(url), err)
+	}
+	if s.w, s.r, s.eng, err = open(ctx, url, opts); err != nil {
 		return nil, fmt.Errorf("bunstore: open %s: %w", redactURL(url), err)
 	}
 	if err := s.init(ctx); err != nil {
@@ -301,7 +283,7 @@ func mapErr(ctx context.Context, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return parts.ErrNotFound
 	}
-	if (sqliteEngine{}).IsBusy(err) || (pgEngine{}).IsBusy(err) {
+	if anyEngine(func(e Engine) bool { return e.IsBusy(err) }) {
 		return fmt.Errorf("%w: database is busy: %v", parts.ErrConflict, err)
 	}
 	return storageFault(err)

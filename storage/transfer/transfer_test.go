@@ -30,6 +30,7 @@ import (
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage/blobfiles"
 	"github.com/partflow/partflow/storage/bunstore"
+	_ "github.com/partflow/partflow/storage/bunstore/pgengine" // postgres://
 	"github.com/partflow/partflow/storage/s3files"
 	"github.com/partflow/partflow/storage/transfer"
 )

@@ -1,4 +1,4 @@
-package bunstore
+package pgengine
 
 import (
 	"context"
@@ -16,10 +16,20 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/partflow/partflow/parts"
+	"github.com/partflow/partflow/storage/bunstore"
 )
 
-//go:embed migrations/postgres/*.sql
-var postgresMigrationFiles embed.FS
+// Schemes are the URL schemes the engine registers.
+var Schemes = []string{"postgres", "postgresql", "postgresql+psycopg2"}
+
+func init() {
+	bunstore.RegisterEngine(pgEngine{}, open, Schemes...)
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
 
 // pgEngine is the PostgreSQL engine: bun's pgdialect over pgx (its
 // database/sql adapter), one pool for reads and writes.
@@ -27,16 +37,18 @@ type pgEngine struct {
 	lockTimeout time.Duration
 }
 
-var _ Engine = pgEngine{}
+var _ bunstore.Engine = pgEngine{}
 
 // migrationLockKey is the advisory lock key migrations run under
 // ("partflow" in ASCII).
 const migrationLockKey = 0x70617274666c6f77
 
-// openPostgres opens one pool for url. Reads and writes share it:
-// PostgreSQL's MVCC lets reads run beside writes without a second pool.
-func openPostgres(ctx context.Context, url string, o *Options) (w, r *bun.DB, eng Engine, err error) {
-	cfg, err := pgx.ParseConfig(url)
+// open opens one pool for url (any of the Schemes). Reads and writes
+// share it: PostgreSQL's MVCC lets reads run beside writes without a
+// second pool.
+func open(ctx context.Context, url string, o *bunstore.Options) (w, r *bun.DB, eng bunstore.Engine, err error) {
+	_, rest, _ := strings.Cut(url, "://")
+	cfg, err := pgx.ParseConfig("postgres://" + rest)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("postgres URL: %w", err)
 	}
@@ -63,9 +75,9 @@ func openPostgres(ctx context.Context, url string, o *Options) (w, r *bun.DB, en
 // Name is "postgres".
 func (pgEngine) Name() string { return "postgres" }
 
-// Migrations returns migrations/postgres.
+// Migrations returns the embedded migrations/*.sql.
 func (pgEngine) Migrations() (*migrate.Migrations, error) {
-	sub, err := fs.Sub(postgresMigrationFiles, "migrations/postgres")
+	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +174,22 @@ func (pgEngine) IsBusy(err error) bool {
 	return false
 }
 
+// Fault tells disk_full (53100) and read_only_sql_transaction (25006, e.g.
+// a standby).
+func (pgEngine) Fault(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	switch pe.Code {
+	case "53100":
+		return parts.ErrStorageFull
+	case "25006":
+		return parts.ErrStorageReadOnly
+	}
+	return nil
+}
+
 // Optimize vacuums and analyzes the database. The counts and the change
 // counter, a few rows rewritten by every write and read by every request,
 // are rewritten compactly (VACUUM FULL, an instant for so few rows): a bulk
@@ -178,8 +206,8 @@ func (pgEngine) Optimize(ctx context.Context, db bun.IDB) error {
 
 // Syntax: ids from a JSON array through json_array_elements_text, LIMIT
 // NULL for no limit, SKIP LOCKED job claims.
-func (pgEngine) Syntax() Syntax {
-	return Syntax{
+func (pgEngine) Syntax() bunstore.Syntax {
+	return bunstore.Syntax{
 		IDsFromJSON:    "SELECT CAST(json_array_elements_text(CAST(? AS json)) AS bigint)",
 		NoLimit:        nil,
 		LockSkipLocked: " FOR UPDATE SKIP LOCKED",
