@@ -259,6 +259,15 @@ type Lease struct {
 	Until time.Time
 }
 
+// Check returns a *ValidationError when l cannot be held: it has no Owner.
+// Stores call it first in NextJob.
+func (l Lease) Check() error {
+	if l.Owner == "" {
+		return &ValidationError{Field: "owner", Reason: "a lease needs an owner"}
+	}
+	return nil
+}
+
 // FileObject describes stored bytes in a FileStore.
 type FileObject struct {
 	Key         string

@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -164,4 +165,18 @@ func anyEngine(fn func(Engine) bool) bool {
 	engines.RLock()
 	defer engines.RUnlock()
 	return slices.ContainsFunc(engines.all, fn)
+}
+
+// MigrationsIn returns the versioned SQL migrations in directory dir of
+// fsys (an engine's embedded files), for Engine.Migrations.
+func MigrationsIn(fsys fs.FS, dir string) (*migrate.Migrations, error) {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return nil, err
+	}
+	return ms, nil
 }

@@ -17,8 +17,8 @@ func (s *Store) NextJob(ctx context.Context, l parts.Lease) (*parts.Job, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if l.Owner == "" {
-		return nil, fmt.Errorf("next job: %w", &parts.ValidationError{Field: "owner", Reason: "a lease needs an owner"})
+	if err := l.Check(); err != nil {
+		return nil, fmt.Errorf("next job: %w", err)
 	}
 	var r jobRow
 	err := s.w.NewRaw(`UPDATE jobs SET state = ?, attempts = attempts + 1, updated_at = ?, lease_owner = ?, lease_until = ?

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -33,15 +32,7 @@ var _ Engine = sqliteEngine{}
 func (sqliteEngine) Name() string { return "sqlite" }
 
 func (sqliteEngine) Migrations() (*migrate.Migrations, error) {
-	sub, err := fs.Sub(sqliteMigrationFiles, "migrations/sqlite")
-	if err != nil {
-		return nil, err
-	}
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
-		return nil, err
-	}
-	return ms, nil
+	return MigrationsIn(sqliteMigrationFiles, "migrations/sqlite")
 }
 
 // openSQLiteURL opens a sqlite:// URL (see Open).

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -77,15 +76,7 @@ func (pgEngine) Name() string { return "postgres" }
 
 // Migrations returns the embedded migrations/*.sql.
 func (pgEngine) Migrations() (*migrate.Migrations, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
-		return nil, err
-	}
-	return ms, nil
+	return bunstore.MigrationsIn(migrationFiles, "migrations")
 }
 
 // LockMigrations takes a session advisory lock on a connection of its own,
