@@ -167,26 +167,35 @@ func statsFromPB(s *convertpb.Stats) *convert.Stats {
 	return out
 }
 
+// statusErrors is the one table of the errors that cross the process
+// boundary as gRPC codes: toStatus takes the first row whose error err
+// matches, fromStatus the first row with the code.
+var statusErrors = []struct {
+	code codes.Code
+	err  error
+}{
+	{codes.Unimplemented, convert.ErrUnsupportedFormat},
+	{codes.InvalidArgument, convert.ErrInvalidInput},
+	{codes.DeadlineExceeded, convert.ErrTimeout},
+	{codes.DeadlineExceeded, context.DeadlineExceeded},
+	{codes.Canceled, context.Canceled},
+	{codes.Unavailable, convert.ErrUnavailable},
+	// The plugin ran out of memory on this file (cascadio reports
+	// std::bad_alloc this way): like a crash, it is the file's doing, and
+	// fromStatus adds convert.ErrCrashed.
+	{codes.ResourceExhausted, convert.ErrOutOfMemory},
+	{codes.OutOfRange, convert.ErrTooLarge},
+	{codes.NotFound, fs.ErrNotExist},
+}
+
 // toStatus maps a converter error to the gRPC status the host maps back.
 func toStatus(err error) error {
 	code := codes.Unknown
-	switch {
-	case errors.Is(err, convert.ErrUnsupportedFormat):
-		code = codes.Unimplemented
-	case errors.Is(err, convert.ErrInvalidInput):
-		code = codes.InvalidArgument
-	case errors.Is(err, convert.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		code = codes.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		code = codes.Canceled
-	case errors.Is(err, convert.ErrUnavailable):
-		code = codes.Unavailable
-	case errors.Is(err, convert.ErrOutOfMemory):
-		code = codes.ResourceExhausted
-	case errors.Is(err, convert.ErrTooLarge):
-		code = codes.OutOfRange
-	case errors.Is(err, fs.ErrNotExist):
-		code = codes.NotFound
+	for _, row := range statusErrors {
+		if errors.Is(err, row.err) {
+			code = row.code
+			break
+		}
 	}
 	return status.Error(code, err.Error())
 }
@@ -198,28 +207,14 @@ func fromStatus(name string, err error) error {
 	if !ok {
 		return fmt.Errorf("plugin %s: %w", name, err)
 	}
-	var sentinel error
-	switch st.Code() {
-	case codes.Unimplemented:
-		sentinel = convert.ErrUnsupportedFormat
-	case codes.InvalidArgument:
-		sentinel = convert.ErrInvalidInput
-	case codes.DeadlineExceeded:
-		sentinel = convert.ErrTimeout
-	case codes.Unavailable:
-		sentinel = convert.ErrUnavailable
-	case codes.NotFound:
-		sentinel = fs.ErrNotExist
-	case codes.Canceled:
-		sentinel = context.Canceled
-	case codes.ResourceExhausted:
-		// The plugin ran out of memory on this file (cascadio reports
-		// std::bad_alloc this way): like a crash, it is the file's doing.
-		return fmt.Errorf("plugin %s: %s: %w (%w)", name, st.Message(), convert.ErrOutOfMemory, convert.ErrCrashed)
-	case codes.OutOfRange:
-		sentinel = convert.ErrTooLarge
-	default:
-		return fmt.Errorf("plugin %s: conversion failed (%s): %s", name, st.Code(), st.Message())
+	for _, row := range statusErrors {
+		switch {
+		case row.code != st.Code():
+		case row.code == codes.ResourceExhausted:
+			return fmt.Errorf("plugin %s: %s: %w (%w)", name, st.Message(), row.err, convert.ErrCrashed)
+		default:
+			return fmt.Errorf("plugin %s: %s: %w", name, st.Message(), row.err)
+		}
 	}
-	return fmt.Errorf("plugin %s: %s: %w", name, st.Message(), sentinel)
+	return fmt.Errorf("plugin %s: conversion failed (%s): %s", name, st.Code(), st.Message())
 }
