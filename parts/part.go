@@ -131,6 +131,7 @@ type Part struct {
 	Notes       string
 	File        string
 	OnshapeURL  string
+	Coating     string // throwaway: the coating asked for ("zinc plated")
 	MiscInfo    map[string]any
 	ClaimedDate *time.Time
 	CreatedAt   time.Time
