@@ -96,8 +96,6 @@ var fieldTable = []Field{
 		Text: func(p *Part) *string { return &p.File }, Edit: func(u *Update) **string { return &u.File }},
 	{Name: "onshapeUrl", Column: "onshape_url", Label: "Onshape URL", Kind: FieldText, Max: MaxOnshapeURLLen, Trim: true,
 		Text: func(p *Part) *string { return &p.OnshapeURL }, Edit: func(u *Update) **string { return &u.OnshapeURL }},
-	{Name: "coating", Column: "coating", Label: "Coating", Kind: FieldText, Max: 100, Trim: true, Search: true, Sort: true,
-		Text: func(p *Part) *string { return &p.Coating }, Edit: func(u *Update) **string { return &u.Coating }},
 }
 
 // Fields returns the plain fields of a Part in wire order (see Field). The
@@ -160,7 +158,6 @@ type Update struct {
 	Subsystem  *string
 	Notes      *string
 	OnshapeURL *string
-	Coating    *string
 	// File is a file name only; any directory part is dropped.
 	File *string
 	// Status, when non-nil and non-empty, sets the status; empty keeps it.

@@ -131,7 +131,6 @@ type Part struct {
 	Notes       string
 	File        string
 	OnshapeURL  string
-	Coating     string // throwaway: the coating asked for ("zinc plated")
 	MiscInfo    map[string]any
 	ClaimedDate *time.Time
 	CreatedAt   time.Time
