@@ -43,12 +43,7 @@ func RunLog(t *testing.T, newDB func(t *testing.T) Opener) {
 		t.Run(tc.name, func(t *testing.T) {
 			open := newDB(t)
 			l := &logEnv{ctx: t.Context(), open: func(t *testing.T, o *parts.Options) *parts.Service {
-				s := open(t)
-				t.Cleanup(func() {
-					if err := s.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-				})
+				s := closedAtEnd(t, open(t))
 				return parts.NewService(s, o)
 			}}
 			tc.fn(t, l)

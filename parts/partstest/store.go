@@ -44,17 +44,22 @@ func RunStore(t *testing.T, newStore func(t *testing.T) parts.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
+			s := closedAtEnd(t, newStore(t))
 			clk := &clock{t: time.Date(2025, 3, 14, 9, 26, 53, 589793000, time.FixedZone("UTC+5:30", 5*3600+1800))}
 			e := &env{ctx: t.Context(), store: s, svc: parts.NewService(s, &parts.Options{Now: clk.now}), clk: clk}
 			tc.fn(t, e)
 		})
 	}
+}
+
+// closedAtEnd closes s when t ends, failing t if Close fails, and returns s.
+func closedAtEnd(t *testing.T, s parts.Store) parts.Store {
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
 
 type env struct {

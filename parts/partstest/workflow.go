@@ -60,12 +60,7 @@ func RunWorkflow(t *testing.T, newStore func(t *testing.T) parts.Store, flow *pa
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
+			s := closedAtEnd(t, newStore(t))
 			clk := &clock{t: time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)}
 			e := &env{ctx: t.Context(), store: s, svc: parts.NewService(s, &parts.Options{Now: clk.now, Workflow: flow}), clk: clk}
 			tc.fn(t, e, flow)
