@@ -13,9 +13,10 @@ import (
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 
-	_ "github.com/partflow/partflow/storage/blobfiles" // file://, mem:// file stores
-	_ "github.com/partflow/partflow/storage/bunstore"  // sqlite:// and postgres:// part stores
-	_ "github.com/partflow/partflow/storage/s3files"   // s3:// file stores
+	_ "github.com/partflow/partflow/storage/blobfiles"         // file://, mem:// file stores
+	_ "github.com/partflow/partflow/storage/bunstore"          // sqlite:// part stores
+	_ "github.com/partflow/partflow/storage/bunstore/pgengine" // postgres://, postgresql:// part stores
+	_ "github.com/partflow/partflow/storage/s3files"           // s3:// file stores
 )
 
 // app is the library wired to the configured drivers: what serve and the
