@@ -37,6 +37,17 @@ type migrator interface {
 	Migrate(ctx context.Context) ([]string, error)
 }
 
+// openQuiet is openApp for a command that prints its own output: the
+// Service's logs are discarded and an error is reported to the user.
+func (c *cli) openQuiet(ctx context.Context, cfg *config.Config) (*app, bool) {
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, false
+	}
+	return a, true
+}
+
 // openApp opens the configured store and file store and builds the Service.
 // convs, when not nil, are the running converter plugins the Service
 // converts CAD files with.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/partflow/partflow/internal/config"
 )
@@ -22,9 +21,8 @@ func (c *cli) gc(ctx context.Context, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		c.errorf("%v", err)
+	a, ok := c.openQuiet(ctx, cfg)
+	if !ok {
 		return exitError
 	}
 	defer a.Close()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/partflow/partflow/internal/config"
 	"github.com/partflow/partflow/internal/flaskimport"
@@ -28,9 +27,8 @@ func (c *cli) importFlask(ctx context.Context, args []string) int {
 		c.errorf("import-flask: --db: want a SQLite database file (sqlite:////absolute/path.db): %v", err)
 		return exitUsage
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		c.errorf("%v", err)
+	a, ok := c.openQuiet(ctx, cfg)
+	if !ok {
 		return exitError
 	}
 	defer a.Close()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -47,9 +46,8 @@ func (c *cli) keysCmd(ctx context.Context, args []string) int {
 		c.errorf("%v", err)
 		return exitUsage
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		c.errorf("%v", err)
+	a, ok := c.openQuiet(ctx, cfg)
+	if !ok {
 		return exitError
 	}
 	defer a.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/partflow/partflow/internal/config"
 	"github.com/partflow/partflow/internal/sample"
@@ -29,9 +28,8 @@ func (c *cli) seed(ctx context.Context, args []string) int {
 		c.errorf("seed: --count must be between 1 and 1000000")
 		return exitUsage
 	}
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		c.errorf("%v", err)
+	a, ok := c.openQuiet(ctx, cfg)
+	if !ok {
 		return exitError
 	}
 	defer a.Close()

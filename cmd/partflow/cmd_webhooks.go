@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -24,9 +23,8 @@ func (c *cli) webhooksCmd(ctx context.Context, args []string) int {
 	}
 	var store parts.Store
 	if strings.HasPrefix(cfg.DatabaseDSN(), "postgres") {
-		a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-		if err != nil {
-			c.errorf("%v", err)
+		a, ok := c.openQuiet(ctx, cfg)
+		if !ok {
 			return exitError
 		}
 		defer a.Close()
