@@ -111,11 +111,7 @@ func TestCrashLeavesNoDebris(t *testing.T) {
 	env := []string{"PARTFLOW_ENV=development", "PARTFLOW_CONVERT__WAIT=0s",
 		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"],"timeout":"5m"}]`}
 	s := startServer(t, bin, dir, env)
-	keyBytes, err := os.ReadFile(filepath.Join(data, "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, data)
 	newPart := func(name string) int {
 		p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": name, "name": name,
 			"type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
@@ -216,11 +212,7 @@ func TestModelErrorsHideInternals(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_CONVERT__WAIT=0s",
 		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"],"timeout":"8s","memory_limit":"2560MiB"}]`})
-	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, filepath.Join(dir, "data"))
 	tests := []struct{ word, want string }{
 		{"crash", "The converter crashed on this file"},
 		{"hang", "The conversion took too long and was stopped"},
@@ -274,11 +266,7 @@ func TestCrashWhileStoringLeavesNoDebris(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development"})
-	keyBytes, err := os.ReadFile(filepath.Join(data, "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, data)
 	p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": "BIG", "type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
 	id := int(p["id"].(float64))
 	body, ct := multipartBody(t, "big.step", stepFile("fine", 128<<20))

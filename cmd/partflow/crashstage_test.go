@@ -65,11 +65,7 @@ func crashAfterPut(t *testing.T, bin, plug, stop string, recorded int) {
 	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_CONVERT__WAIT=0s",
 		`PARTFLOW_PLUGINS=[{"name":"test","command":["` + plug + `"],"formats":["step"]}]`,
 		"FAILPOINT_STOP_AFTER_PUT=" + stop, "FAILPOINT_REPORT=" + filepath.Join(dir, "failpoint")})
-	keyBytes, err := os.ReadFile(filepath.Join(data, "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, data)
 	p := call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": "STAGE", "type": "cnc", "material": "6061", "subsystem": "Drive"}, 201)
 	id := int(p["id"].(float64))
 	body, ct := multipartBody(t, "stage.step", stepFile("fine", 64<<10))

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,28 @@ import (
 
 	"github.com/partflow/partflow/webhooks"
 )
+
+// streamLines opens an event stream and sends its lines until it ends
+// (the test's end closes it).
+func streamLines(t *testing.T, url, key string) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream %s: %v %v", url, resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
+}
 
 // TestEndToEndEventsAndWebhooks runs the real binary with a webhook from
 // the environment: a create reaches an open event stream and a signed
@@ -33,27 +54,9 @@ func TestEndToEndEventsAndWebhooks(t *testing.T) {
 	env := []string{"PARTFLOW_ENV=development", `PARTFLOW_WEBHOOKS=[{"id":"e2e","url":"` + recv.URL +
 		`","secret":"` + secret + `","enabled":true,"allow_http":true,"allow_private":true,"actions":["create"]}]`}
 	s := startServer(t, bin, dir, env)
-	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, filepath.Join(dir, "data"))
 
-	req, _ := http.NewRequest("GET", s.url+"/api/events/stream", nil)
-	req.Header.Set("X-API-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("stream: %v %v", resp, err)
-	}
-	defer resp.Body.Close()
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := streamLines(t, s.url+"/api/events/stream", key)
 	call(t, "POST", s.url+"/api/parts/", key, map[string]any{"partId": "E2E-EV", "material": "6061", "subsystem": "Drive"}, 201)
 	deadline := time.After(20 * time.Second)
 	waitLine := func(prefix, contains string) {

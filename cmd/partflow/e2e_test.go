@@ -48,6 +48,17 @@ func buildBinary(t *testing.T) string {
 	return b.path
 }
 
+// generatedKey reads the API key a server generated in its data folder on
+// first start.
+func generatedKey(t *testing.T, data string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "api_key"))
+	if err != nil {
+		t.Fatalf("generated key file: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // server is a running partflow serve process.
 type server struct {
 	cmd    *exec.Cmd
@@ -170,11 +181,7 @@ func TestEndToEndServeRestart(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"PARTFLOW_ENV=development"}
 	s := startServer(t, bin, dir, env)
-	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
-	if err != nil {
-		t.Fatalf("generated key file: %v", err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	key := generatedKey(t, filepath.Join(dir, "data"))
 
 	call(t, "GET", s.url+"/health", "", nil, 200)
 	call(t, "GET", s.url+"/api/parts/", "", nil, 401)

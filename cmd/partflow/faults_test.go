@@ -149,11 +149,7 @@ func TestFaults(t *testing.T) {
 			dir := t.TempDir()
 			data := filepath.Join(dir, "data")
 			s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development"})
-			keyBytes, err := os.ReadFile(filepath.Join(data, "api_key"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			key := strings.TrimSpace(string(keyBytes))
+			key := generatedKey(t, data)
 			l := underLoad(t, s, key, tc.sig, 1500)
 			during := l.fivexx.Load()
 			left := len(debris(t, data)) // before the restart's sweep
@@ -190,11 +186,7 @@ func fullFileStore(t *testing.T, bin string) {
 	}
 	t.Cleanup(func() { exec.Command("umount", files).Run() })
 	s := startServer(t, bin, dir, []string{"PARTFLOW_ENV=development", "PARTFLOW_FILES_URL=" + files})
-	keyBytes, err := os.ReadFile(filepath.Join(dir, "data", "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &load{base: s.url, key: strings.TrimSpace(string(keyBytes)), client: &http.Client{Timeout: 10 * time.Second}}
+	l := &load{base: s.url, key: generatedKey(t, filepath.Join(dir, "data")), client: &http.Client{Timeout: 10 * time.Second}}
 	var ids []int
 	full, other5xx, stored := 0, 0, 0
 	for i := 0; i < 100 && full == 0; i++ {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"database/sql"
 	"encoding/json"
@@ -354,21 +353,7 @@ func testReplicaPuts(t *testing.T, c *cluster) {
 }
 
 func testReplicaStream(t *testing.T, c *cluster) {
-	req, _ := http.NewRequest("GET", c.replicas[2].url+"/api/events/stream?action=create", nil)
-	req.Header.Set("X-API-Key", replicaKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("stream on C: %v %v", resp, err)
-	}
-	defer resp.Body.Close()
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := streamLines(t, c.replicas[2].url+"/api/events/stream?action=create", replicaKey)
 	const n = 10
 	for i := range n {
 		url := c.replicas[i%2].url // A and B
