@@ -42,13 +42,39 @@ type hubRun struct {
 	done    bool // the subscription ended: clients end their streams
 }
 
-// hubFrame is an event and where its encoded stream frame is: blob[off:end]
-// is the frame, and blob holds every frame of its batch in order, so that
-// frames of one batch that follow each other are one slice of it.
+// hubFrame is an event and where its encoded stream frame is:
+// batch.blob[off:end], where the blob holds every frame of its batch in
+// order, so that frames of one batch that follow each other are one slice
+// of it.
 type hubFrame struct {
 	e        *parts.Event
-	blob     []byte // shared by the batch; never changed once published
+	batch    *hubBatch
 	off, end int
+}
+
+// hubBatch is a published batch's frames, side by side, and (made by the
+// first compressed stream that sends the whole batch) their independent
+// deflate segment, which every compressed stream sending the whole batch
+// shares. Neither changes once made.
+type hubBatch struct {
+	blob []byte
+	once sync.Once
+	seg  []byte
+}
+
+// segment returns the batch's compressed segment, compressing it once.
+func (b *hubBatch) segment() []byte {
+	b.once.Do(func() { b.seg = appendSegment(nil, b.blob) })
+	return b.seg
+}
+
+// streamChunk is a run of a client's frames from one published batch:
+// data is a slice of the batch's blob (shared: only read), and batch is set
+// when data is the whole blob, so that a compressed stream can send the
+// batch's shared segment.
+type streamChunk struct {
+	data  []byte
+	batch *hubBatch
 }
 
 // hubRingSize is how many recent frames the hub keeps; it trims a quarter
@@ -130,7 +156,7 @@ const (
 // read moves the subscription's events into the ring, a batch at a time.
 func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Logger) {
 	defer r.finish()
-	var pending []hubFrame
+	var pending []pendingFrame
 	hold := time.NewTimer(time.Hour)
 	hold.Stop()
 	holding := false
@@ -147,7 +173,7 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 				log.Error("encode event", "seq", e.ID, "err", err)
 				return
 			}
-			pending = append(pending, hubFrame{e: e, blob: b, end: len(b)})
+			pending = append(pending, pendingFrame{e: e, frame: b})
 			if holding || len(sub.C) > 0 && len(pending) < parts.MaxEventLimit {
 				continue // more are ready, or the batch waits for its time
 			}
@@ -168,29 +194,34 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 	}
 }
 
+// pendingFrame is an event read and its frame, not yet published.
+type pendingFrame struct {
+	e     *parts.Event
+	frame []byte
+}
+
 // publish appends a batch to the ring and wakes the clients.
-func (r *hubRun) publish(batch []hubFrame) {
-	if len(batch) == 0 {
+func (r *hubRun) publish(pending []pendingFrame) {
+	if len(pending) == 0 {
 		return
 	}
 	total := 0
-	for _, f := range batch {
-		total += len(f.blob)
+	for _, f := range pending {
+		total += len(f.frame)
 	}
-	blob := make([]byte, 0, total)
-	for i := range batch {
-		off := len(blob)
-		blob = append(blob, batch[i].blob...)
-		batch[i] = hubFrame{e: batch[i].e, blob: blob[:total:total], off: off, end: len(blob)}
-	}
+	b := &hubBatch{blob: make([]byte, 0, total)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ring = append(r.ring, batch...)
+	for _, f := range pending {
+		off := len(b.blob)
+		b.blob = append(b.blob, f.frame...)
+		r.ring = append(r.ring, hubFrame{e: f.e, batch: b, off: off, end: len(b.blob)})
+	}
 	if n := len(r.ring) - hubRingSize; n >= hubRingSize/4 {
 		r.base = r.ring[n-1].e.ID
 		r.ring = append(make([]hubFrame, 0, len(r.ring)-n+hubRingSize/4), r.ring[n:]...)
 	}
-	r.head = max(r.head, batch[len(batch)-1].e.ID)
+	r.head = max(r.head, pending[len(pending)-1].e.ID)
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -204,12 +235,12 @@ func (r *hubRun) finish() {
 }
 
 // since appends to out the frames of the events after cursor that match q
-// (frames that follow each other in a batch's buffer as one slice of it,
+// (frames that follow each other in a batch's buffer as one chunk of it,
 // shared: the caller only reads them) and returns it with the new cursor
 // and a channel closed when the ring moves on. ok is false when the cursor
 // is behind the ring (read the store first); done is true when the run
 // ended.
-func (r *hubRun) since(q *parts.EventQuery, cursor int64, out [][]byte) (_ [][]byte, next int64, wait <-chan struct{}, ok, done bool) {
+func (r *hubRun) since(q *parts.EventQuery, cursor int64, out []streamChunk) (_ []streamChunk, next int64, wait <-chan struct{}, ok, done bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.done {
@@ -226,10 +257,13 @@ func (r *hubRun) since(q *parts.EventQuery, cursor int64, out [][]byte) (_ [][]b
 		if !q.Match(f.e) {
 			continue
 		}
-		if prev != nil && prev.end == f.off && len(prev.blob) > 0 && &prev.blob[0] == &f.blob[0] {
-			out[len(out)-1] = f.blob[runStart:f.end] // the run goes on
+		if prev != nil && prev.batch == f.batch && prev.end == f.off {
+			out[len(out)-1].data = f.batch.blob[runStart:f.end] // the run goes on
 		} else {
-			out, runStart = append(out, f.blob[f.off:f.end]), f.off
+			out, runStart = append(out, streamChunk{data: f.batch.blob[f.off:f.end]}), f.off
+		}
+		if runStart == 0 && f.end == len(f.batch.blob) {
+			out[len(out)-1].batch = f.batch
 		}
 		prev = f
 	}

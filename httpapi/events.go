@@ -2,13 +2,11 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bunrouter"
@@ -126,7 +124,7 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 	}
 	q.Limit = parts.MaxEventLimit
 	if req.Method == http.MethodHead {
-		w.Header().Set("Content-Type", "text/event-stream")
+		streamHeaders(w.Header(), acceptsGzip(req.Request))
 		return nil
 	}
 	run, err := h.hub.join(h.frames)
@@ -134,15 +132,10 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 		return err
 	}
 	defer h.hub.leave(run)
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache, no-transform")
-	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	s := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	s := startStream(w, req.Request)
 	s.write("retry: 2000\n: connected\n\n")
 	h.pumpEvents(req.Context(), s, q, run)
+	s.end()
 	return nil
 }
 
@@ -154,7 +147,7 @@ func (h *handler) pumpEvents(ctx context.Context, s *sseWriter, q parts.EventQue
 	beat := time.NewTicker(h.opts.Events.Heartbeat)
 	defer beat.Stop()
 	cursor := q.After
-	var shared [][]byte
+	var shared []streamChunk
 	for s.err == nil {
 		var wait <-chan struct{}
 		var fromHub, done bool
@@ -215,106 +208,6 @@ func (h *handler) writeEvent(s *sseWriter, e *parts.Event) {
 		return
 	}
 	s.add(b)
-}
-
-// frameCache keeps the encoded stream frames of recent events, so that an
-// event is encoded once however many clients stream it. Events never
-// change once committed.
-type frameCache struct {
-	mu    sync.Mutex
-	m     map[int64][]byte
-	order []int64 // ring of cached ids, oldest at next
-	next  int
-}
-
-const frameCacheSize = 4096
-
-func newFrameCache() *frameCache {
-	return &frameCache{m: make(map[int64][]byte, frameCacheSize), order: make([]int64, 0, frameCacheSize)}
-}
-
-func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
-	c.mu.Lock()
-	b, ok := c.m[e.ID]
-	c.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
-	}
-	b = make([]byte, 0, len(data)+32)
-	b = append(b, "id: "...)
-	b = strconv.AppendInt(b, e.ID, 10)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	b = append(b, "\n\n"...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[e.ID]; ok {
-		return b, nil
-	}
-	if len(c.order) < frameCacheSize {
-		c.order = append(c.order, e.ID)
-	} else {
-		delete(c.m, c.order[c.next])
-		c.order[c.next] = e.ID
-		c.next = (c.next + 1) % frameCacheSize
-	}
-	c.m[e.ID] = b
-	return b, nil
-}
-
-// sseWriter writes stream frames, remembering the first error. Frames
-// added between flushes go out in one write: a batch costs a few system
-// calls, not one per frame.
-type sseWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
-	err error
-}
-
-// add queues a frame.
-func (s *sseWriter) add(frame []byte) {
-	if s.err == nil {
-		s.buf = append(s.buf, frame...)
-	}
-}
-
-// flush sends the queued frames.
-func (s *sseWriter) flush() { s.send(nil) }
-
-// send writes the queued frames, then shared (frames owned by the hub,
-// written without a copy), and flushes once.
-func (s *sseWriter) send(shared [][]byte) {
-	if s.err != nil || len(s.buf) == 0 && len(shared) == 0 {
-		return
-	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if len(s.buf) > 0 {
-		_, s.err = s.w.Write(s.buf)
-	}
-	for _, b := range shared {
-		if s.err == nil {
-			_, s.err = s.w.Write(b)
-		}
-	}
-	if s.err == nil {
-		s.err = s.rc.Flush()
-	}
-	if cap(s.buf) > 256<<10 {
-		s.buf = nil // do not keep a burst's buffer for the stream's life
-	} else {
-		s.buf = s.buf[:0]
-	}
-}
-
-// write adds a frame and flushes it.
-func (s *sseWriter) write(frame string) {
-	s.add([]byte(frame))
-	s.flush()
 }
 
 // eventSchemas are the OpenAPI components of the change feed.

@@ -69,3 +69,26 @@ func LimiterSizes(h http.Handler) (authChecks, failures int) {
 
 // MaxLimiterEntries is the bound on each limiter.
 const MaxLimiterEntries = maxLimiterEntries
+
+// StreamSegment compresses srcs, one after the other, as one independent
+// segment of a compressed event stream.
+func StreamSegment(srcs ...[]byte) []byte { return appendSegment(nil, srcs...) }
+
+// GzipStream assembles a compressed event stream as the server does: the
+// gzip header, segments, and the trailer.
+type GzipStream struct {
+	g gzipStream
+	b []byte
+}
+
+// Add appends a segment whose uncompressed bytes are plain.
+func (z *GzipStream) Add(segment, plain []byte) {
+	if !z.g.started {
+		z.b, z.g.started = append(z.b, gzipHeader...), true
+	}
+	z.b = append(z.b, segment...)
+	z.g.sent(plain)
+}
+
+// End returns the whole stream, ended by its trailer.
+func (z *GzipStream) End() []byte { return z.g.appendTrailer(z.b) }

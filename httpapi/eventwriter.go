@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/partflow/partflow/parts"
+)
+
+// frameCache keeps the encoded stream frames of recent events, so that an
+// event is encoded once however many clients stream it. Events never
+// change once committed.
+type frameCache struct {
+	mu    sync.Mutex
+	m     map[int64][]byte
+	order []int64 // ring of cached ids, oldest at next
+	next  int
+}
+
+const frameCacheSize = 4096
+
+func newFrameCache() *frameCache {
+	return &frameCache{m: make(map[int64][]byte, frameCacheSize), order: make([]int64, 0, frameCacheSize)}
+}
+
+func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.m[e.ID]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	b = make([]byte, 0, len(data)+32)
+	b = append(b, "id: "...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	b = append(b, "\n\n"...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[e.ID]; ok {
+		return b, nil
+	}
+	if len(c.order) < frameCacheSize {
+		c.order = append(c.order, e.ID)
+	} else {
+		delete(c.m, c.order[c.next])
+		c.order[c.next] = e.ID
+		c.next = (c.next + 1) % frameCacheSize
+	}
+	c.m[e.ID] = b
+	return b, nil
+}
+
+// streamHeaders sets the headers of an event stream, compressed with
+// gzip or not.
+func streamHeaders(hd http.Header, gzip bool) {
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Add("Vary", "Accept-Encoding")
+	if gzip {
+		hd.Set("Content-Encoding", "gzip")
+	}
+}
+
+// startStream answers r with an event stream, compressed with gzip when r
+// accepts it, and returns its writer.
+func startStream(w http.ResponseWriter, r *http.Request) *sseWriter {
+	s := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	if acceptsGzip(r) {
+		s.gz = &gzipStream{}
+	}
+	streamHeaders(w.Header(), s.gz != nil)
+	w.WriteHeader(http.StatusOK)
+	return s
+}
+
+// sseWriter writes stream frames, remembering the first error. Frames
+// added between flushes go out in one write: a batch costs a few system
+// calls, not one per frame. A compressed stream sends them as deflate
+// segments (eventgzip.go), and end finishes it.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte
+	err error
+
+	gz  *gzipStream // nil: the stream is not compressed
+	out []byte      // a compressed stream's bytes of one send
+	own [][]byte    // frames a send compresses for this client
+}
+
+// add queues a frame.
+func (s *sseWriter) add(frame []byte) {
+	if s.err == nil {
+		s.buf = append(s.buf, frame...)
+	}
+}
+
+// flush sends the queued frames.
+func (s *sseWriter) flush() { s.send(nil) }
+
+// send writes the queued frames, then shared (frames owned by the hub,
+// written without a copy), and flushes once.
+func (s *sseWriter) send(shared []streamChunk) {
+	if s.err != nil || len(s.buf) == 0 && len(shared) == 0 {
+		return
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if s.gz != nil {
+		s.err = s.writeCompressed(shared)
+	} else {
+		s.err = s.writePlain(shared)
+	}
+	if s.err == nil {
+		s.err = s.rc.Flush()
+	}
+	if cap(s.buf) > 256<<10 || cap(s.out) > 256<<10 {
+		s.buf, s.out = nil, nil // do not keep a burst's buffers for the stream's life
+	}
+	s.buf = s.buf[:0]
+}
+
+func (s *sseWriter) writePlain(shared []streamChunk) error {
+	if len(s.buf) > 0 {
+		if _, err := s.w.Write(s.buf); err != nil {
+			return err
+		}
+	}
+	for _, c := range shared {
+		if _, err := s.w.Write(c.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCompressed writes the queued frames and shared as deflate segments
+// in one write: a whole published batch as the hub's segment, shared by
+// every client; the rest compressed for this client, runs of it together.
+func (s *sseWriter) writeCompressed(shared []streamChunk) error {
+	out := s.out[:0]
+	if !s.gz.started {
+		out, s.gz.started = append(out, gzipHeader...), true
+	}
+	own := s.own[:0]
+	if len(s.buf) > 0 {
+		own = append(own, s.buf)
+		s.gz.sent(s.buf)
+	}
+	for _, c := range shared {
+		s.gz.sent(c.data)
+		if c.batch == nil {
+			own = append(own, c.data)
+			continue
+		}
+		if len(own) > 0 {
+			out, own = appendSegment(out, own...), own[:0]
+		}
+		out = append(out, c.batch.segment()...)
+	}
+	if len(own) > 0 {
+		out = appendSegment(out, own...)
+	}
+	clear(own[:cap(own)]) // keep no frames alive
+	s.out, s.own = out, own[:0]
+	_, err := s.w.Write(out)
+	return err
+}
+
+// write adds a frame and flushes it.
+func (s *sseWriter) write(frame string) {
+	s.add([]byte(frame))
+	s.flush()
+}
+
+// end finishes the stream: a compressed one gets the end of its deflate
+// data and the gzip trailer, so that clients see a complete, checked
+// stream (a plain one needs nothing).
+func (s *sseWriter) end() {
+	s.flush()
+	if s.gz == nil || s.err != nil || !s.gz.started {
+		return
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, s.err = s.w.Write(s.gz.appendTrailer(s.out[:0])); s.err == nil {
+		s.err = s.rc.Flush()
+	}
+}
