@@ -23,6 +23,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"bench", "--url", ", ,"}, key, "--url needs a base URL"},
 		{[]string{"bench-events"}, nil, "PARTFLOW_BENCH_KEY"},
 		{[]string{"bench-events", "--clients", "0"}, key, "clients 1..2000"},
+		{[]string{"bench-events", "--stream-encoding", "br"}, key, "stream-encoding gzip or identity"},
 	} {
 		code, _, errOut := runCmd(t, tc.args, tc.env, "")
 		if code != exitUsage || !strings.Contains(errOut, tc.want) {

@@ -66,13 +66,16 @@ func (c *cli) benchEvents(ctx context.Context, args []string) int {
 	rate := fs.Int("rate", 20, "creates per second of the paced phase")
 	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
 	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client and server CPU per create")
+	enc := fs.String("stream-encoding", "gzip", "what the stream clients ask for: gzip (as browsers and Go clients do) or identity")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
 	o := loadtest.EventOptions{URL: *base, Key: c.benchKey(), Clients: *clients, Duration: *dur, Rate: *rate,
-		Writers: *writers, PID: *pid, Out: c.stdout}
-	if o.Key == "" || *clients < 1 || *clients > 2000 || *rate < 1 || *writers < 1 || *dur <= 0 || *dur > 10*time.Minute {
-		c.errorf("bench-events: set PARTFLOW_BENCH_KEY (an admin key); clients 1..2000, rate and writers >= 1, duration up to 10m")
+		Writers: *writers, PID: *pid, StreamEncoding: *enc, Out: c.stdout}
+	if o.Key == "" || *clients < 1 || *clients > 2000 || *rate < 1 || *writers < 1 || *dur <= 0 || *dur > 10*time.Minute ||
+		*enc != "gzip" && *enc != "identity" {
+		c.errorf("bench-events: set PARTFLOW_BENCH_KEY (an admin key); clients 1..2000, rate and writers >= 1, duration up to 10m, " +
+			"stream-encoding gzip or identity")
 		return exitUsage
 	}
 	if err := loadtest.RunEvents(ctx, o); err != nil {

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,9 @@ type EventOptions struct {
 	// PID is the server's process id, to report memory per stream client
 	// and server CPU per create; 0 reports neither.
 	PID int
+	// StreamEncoding is what the stream clients ask for: "gzip" (as
+	// browsers and Go clients do; the default) or "identity".
+	StreamEncoding string
 	// Out receives the report.
 	Out io.Writer
 }
@@ -48,7 +52,14 @@ func RunEvents(ctx context.Context, o EventOptions) error {
 	if o.URL == "" || o.Key == "" || o.Clients < 1 || o.Rate < 1 || o.Writers < 1 || o.Duration <= 0 || o.Out == nil {
 		return errors.New("loadtest: URL, Key, Out, and Clients, Rate, Writers and Duration above zero are required")
 	}
-	b := &loadRun{base: strings.TrimRight(o.URL, "/"), key: o.Key, out: o.Out,
+	switch o.StreamEncoding {
+	case "":
+		o.StreamEncoding = "gzip"
+	case "gzip", "identity":
+	default:
+		return fmt.Errorf("loadtest: stream encoding %q: want gzip or identity", o.StreamEncoding)
+	}
+	b := &loadRun{base: strings.TrimRight(o.URL, "/"), key: o.Key, out: o.Out, streamGzip: o.StreamEncoding == "gzip",
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
 	return b.feedBench(ctx, o.Clients, o.Duration, o.Rate, o.Writers, o.PID)
 }
@@ -117,13 +128,16 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 // against the mean of the runs without streams (base and the one after).
 func (b *loadRun) writerCost(ctx context.Context, streams []*feedClient, base loadResult, writers int, d time.Duration, pid int) error {
 	w, n := b.out, len(streams)
-	full0 := time.Now()
+	full0, wire0 := time.Now(), wireBytes(streams)
 	loaded, err := b.fullLoad(ctx, writers, d, pid)
 	if err != nil {
 		return err
 	}
 	b.waitAll(ctx, streams)
 	lag := collectLatencies(streams, full0, time.Now())
+	enc := map[bool]string{true: "gzip", false: "identity"}[b.streamGzip]
+	fmt.Fprintf(w, "streams in %s: %.0f body bytes per event per client at full load\n", enc,
+		float64(wireBytes(streams)-wire0)/float64(max(loaded.creates, 1))/float64(n))
 	for i, s := range streams {
 		if bad := s.gaps(); bad != "" {
 			fmt.Fprintf(w, "client %d: %s\n", i, bad)
@@ -330,6 +344,7 @@ type feedClient struct {
 	resp   *http.Response
 	cancel context.CancelFunc
 	last   atomic.Int64
+	wire   atomic.Int64 // bytes received (compressed, for a gzip stream)
 	mu     sync.Mutex
 	seen   []feedSample
 }
@@ -347,19 +362,47 @@ func (b *loadRun) openFeed(ctx context.Context, after int64) (*feedClient, error
 		return nil, err
 	}
 	req.Header.Set("X-API-Key", b.key)
-	resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
-	if err != nil || resp.StatusCode != 200 {
+	// The client decodes the stream itself, to count the bytes on the wire.
+	if b.streamGzip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("open stream: %v", err)
+		return nil, fmt.Errorf("open stream: %w", err)
 	}
 	s := &feedClient{resp: resp, cancel: cancel}
+	if ce := resp.Header.Get("Content-Encoding"); resp.StatusCode != 200 || (ce == "gzip") != b.streamGzip {
+		s.close()
+		return nil, fmt.Errorf("open stream: status %d, Content-Encoding %q (gzip asked for: %v)", resp.StatusCode, ce, b.streamGzip)
+	}
 	s.last.Store(after)
-	go s.read()
+	go s.read(b.streamGzip)
 	return s, nil
 }
 
-func (s *feedClient) read() {
-	sc := bufio.NewScanner(s.resp.Body)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (s *feedClient) read(gz bool) {
+	var body io.Reader = countingReader{r: s.resp.Body, n: &s.wire}
+	if gz {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return
+		}
+		body = zr
+	}
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var seq int64
 	for sc.Scan() {
@@ -385,6 +428,15 @@ func (s *feedClient) read() {
 		s.last.Store(seq)
 		seq = 0
 	}
+}
+
+// wireBytes is the stream body bytes the clients have received so far.
+func wireBytes(streams []*feedClient) int64 {
+	var n int64
+	for _, s := range streams {
+		n += s.wire.Load()
+	}
+	return n
 }
 
 func (s *feedClient) close() { s.cancel(); s.resp.Body.Close() }

@@ -149,6 +149,8 @@ type loadRun struct {
 	client    *http.Client
 	out       io.Writer
 	ids       []int64
+	// streamGzip: bench-events' stream clients ask for gzip.
+	streamGzip bool
 
 	mu      sync.Mutex // guards gen and created
 	gen     *sample.Generator
