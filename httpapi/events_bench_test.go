@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -228,4 +229,103 @@ func (s *benchStream) waitFor(seq int64) {
 func (s *benchStream) close() {
 	s.cancel()
 	<-s.done
+}
+
+// BenchmarkStreamSegment measures compressing a published batch of event
+// frames as one segment at flate.BestSpeed (what the hub uses) and at the
+// default level, for a batch of one event (a quiet rate) and of 100 (a
+// burst): CPU per event and compressed bytes per event. The frames are a
+// real stream's, read from an in-process handler.
+//
+//	go test -run '^$' -bench StreamSegment ./httpapi
+func BenchmarkStreamSegment(b *testing.B) {
+	frames := realFrames(b, 100)
+	for _, level := range []struct {
+		name  string
+		level int
+	}{{"BestSpeed", flate.BestSpeed}, {"Default", flate.DefaultCompression}} {
+		for _, n := range []int{1, 100} {
+			b.Run(fmt.Sprintf("%s/batch-%d", level.name, n), func(b *testing.B) {
+				batch := bytes.Join(frames[:n], nil)
+				var out bytes.Buffer
+				zw, err := flate.NewWriter(&out, level.level)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(batch)))
+				for b.Loop() {
+					out.Reset()
+					zw.Reset(&out)
+					_, _ = zw.Write(batch)
+					_ = zw.Flush()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+				b.ReportMetric(float64(out.Len())/float64(n), "bytes/event")
+				b.ReportMetric(float64(len(batch))/float64(n), "plain-bytes/event")
+			})
+		}
+	}
+}
+
+// realFrames creates n parts through a handler and returns their events'
+// stream frames, read from an identity event stream.
+func realFrames(b *testing.B, n int) [][]byte {
+	ctx := context.Background()
+	store, err := bunstore.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "frames.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	h, err := httpapi.NewHandler(parts.NewService(store, nil), &httpapi.Options{Keys: []httpapi.Key{{Name: "k", Key: "bench-key", Role: httpapi.RoleAdmin}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	createParts(b, h, 1, 0, n)
+	ctx, cancel := context.WithCancel(ctx)
+	s := &frameRecorder{header: http.Header{}, n: n, done: make(chan struct{})}
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/events/stream?after=0", nil)
+	req.Header.Set("X-API-Key", "bench-key")
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		h.ServeHTTP(s, req)
+	}()
+	<-s.done
+	cancel()
+	<-ended
+	return s.frames
+}
+
+// frameRecorder is a response writer keeping the first n event frames.
+type frameRecorder struct {
+	header http.Header
+	buf    []byte
+	frames [][]byte
+	n      int
+	done   chan struct{}
+}
+
+func (s *frameRecorder) Header() http.Header { return s.header }
+func (s *frameRecorder) WriteHeader(int)     {}
+func (s *frameRecorder) Flush()              {}
+
+func (s *frameRecorder) Write(p []byte) (int, error) {
+	if len(s.frames) == s.n {
+		return len(p), nil
+	}
+	s.buf = append(s.buf, p...)
+	for {
+		i := bytes.Index(s.buf, []byte("\n\n"))
+		if i < 0 {
+			return len(p), nil
+		}
+		if f := s.buf[:i+2]; bytes.HasPrefix(f, []byte("id: ")) && len(s.frames) < s.n {
+			s.frames = append(s.frames, bytes.Clone(f))
+			if len(s.frames) == s.n {
+				close(s.done)
+			}
+		}
+		s.buf = s.buf[i+2:]
+	}
 }

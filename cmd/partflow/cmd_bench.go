@@ -67,15 +67,17 @@ func (c *cli) benchEvents(ctx context.Context, args []string) int {
 	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
 	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client and server CPU per create")
 	enc := fs.String("stream-encoding", "gzip", "what the stream clients ask for: gzip (as browsers and Go clients do) or identity")
+	rounds := fs.Int("rounds", 0, "with --server-pid: pairs of full-load phases to add, alternately with new stream clients and without, "+
+		"reporting server CPU per create over all of them")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
 	o := loadtest.EventOptions{URL: *base, Key: c.benchKey(), Clients: *clients, Duration: *dur, Rate: *rate,
-		Writers: *writers, PID: *pid, StreamEncoding: *enc, Out: c.stdout}
+		Writers: *writers, PID: *pid, StreamEncoding: *enc, Rounds: *rounds, Out: c.stdout}
 	if o.Key == "" || *clients < 1 || *clients > 2000 || *rate < 1 || *writers < 1 || *dur <= 0 || *dur > 10*time.Minute ||
-		*enc != "gzip" && *enc != "identity" {
+		*enc != "gzip" && *enc != "identity" || *rounds < 0 || *rounds > 100 {
 		c.errorf("bench-events: set PARTFLOW_BENCH_KEY (an admin key); clients 1..2000, rate and writers >= 1, duration up to 10m, " +
-			"stream-encoding gzip or identity")
+			"stream-encoding gzip or identity, rounds 0..100")
 		return exitUsage
 	}
 	if err := loadtest.RunEvents(ctx, o); err != nil {

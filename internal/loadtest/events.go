@@ -39,6 +39,11 @@ type EventOptions struct {
 	// StreamEncoding is what the stream clients ask for: "gzip" (as
 	// browsers and Go clients do; the default) or "identity".
 	StreamEncoding string
+	// Rounds, when above zero, adds that many pairs of full-load phases
+	// at the end, alternately with fresh stream clients and without, and
+	// reports the server CPU per create of both sides over all rounds (so
+	// that a change in the machine's other load falls on both).
+	Rounds int
 	// Out receives the report.
 	Out io.Writer
 }
@@ -61,7 +66,10 @@ func RunEvents(ctx context.Context, o EventOptions) error {
 	}
 	b := &loadRun{base: strings.TrimRight(o.URL, "/"), key: o.Key, out: o.Out, streamGzip: o.StreamEncoding == "gzip",
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
-	return b.feedBench(ctx, o.Clients, o.Duration, o.Rate, o.Writers, o.PID)
+	if err := b.feedBench(ctx, o.Clients, o.Duration, o.Rate, o.Writers, o.PID); err != nil {
+		return err
+	}
+	return b.alternate(ctx, o.Clients, o.Rounds, o.Writers, o.Duration, o.PID)
 }
 
 func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, writers, pid int) error {
@@ -79,18 +87,10 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 		return err
 	}
 	rss0 := rssKiB(pid)
-	var streams []*feedClient
-	defer func() {
-		for _, s := range streams {
-			s.close() // closing twice is harmless
-		}
-	}()
-	for range n {
-		s, err := b.openFeed(ctx, head)
-		if err != nil {
-			return err
-		}
-		streams = append(streams, s)
+	streams, err := b.openFeeds(ctx, n, head)
+	defer closeFeeds(streams)
+	if err != nil {
+		return err
 	}
 	if pid > 0 {
 		fmt.Fprintf(w, "memory: %d stream clients added %d KiB RSS: %.1f KiB per client\n", n, rssKiB(pid)-rss0,
@@ -120,6 +120,72 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 		return err
 	}
 	return b.catchUp(ctx, head)
+}
+
+// openFeeds opens n stream clients following from after; on an error the
+// ones opened are returned too, for closing.
+func (b *loadRun) openFeeds(ctx context.Context, n int, after int64) ([]*feedClient, error) {
+	var streams []*feedClient
+	for range n {
+		s, err := b.openFeed(ctx, after)
+		if err != nil {
+			return streams, err
+		}
+		streams = append(streams, s)
+	}
+	return streams, nil
+}
+
+func closeFeeds(streams []*feedClient) {
+	for _, s := range streams {
+		s.close() // closing twice is harmless
+	}
+}
+
+// alternate runs rounds pairs of full-load phases: with n new stream
+// clients following from the head (the server's CPU counted until every
+// client has every event) and without. It reports the server CPU per
+// create of both sides over all rounds, and each round's ratio.
+func (b *loadRun) alternate(ctx context.Context, n, rounds, writers int, d time.Duration, pid int) error {
+	if rounds <= 0 || pid <= 0 {
+		return nil
+	}
+	var with, without loadResult
+	var each []string
+	for range rounds {
+		head, err := b.head(ctx)
+		if err != nil {
+			return err
+		}
+		streams, err := b.openFeeds(ctx, n, head)
+		if err != nil {
+			closeFeeds(streams)
+			return err
+		}
+		cpu0 := cpuTime(pid)
+		loaded, err := b.fullLoad(ctx, writers, d, pid)
+		b.waitAll(ctx, streams)
+		loaded.cpu = cpuTime(pid) - cpu0
+		for i, s := range streams {
+			if bad := s.gaps(); bad != "" {
+				fmt.Fprintf(b.out, "client %d: %s\n", i, bad)
+			}
+		}
+		closeFeeds(streams)
+		if err != nil {
+			return err
+		}
+		quiet, err := b.fullLoad(ctx, writers, d, pid)
+		if err != nil {
+			return err
+		}
+		with.creates, with.cpu = with.creates+loaded.creates, with.cpu+loaded.cpu
+		without.creates, without.cpu = without.creates+quiet.creates, without.cpu+quiet.cpu
+		each = append(each, fmt.Sprintf("%+.1f%%", 100*(loaded.cpuPerCreate()/quiet.cpuPerCreate()-1)))
+	}
+	fmt.Fprintf(b.out, "alternating %d rounds: server CPU per create %.1f µs without streams, %.1f µs with %d (%+.1f%%; rounds %s)\n",
+		rounds, without.cpuPerCreate(), with.cpuPerCreate(), n, 100*(with.cpuPerCreate()/without.cpuPerCreate()-1), strings.Join(each, " "))
+	return nil
 }
 
 // writerCost runs the full write load with the streams connected, checks
