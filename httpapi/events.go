@@ -28,8 +28,9 @@ type EventOptions struct {
 // DefaultHeartbeat is the default EventOptions.Heartbeat.
 const DefaultHeartbeat = 15 * time.Second
 
-// streamWriteTimeout bounds each write to a stream client; the server's
-// WriteTimeout would otherwise end every stream after a few minutes.
+// streamWriteTimeout bounds the writes to a stream client (each gets at
+// least half of it); the server's WriteTimeout would otherwise end every
+// stream after a few minutes.
 const streamWriteTimeout = 30 * time.Second
 
 func (o EventOptions) withDefaults() EventOptions {

@@ -131,7 +131,7 @@ func createParts(b *testing.B, h http.Handler, w, first, n int) {
 
 // lastSeq returns the head of the change log.
 func lastSeq(b *testing.B, h http.Handler) int64 {
-	req := httptest.NewRequest(http.MethodGet, "/api/events?limit=1&action=none", nil)
+	req := httptest.NewRequest(http.MethodGet, "/api/events?limit=1&after="+strconv.FormatInt(1<<62, 10), nil) // a cursor past every event: no scan
 	req.Header.Set("X-API-Key", "bench-key")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -33,7 +32,9 @@ func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
-	data, err := json.Marshal(e)
+	// The same bytes as json.Marshal(e), without its second pass over
+	// the output of e.MarshalJSON (checking and compacting it).
+	data, err := e.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +95,8 @@ type sseWriter struct {
 	buf []byte
 	err error
 
+	deadline time.Time // the write deadline set last
+
 	gz  *gzipStream // nil: the stream is not compressed
 	out []byte      // a compressed stream's bytes of one send
 	own [][]byte    // frames a send compresses for this client
@@ -115,7 +118,7 @@ func (s *sseWriter) send(shared []streamChunk) {
 	if s.err != nil || len(s.buf) == 0 && len(shared) == 0 {
 		return
 	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	s.armDeadline()
 	if s.gz != nil {
 		s.err = s.writeCompressed(shared)
 	} else {
@@ -128,6 +131,16 @@ func (s *sseWriter) send(shared []streamChunk) {
 		s.buf, s.out = nil, nil // do not keep a burst's buffers for the stream's life
 	}
 	s.buf = s.buf[:0]
+}
+
+// armDeadline makes sure a write has at least half of streamWriteTimeout:
+// moving the connection's deadline costs a timer update, so it moves only
+// when less than that is left.
+func (s *sseWriter) armDeadline() {
+	if now := time.Now(); s.deadline.Sub(now) < streamWriteTimeout/2 {
+		s.deadline = now.Add(streamWriteTimeout)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
 }
 
 func (s *sseWriter) writePlain(shared []streamChunk) error {
@@ -191,7 +204,7 @@ func (s *sseWriter) end() {
 	if s.gz == nil || s.err != nil || !s.gz.started {
 		return
 	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	s.armDeadline()
 	if _, s.err = s.w.Write(s.gz.appendTrailer(s.out[:0])); s.err == nil {
 		s.err = s.rc.Flush()
 	}

@@ -78,8 +78,9 @@ type EventOptions struct {
 	Poll time.Duration
 	// Coalesce is the shortest time between two reads of new events for
 	// subscribers, default 20ms: under a burst of commits each wake-up of
-	// the subscribers carries a batch instead of one event. A commit after
-	// a quiet spell is read at once.
+	// the subscribers carries a batch instead of one event. While a burst
+	// goes on (a read found 16 events or more) the next read waits five
+	// times as long. A commit after a quiet spell is read at once.
 	Coalesce time.Duration
 	// Buffer is how many recent events the Service keeps in memory for
 	// subscribers that are caught up; default 4096. Subscribers further
