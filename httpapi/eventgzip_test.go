@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,20 @@ func gunzip(b []byte) ([]byte, error) {
 		err = fmt.Errorf("%d bytes after the trailer", r.Len())
 	}
 	return out, err
+}
+
+// TestHubRate checks when the hub starts spacing its publishes: not at a
+// paced 20 events per second, nor for one late batch of four among them
+// (a stalled moment), but under a sustained burst.
+func TestHubRate(t *testing.T) {
+	ones := slices.Repeat([]int{1}, 100)
+	if r := httpapi.HubRate(ones, 50*time.Millisecond); r < 18 || r > 22 || r > httpapi.HubBurstRate {
+		t.Errorf("20 events/s measure %.1f/s; want about 20, below %v", r, httpapi.HubBurstRate)
+	}
+	if r := httpapi.HubRate(append(ones, 4), 50*time.Millisecond); r > httpapi.HubBurstRate {
+		t.Errorf("a late batch of 4 at 20 events/s measures %.1f/s, above %v", r, httpapi.HubBurstRate)
+	}
+	if r := httpapi.HubRate(slices.Repeat([]int{80}, 50), 100*time.Millisecond); r < 750 || r > 950 {
+		t.Errorf("800 events/s in batches of 80 measure %.1f/s", r)
+	}
 }

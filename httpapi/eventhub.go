@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/partflow/partflow/parts"
@@ -31,8 +33,9 @@ type streamHub struct {
 // hubRun is one life of the hub's subscription, from its first client to
 // its last.
 type hubRun struct {
-	cancel  context.CancelFunc
-	clients int // guarded by streamHub.mu
+	cancel   context.CancelFunc
+	clients  int          // guarded by streamHub.mu
+	nclients atomic.Int32 // clients, for the reader
 
 	mu      sync.RWMutex
 	base    int64      // the ring holds every event with base < ID <= head
@@ -88,6 +91,7 @@ func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
 	defer hb.mu.Unlock()
 	if r := hb.run; r != nil && !r.ended() {
 		r.clients++
+		r.nclients.Add(1)
 		return r, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -102,6 +106,7 @@ func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
 		return nil, err
 	}
 	r := &hubRun{cancel: cancel, clients: 1, base: page.Next, head: page.Next, changed: make(chan struct{})}
+	r.nclients.Store(1)
 	hb.run = r
 	go r.read(sub, frames, hb.log)
 	return r, nil
@@ -111,6 +116,7 @@ func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
 func (hb *streamHub) leave(r *hubRun) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
+	r.nclients.Add(-1)
 	if r.clients--; r.clients == 0 {
 		r.cancel()
 		if hb.run == r {
@@ -142,16 +148,44 @@ func (r *hubRun) ended() bool {
 	return r.done
 }
 
-// Under a burst of commits the hub publishes at most every hubBurstGap:
-// after a batch of hubBurst events or more, the next waits until hubBurstGap
-// after it. Each client's wake-up and write then carries a larger batch,
-// so the cost of a hundred clients per commit falls as the write rate
-// rises. At a quiet rate (batches smaller than hubBurst) an event is
-// published as soon as it is read.
+// Under a sustained burst of commits (more than hubBurstRate events per
+// second, averaged over about hubRateWindow) the hub publishes at most once
+// per burstGap: each client's wake-up and write then carries a larger
+// batch, so the cost of many clients per commit falls as the write rate
+// rises. The gap grows with the clients (hubGapPerClient each, between
+// hubGapMin and hubGapMax): what a publish costs is a write to each. At a
+// quieter rate every batch is published as soon as it is read, and a
+// single late batch (a stalled moment) does not start the gap.
 const (
-	hubBurst    = 4
-	hubBurstGap = 100 * time.Millisecond
+	hubBurstRate    = 50.0
+	hubRateWindow   = 500 * time.Millisecond
+	hubGapMin       = 100 * time.Millisecond
+	hubGapPerClient = 2 * time.Millisecond
+	hubGapMax       = 250 * time.Millisecond
 )
+
+// burstGap is the shortest time between two publishes during a burst.
+func (r *hubRun) burstGap() time.Duration {
+	return min(max(hubGapMin, time.Duration(r.nclients.Load())*hubGapPerClient), hubGapMax)
+}
+
+// rateMeter estimates the rate of published events: an exponentially
+// weighted moving average over about hubRateWindow.
+type rateMeter struct {
+	rate float64 // events per second
+	at   time.Time
+}
+
+// add notes n events published at now and returns the rate.
+func (m *rateMeter) add(n int, now time.Time) float64 {
+	w := hubRateWindow.Seconds()
+	if !m.at.IsZero() {
+		m.rate *= math.Exp(-now.Sub(m.at).Seconds() / w)
+	}
+	m.rate += float64(n) / w
+	m.at = now
+	return m.rate
+}
 
 // read moves the subscription's events into the ring, a batch at a time.
 func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Logger) {
@@ -161,6 +195,7 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 	hold.Stop()
 	holding := false
 	var notBefore time.Time
+	var meter rateMeter
 	for {
 		select {
 		case e, ok := <-sub.C:
@@ -187,8 +222,8 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 		}
 		r.publish(pending)
 		notBefore = time.Time{}
-		if len(pending) >= hubBurst {
-			notBefore = time.Now().Add(hubBurstGap)
+		if now := time.Now(); meter.add(len(pending), now) > hubBurstRate {
+			notBefore = now.Add(r.burstGap())
 		}
 		pending = pending[:0]
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/uptrace/bunrouter"
 
@@ -92,3 +93,19 @@ func (z *GzipStream) Add(segment, plain []byte) {
 
 // End returns the whole stream, ended by its trailer.
 func (z *GzipStream) End() []byte { return z.g.appendTrailer(z.b) }
+
+// HubRate feeds the hub's rate meter batches of events, one every
+// interval, and returns its rate after the last (events per second).
+func HubRate(batches []int, every time.Duration) float64 {
+	var m rateMeter
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rate := 0.0
+	for _, n := range batches {
+		rate = m.add(n, at)
+		at = at.Add(every)
+	}
+	return rate
+}
+
+// HubBurstRate is the rate above which the hub spaces its publishes.
+const HubBurstRate = hubBurstRate
