@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -121,23 +122,35 @@ func (c *partCache) lookup(id, version int64) []byte {
 // its compressed forms made on demand.
 type answer struct {
 	key  string
-	seq  int64
+	seq  int64  // the answer is the store's as of this change; guarded by answerCache.mu once kept
 	tag  string // the ETag's base, without quotes and encoding suffix
 	body []byte
+	list *listing     // where the parts of a list answer lie; nil for other answers
 	used atomic.Int64 // the cache's clock at the last use
 
 	mu  sync.Mutex        // guards enc; held while compressing
 	enc map[string][]byte // content coding -> compressed body
 }
 
+// built is a newly encoded answer: its body and, for a list, where its
+// parts lie (nil: any write rebuilds the answer).
+type built struct {
+	body []byte
+	list *listing
+}
+
 // answerCache keeps the newest answer per normalised query, valid while the
 // store's change sequence has not moved past it, within a byte budget and
 // maxAnswers (least recently used answers go first). Requests for an answer being built
-// wait for that build instead of building it again.
+// wait for that build instead of building it again. When the change
+// sequence has moved, advance may bring a kept answer forward (unchanged or
+// patched) instead of a rebuild.
 type answerCache struct {
-	epoch  string // distinguishes this process's tags from an earlier one's
-	budget int64  // <= 0: nothing is kept (builds are still shared)
-	clock  atomic.Int64
+	epoch   string // distinguishes this process's tags from an earlier one's
+	budget  int64  // <= 0: nothing is kept (builds are still shared)
+	clock   atomic.Int64
+	advance func(ctx context.Context, a *answer, from int64) (*answer, int64, error) // nil, or see handler.advance
+	stats   answerStats
 
 	mu       sync.Mutex
 	m        map[string]*answer
@@ -168,16 +181,24 @@ func (c *answerCache) tag(key string, seq int64) string {
 }
 
 // get returns the answer to key at change sequence seq or newer: the kept
-// one, the one being built, or a new one from fn.
-func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(context.Context) ([]byte, error)) (*answer, error) {
+// one, the one being built, the kept one brought forward, or a new one
+// from fn.
+func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(context.Context) (built, error)) (*answer, error) {
 	c.mu.Lock()
-	if a := c.m[key]; a != nil && a.seq >= seq {
+	old := c.m[key]
+	var from int64
+	if old != nil {
+		from = old.seq
+	}
+	if old != nil && from >= seq {
 		c.mu.Unlock()
-		a.used.Store(c.clock.Add(1))
-		return a, nil
+		old.used.Store(c.clock.Add(1))
+		c.stats.hits.Add(1)
+		return old, nil
 	}
 	if b := c.building[key]; b != nil && b.seq >= seq {
 		c.mu.Unlock()
+		c.stats.hits.Add(1)
 		select {
 		case <-b.done:
 			return b.a, b.err
@@ -189,7 +210,7 @@ func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(co
 	c.building[key] = b
 	c.mu.Unlock()
 	defer close(b.done)
-	body, err := fn(ctx)
+	a, newSeq, err := c.refresh(ctx, key, seq, old, from, fn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.building[key] == b {
@@ -199,10 +220,77 @@ func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(co
 		b.err = err
 		return nil, err
 	}
-	b.a = &answer{key: key, seq: seq, tag: c.tag(key, seq), body: body}
-	b.a.used.Store(c.clock.Add(1))
-	c.keep(b.a)
-	return b.a, nil
+	a.used.Store(c.clock.Add(1))
+	if a == old { // unchanged: kept under the newer number
+		a.seq = max(a.seq, newSeq)
+		if c.m[key] == a {
+			c.trim()
+		} else {
+			c.keep(a) // it was dropped meanwhile
+		}
+	} else {
+		c.keep(a)
+	}
+	b.a = a
+	return a, nil
+}
+
+// refresh returns the answer to key at seq or newer: old (the answer as of
+// change from) brought forward by c.advance when it can be (old itself,
+// valid as of newSeq, when the writes since did not touch it; or a patched
+// copy), else a new answer from fn (under old's tag when the bytes are the
+// same).
+func (c *answerCache) refresh(ctx context.Context, key string, seq int64, old *answer, from int64,
+	fn func(context.Context) (built, error)) (a *answer, newSeq int64, err error) {
+	if old != nil && c.advance != nil {
+		next, upto, err := c.advance(ctx, old, from)
+		if err != nil {
+			return nil, 0, err
+		}
+		switch {
+		case next == nil || upto < seq: // (the log's head is read after seq: upto >= seq)
+		case next == old:
+			c.stats.kept.Add(1)
+			return old, upto, nil
+		default:
+			c.stats.patched.Add(1)
+			return next, upto, nil
+		}
+	}
+	bt, err := fn(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	a = &answer{key: key, seq: seq, tag: c.tag(key, seq), body: bt.body, list: bt.list}
+	if old != nil {
+		c.stats.rebuilt.Add(1)
+		if bytes.Equal(old.body, a.body) {
+			a.tag = old.tag // the same bytes keep their ETag: clients need not fetch them again
+		}
+	} else {
+		c.stats.built.Add(1)
+	}
+	return a, seq, nil
+}
+
+// answerStats count how requests for answers were met.
+type answerStats struct {
+	hits    atomic.Int64 // a kept answer, or one being built for another request
+	built   atomic.Int64 // built, none being kept
+	kept    atomic.Int64 // a kept answer the writes since did not touch, under the newer number
+	patched atomic.Int64 // a kept answer with the parts that changed replaced
+	rebuilt atomic.Int64 // built again after writes
+}
+
+// valid returns the kept answer to key if it is valid at change sequence
+// seq, else nil.
+func (c *answerCache) valid(key string, seq int64) *answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a := c.m[key]; a != nil && a.seq >= seq {
+		return a
+	}
+	return nil
 }
 
 // keep stores a, unless it is too big or older than what is kept. c.mu is
@@ -213,7 +301,7 @@ func (c *answerCache) keep(a *answer) {
 		return
 	}
 	if old := c.m[a.key]; old != nil {
-		if old.seq > a.seq {
+		if old.seq > a.seq || old == a {
 			return
 		}
 		c.drop(old)

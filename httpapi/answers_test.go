@@ -27,6 +27,11 @@ var answerPaths = []string{
 	"/api/parts/categories/completed",
 	"/api/parts/?search=bracket&limit=3&offset=1&sort_by=name&sort_order=asc",
 	"/api/parts/?category=cnc&sort_by=updated_at",
+	"/api/parts/?sort_by=amount&sort_order=asc",
+	"/api/parts/?category=review&sort_by=name",
+	"/api/parts/?category=cnc&sort_by=status&limit=2&offset=1",
+	"/api/parts/?sort_by=assigned&limit=3",
+	"/api/parts/categories/review?limit=2&offset=1",
 	"/api/parts/stats",
 	"/api/parts/leaderboard",
 }
@@ -83,11 +88,16 @@ func decoded(t *testing.T, r resp) []byte {
 }
 
 // TestCachedAnswersEqualFreshOnesAfterEveryWrite runs random sequences of
-// every kind of write (create, edit, each workflow action, delete, file
-// upload) and checks after each that every cached answer, in each content
-// coding, is byte-equal to a freshly encoded one, and that an ETag taken
-// before the write never earns a 304 for an answer that changed.
+// every kind of write (create, edits of sorted and unsorted fields, each
+// workflow action moving parts between categories, delete, file upload),
+// one to three between checks and once more than an answer is brought
+// forward across, and checks after each batch that every cached answer, in
+// each content coding, is byte-equal to a freshly encoded one, and that an
+// ETag taken before never earns a 304 for an answer that changed. Every
+// way of meeting a request after writes (kept, patched, rebuilt) must have
+// been taken.
 func TestCachedAnswersEqualFreshOnesAfterEveryWrite(t *testing.T) {
+	var total httpapi.AnswerStats
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			e := newFilesEnv(t, nil)
@@ -103,10 +113,24 @@ func TestCachedAnswersEqualFreshOnesAfterEveryWrite(t *testing.T) {
 				for _, p := range answerPaths {
 					checkAnswer(t, e.h, fresh, p, tags, step)
 				}
-				op, path := writeOp(t, e, r, &ids)
-				t.Logf("step %d: %s %s", step, op, path)
+				writes := 1 + r.IntN(3)
+				if step == 20 {
+					writes = httpapi.MaxAdvance + 1
+				}
+				for range writes {
+					op, path := writeOp(t, e, r, &ids)
+					t.Logf("step %d: %s %s", step, op, path)
+				}
 			}
+			st := httpapi.AnswerCacheStats(e.h)
+			t.Logf("answers: %+v", st)
+			total.Kept += st.Kept
+			total.Patched += st.Patched
+			total.Rebuilt += st.Rebuilt
 		})
+	}
+	if total.Kept == 0 || total.Patched == 0 || total.Rebuilt == 0 {
+		t.Errorf("answers kept %d, patched %d, rebuilt %d times: each way must be tested", total.Kept, total.Patched, total.Rebuilt)
 	}
 }
 
@@ -158,7 +182,7 @@ func writeOp(t *testing.T, e *filesEnv, r *rand.Rand, ids *[]string) (string, st
 	who := []string{"Ada", "Grace", "Alan"}[r.IntN(3)]
 	var op string
 	var res resp
-	switch x := r.IntN(11); x {
+	switch x := r.IntN(13); x {
 	case 0:
 		op = "create"
 		p = e.part(map[string]any{"partId": fmt.Sprintf("N-%d", r.IntN(1000)), "name": "bracket new", "type": "hand"})
@@ -182,6 +206,10 @@ func writeOp(t *testing.T, e *filesEnv, r *rand.Rand, ids *[]string) (string, st
 		op, res = "upload", e.upload(p, fmt.Sprintf("m%d.step", r.IntN(3)), fixtures.Bytes(fixtures.BoxSTEPFile))
 	case 9:
 		op, res = "upload drawing", e.upload(p, "d.pdf", []byte("%PDF-1.4 drawing "+who))
+	case 10:
+		op, res = "edit notes", jsonPost("PUT", p, fmt.Sprintf(`{"notes":"note %d"}`, r.IntN(99)))
+	case 11:
+		op, res = "rename", jsonPost("PUT", p, fmt.Sprintf(`{"name":"%s part %d"}`, who, r.IntN(9)))
 	default:
 		if len(*ids) < 3 {
 			return "none", p

@@ -132,7 +132,7 @@ func noneMatch(r *http.Request, base string) (string, bool) {
 // built answer, compressed when the client accepts it. Answers are revalidated
 // on every use (Cache-Control: no-cache). A store that does not number its
 // writes gets fn's body every time, without an ETag.
-func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string, fn func(context.Context) ([]byte, error)) error {
+func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string, fn func(context.Context) (built, error)) error {
 	ctx := r.Context()
 	seq, ok, err := h.seqs.get(ctx)
 	if err != nil {
@@ -143,26 +143,44 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 	hd.Add("Vary", "Accept-Encoding")
 	enc := acceptedEncoding(r)
 	if !ok {
-		body, err := fn(ctx)
+		b, err := fn(ctx)
 		if err != nil {
 			return err
 		}
-		return writeBody(w, r, "", enc, body, func() ([]byte, error) { return compress(enc, body) })
+		return writeBody(w, r, "", enc, b.body, func() ([]byte, error) { return compress(enc, b.body) })
 	}
+	// The tag of the kept answer, else the one a new answer gets: 304
+	// without building when the client holds it.
 	base := h.answers.tag(key, seq)
-	if t, ok := noneMatch(r, base); ok {
-		if t == "" {
-			t = etag(base, enc)
-		}
-		hd.Set("ETag", t)
-		w.WriteHeader(http.StatusNotModified)
+	if a := h.answers.valid(key, seq); a != nil {
+		base = a.tag
+	}
+	if answerNotModified(w, r, base, enc) {
 		return nil
 	}
 	a, err := h.answers.get(ctx, key, seq, fn)
 	if err != nil {
 		return err
 	}
+	if a.tag != base && answerNotModified(w, r, a.tag, enc) { // brought forward unchanged
+		return nil
+	}
 	return writeBody(w, r, a.tag, enc, a.body, func() ([]byte, error) { return h.answers.encoded(a, enc) })
+}
+
+// answerNotModified answers 304 when r's If-None-Match names a representation of
+// the answer with tag base.
+func answerNotModified(w http.ResponseWriter, r *http.Request, base, enc string) bool {
+	t, ok := noneMatch(r, base)
+	if !ok {
+		return false
+	}
+	if t == "" {
+		t = etag(base, enc)
+	}
+	w.Header().Set("ETag", t)
+	w.WriteHeader(http.StatusNotModified)
+	return true
 }
 
 // encodingFor is the coding a body of size n is sent in when the client

@@ -109,3 +109,15 @@ func HubRate(batches []int, every time.Duration) float64 {
 
 // HubBurstRate is the rate above which the hub spaces its publishes.
 const HubBurstRate = hubBurstRate
+
+// MaxAdvance is the most events a kept answer is brought forward across.
+const MaxAdvance = maxAdvance
+
+// AnswerStats count how the answer cache met requests after writes.
+type AnswerStats struct{ Kept, Patched, Rebuilt int64 }
+
+// AnswerCacheStats returns h's answer-cache counts.
+func AnswerCacheStats(h http.Handler) AnswerStats {
+	st := &h.(*handler).answers.stats
+	return AnswerStats{Kept: st.kept.Load(), Patched: st.patched.Load(), Rebuilt: st.rebuilt.Load()}
+}

@@ -328,6 +328,7 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		answers:    newAnswerCache(o.Cache.AnswerBytes),
 		seqs:       &seqReader{read: svc.ChangeSeq},
 	}
+	h.answers.advance = h.advance
 	if o.StaticDir != "" {
 		if h.static, err = openStatic(o.StaticDir); err != nil {
 			return nil, err

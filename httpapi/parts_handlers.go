@@ -100,7 +100,7 @@ func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category st
 	if err != nil {
 		return err
 	}
-	return h.serveCached(w, req.Request, q.key(), func(ctx context.Context) ([]byte, error) {
+	return h.serveCached(w, req.Request, q.key(), func(ctx context.Context) (built, error) {
 		return h.buildList(ctx, q)
 	})
 }
@@ -109,38 +109,41 @@ func (h *handler) list(w http.ResponseWriter, req bunrouter.Request, category st
 // "offset":O}, assembled from the kept encodings of the parts. Big lists
 // (the client loads whole categories) take a slot of handler.bigLists, so
 // that many at once queue instead of holding every result in memory.
-func (h *handler) buildList(ctx context.Context, q listQuery) ([]byte, error) {
+func (h *handler) buildList(ctx context.Context, q listQuery) (built, error) {
 	if q.Filter.Limit == 0 || q.Filter.Limit >= bigList {
 		select {
 		case h.bigLists <- struct{}{}:
 			defer func() { <-h.bigLists }()
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return built{}, ctx.Err()
 		}
 	}
-	if body, ok, err := h.assembleList(ctx, q); ok || err != nil {
-		return body, err
+	if b, ok, err := h.assembleList(ctx, q); ok || err != nil {
+		return b, err
 	}
 	ps, total, err := h.svc.FindParts(ctx, q.Filter)
 	if err != nil {
-		return nil, err
+		return built{}, err
 	}
+	l := newListing(q.Filter, len(ps))
 	body := make([]byte, 0, 64+len(ps)*800)
 	body = append(body, `{"parts":[`...)
 	for i, p := range ps {
 		if i > 0 {
 			body = append(body, ',')
 		}
+		start := len(body)
 		if body, err = h.parts.appendPart(body, p); err != nil {
-			return nil, fmt.Errorf("encode part %d: %w", p.ID, err)
+			return built{}, fmt.Errorf("encode part %d: %w", p.ID, err)
 		}
+		l.add(p.ID, start, len(body))
 		ps[i] = nil // let the part go once it is encoded
 	}
 	var limit *int
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	return appendListEnd(body, total, limit, q.Filter.Offset), nil
+	return built{body: appendListEnd(body, total, limit, q.Filter.Offset), list: l}, nil
 }
 
 // assembleChunk is how many parts assembleList reads at once where many
@@ -153,11 +156,12 @@ const assembleChunk = 512
 // where few are missing, a page at a time where many are). It reports false
 // (and the list is then read whole) when the store cannot list versions,
 // the filter has a search, or a part changed while the list was assembled.
-func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, error) {
+func (h *handler) assembleList(ctx context.Context, q listQuery) (built, bool, error) {
 	vs, total, ok, err := h.svc.FindVersions(ctx, q.Filter)
 	if err != nil || !ok {
-		return nil, false, err
+		return built{}, false, err
 	}
+	l := newListing(q.Filter, len(vs))
 	body := make([]byte, 0, 64+len(vs)*800)
 	body = append(body, `{"parts":[`...)
 	for i := 0; i < len(vs); {
@@ -165,39 +169,27 @@ func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, 
 			if i > 0 {
 				body = append(body, ',')
 			}
+			l.add(vs[i].ID, len(body), len(body)+len(b))
 			body = append(body, b...)
 			i++
 			continue
 		}
-		var ps []*parts.Part
-		if h.missing(vs[i:min(i+assembleChunk, len(vs))]) <= 8 {
-			p, err := h.svc.FindPartByID(ctx, vs[i].ID)
-			if errors.Is(err, parts.ErrNotFound) {
-				return nil, false, nil
-			} else if err != nil {
-				return nil, false, err
-			}
-			ps = []*parts.Part{p}
-		} else {
-			f := q.Filter
-			f.Offset, f.Limit = q.Filter.Offset+i, min(assembleChunk, len(vs)-i)
-			if ps, _, err = h.svc.FindParts(ctx, f); err != nil {
-				return nil, false, err
-			}
-		}
-		if len(ps) == 0 {
-			return nil, false, nil
+		ps, err := h.readMissing(ctx, q.Filter, vs, i)
+		if len(ps) == 0 || err != nil {
+			return built{}, false, err
 		}
 		for _, p := range ps {
 			if i >= len(vs) || p.ID != vs[i].ID || p.Version != vs[i].Version {
-				return nil, false, nil // changed meanwhile
+				return built{}, false, nil // changed meanwhile
 			}
 			if i > 0 {
 				body = append(body, ',')
 			}
+			start := len(body)
 			if body, err = h.parts.appendPart(body, p); err != nil {
-				return nil, false, fmt.Errorf("encode part %d: %w", p.ID, err)
+				return built{}, false, fmt.Errorf("encode part %d: %w", p.ID, err)
 			}
+			l.add(p.ID, start, len(body))
 			i++
 		}
 	}
@@ -205,7 +197,26 @@ func (h *handler) assembleList(ctx context.Context, q listQuery) ([]byte, bool, 
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	return appendListEnd(body, total, limit, q.Filter.Offset), true, nil
+	return built{body: appendListEnd(body, total, limit, q.Filter.Offset), list: l}, true, nil
+}
+
+// readMissing reads the parts from vs[i] on that the part cache lacks: the
+// one part when few in the next chunk are missing, else the chunk. No parts
+// mean the list changed meanwhile.
+func (h *handler) readMissing(ctx context.Context, f parts.Filter, vs []parts.PartVersion, i int) ([]*parts.Part, error) {
+	if h.missing(vs[i:min(i+assembleChunk, len(vs))]) <= 8 {
+		p, err := h.svc.FindPartByID(ctx, vs[i].ID)
+		if errors.Is(err, parts.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return []*parts.Part{p}, nil
+	}
+	page := f
+	page.Offset, page.Limit = f.Offset+i, min(assembleChunk, len(vs)-i)
+	ps, _, err := h.svc.FindParts(ctx, page)
+	return ps, err
 }
 
 // missing counts the versions in vs the part cache does not hold.
@@ -429,8 +440,9 @@ var statusKeys = map[parts.Status]string{
 }
 
 func (h *handler) stats(w http.ResponseWriter, req bunrouter.Request) error {
-	return h.serveCached(w, req.Request, "stats", func(ctx context.Context) ([]byte, error) {
-		return encodeJSON(h.statsAnswer(ctx))
+	return h.serveCached(w, req.Request, "stats", func(ctx context.Context) (built, error) {
+		b, err := encodeJSON(h.statsAnswer(ctx))
+		return built{body: b}, err
 	})
 }
 
@@ -456,8 +468,9 @@ type scoreJSON struct {
 }
 
 func (h *handler) leaderboard(w http.ResponseWriter, req bunrouter.Request) error {
-	return h.serveCached(w, req.Request, "leaderboard", func(ctx context.Context) ([]byte, error) {
-		return encodeJSON(h.leaderboardAnswer(ctx))
+	return h.serveCached(w, req.Request, "leaderboard", func(ctx context.Context) (built, error) {
+		b, err := encodeJSON(h.leaderboardAnswer(ctx))
+		return built{body: b}, err
 	})
 }
 
