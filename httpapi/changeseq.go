@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
 
@@ -9,13 +10,15 @@ import (
 // a request arriving while a read is under way joins the next read, which
 // starts when that one ends; so every request gets a number read after it
 // arrived (it sees every write committed before), and concurrent
-// revalidations cost one query instead of one each.
+// revalidations cost one query instead of one each. A request finding no
+// read under way lets the requests already runnable go first (on one core
+// they would otherwise each read in turn), so that they join its read.
 type seqReader struct {
 	read func(context.Context) (int64, bool, error)
 
 	mu      sync.Mutex
-	running bool     // a read is under way
-	next    *seqRead // the read that starts when the running one ends
+	running bool     // a read is under way or about to start
+	next    *seqRead // the read that starts next: after the running one, or once its leader has yielded
 }
 
 // seqRead is one read of the change sequence and the requests waiting on it.
@@ -31,10 +34,18 @@ func (s *seqReader) get(ctx context.Context) (int64, bool, error) {
 	s.mu.Lock()
 	if !s.running {
 		s.running = true
+		r := &seqRead{done: make(chan struct{})}
+		s.next = r
 		s.mu.Unlock()
-		seq, ok, err := s.read(ctx)
+		runtime.Gosched() // requests runnable now join r
+		s.mu.Lock()
+		s.next = nil // r starts: later requests wait for the one after
+		s.mu.Unlock()
+		// Not tied to this request's context alone: others wait on r.
+		r.seq, r.ok, r.err = s.read(context.WithoutCancel(ctx))
+		close(r.done)
 		s.finish()
-		return seq, ok, err
+		return r.seq, r.ok, r.err
 	}
 	r := s.next
 	if r == nil {
