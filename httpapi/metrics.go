@@ -167,6 +167,10 @@ var (
 		"library (the shared log reader of every subscription, while one runs).",
 		[]string{"subscriber"}, nil)
 	clientsDesc = prometheus.NewDesc("partflow_event_stream_clients", "Event stream clients connected to this server.", nil, nil)
+	answersDesc = prometheus.NewDesc("partflow_answer_cache_requests_total", "Requests for cacheable answers (lists, "+
+		"searches, stats, leaderboard) that needed the answer, by how they were met: hit (kept or being built), "+
+		"built (nothing kept), kept (kept, untouched by the writes since), patched (kept, changed parts replaced), "+
+		"rebuilt (built again after writes).", []string{"outcome"}, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -174,6 +178,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jobsDesc
 	ch <- lagDesc
 	ch <- clientsDesc
+	ch <- answersDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -208,6 +213,16 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for sub, lag := range lags {
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), sub)
+	}
+	c.m.mu.Lock()
+	h := c.m.handler
+	c.m.mu.Unlock()
+	if h != nil {
+		st := &h.answers.stats
+		for outcome, n := range map[string]int64{"hit": st.hits.Load(), "built": st.built.Load(), "kept": st.kept.Load(),
+			"patched": st.patched.Load(), "rebuilt": st.rebuilt.Load()} {
+			ch <- prometheus.MustNewConstMetric(answersDesc, prometheus.CounterValue, float64(n), outcome)
+		}
 	}
 }
 

@@ -172,3 +172,34 @@ func TestMetricsReportEventStreamClientsAndFeedLag(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsCountHowAnswersWereMet checks partflow_answer_cache_requests_total:
+// a first list is built, the same again is a hit, after an edit of a field
+// the list is not sorted by it is patched, and after a create it is rebuilt.
+func TestMetricsCountHowAnswersWereMet(t *testing.T) {
+	e := newEnv(t, func(o *httpapi.Options) { o.Metrics = httpapi.NewMetrics(nil) })
+	p := e.create(map[string]any{"partId": "P-0"})
+	count := func(outcome string) float64 {
+		m, ok := metricValue(scrape(t, e), "partflow_answer_cache_requests_total", map[string]string{"outcome": outcome})
+		if !ok {
+			t.Fatalf("partflow_answer_cache_requests_total{outcome=%q} missing", outcome)
+		}
+		return m.GetCounter().GetValue()
+	}
+	list := func() {
+		if r := e.do(req{method: "GET", path: "/api/parts/"}); r.status != http.StatusOK {
+			t.Fatalf("list: %d", r.status)
+		}
+	}
+	list()
+	list()
+	e.do(req{method: "PUT", path: partPath(p, ""), body: map[string]any{"notes": "changed"}})
+	list()
+	e.create(map[string]any{"partId": "P-1"})
+	list()
+	for outcome, want := range map[string]float64{"built": 1, "hit": 1, "patched": 1, "rebuilt": 1, "kept": 0} {
+		if got := count(outcome); got != want {
+			t.Errorf("%s = %v, want %v", outcome, got, want)
+		}
+	}
+}
