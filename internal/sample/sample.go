@@ -42,19 +42,23 @@ var (
 // same parts.
 type Generator struct {
 	r *rand.Rand
+	z *zipf
 	n int
 }
 
 // New returns a Generator seeded with seed.
 func New(seed uint64) *Generator {
-	return &Generator{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	return &Generator{r: r, z: newZipf(r)}
 }
 
 // Person returns a random person's name.
 func (g *Generator) Person() string { return people[g.r.IntN(len(people))] }
 
 // Part returns a new part ready for Service.CreatePart: realistic name,
-// material, subsystem, type, amount and a few sentences of notes.
+// material, subsystem, type, amount and notes: one common shop sentence and
+// one or two drawn from a vocabulary of more than 1,500 words (a few
+// common, most rare, as in real text).
 func (g *Generator) Part() *parts.Part {
 	g.n++
 	typ := parts.TypeCNC
@@ -64,9 +68,9 @@ func (g *Generator) Part() *parts.Part {
 	case 1, 2, 3, 4:
 		typ = parts.TypeHand
 	}
-	var notes []string
-	for range 1 + g.r.IntN(3) {
-		notes = append(notes, sentences[g.r.IntN(len(sentences))])
+	notes := []string{sentences[g.r.IntN(len(sentences))]}
+	for range 1 + g.r.IntN(2) {
+		notes = append(notes, g.sentence())
 	}
 	sub := subsystems[g.r.IntN(len(subsystems))]
 	return &parts.Part{
