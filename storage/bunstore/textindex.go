@@ -375,22 +375,34 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 			cand = roaring.FastAnd(bms...)
 		}
 	}
-	hits := make([]*textDoc, 0, min(cand.GetCardinality(), uint64(len(x.slots))))
-	it := cand.Iterator()
-	for it.HasNext() {
-		d := &x.docs[it.Next()]
-		if (cat == "" || d.category == cat) && (exact || strings.Contains(d.text, q)) {
-			hits = append(hits, d)
-		}
+	keep := func(d *textDoc) bool {
+		return (cat == "" || d.category == cat) && (exact || strings.Contains(d.text, q))
 	}
-	res := searchResult{total: len(hits)}
-	less, ok := memSorts[col]
-	if ok {
+	var res searchResult
+	var hits []*textDoc
+	if less, ok := memSorts[col]; ok && limit > 0 {
 		if !asc {
 			asc := less
 			less = func(a, b *textDoc) int { return asc(b, a) }
 		}
-		hits, res.sorted = pageOf(hits, less, offset, limit), true
+		hits, res.total = x.topOf(cand, keep, less, !asc, offset, limit)
+		res.sorted = true
+	} else {
+		hits = make([]*textDoc, 0, min(cand.GetCardinality(), uint64(len(x.slots))))
+		it := cand.Iterator()
+		for it.HasNext() {
+			if d := &x.docs[it.Next()]; keep(d) {
+				hits = append(hits, d)
+			}
+		}
+		res.total = len(hits)
+		if less, ok := memSorts[col]; ok {
+			if !asc {
+				asc := less
+				less = func(a, b *textDoc) int { return asc(b, a) }
+			}
+			hits, res.sorted = pageOf(hits, less, offset, limit), true
+		}
 	}
 	res.ids = make([]int64, len(hits))
 	res.updated = make(map[int64]int64, len(hits))
@@ -402,6 +414,44 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 		slices.Sort(res.ids)
 	}
 	return res
+}
+
+// topOf returns the page (offset, limit > 0) of the docs in cand that keep
+// accepts, sorted by cmp, and how many it accepts, without collecting them
+// all: a heap holds the best offset+limit seen so far, its worst on top.
+// Slots mostly follow creation, so when the page wants the newest (desc)
+// the slots are walked from the end, and few docs beat the heap's worst.
+func (x *textIndex) topOf(cand *roaring.Bitmap, keep func(*textDoc) bool, cmp func(a, b *textDoc) int,
+	desc bool, offset, limit int) ([]*textDoc, int) {
+	h := worstFirst{docs: make([]*textDoc, 0, min(offset+limit, int(cand.GetCardinality()))), cmp: cmp}
+	var it roaring.IntIterable
+	if desc {
+		it = cand.ReverseIterator()
+	} else {
+		it = cand.Iterator()
+	}
+	total := 0
+	for it.HasNext() {
+		d := &x.docs[it.Next()]
+		if !keep(d) {
+			continue
+		}
+		total++
+		switch {
+		case len(h.docs) < offset+limit:
+			h.docs = append(h.docs, d)
+			h.up(len(h.docs) - 1)
+		case cmp(d, h.docs[0]) < 0:
+			h.docs[0] = d
+			h.down(0)
+		}
+	}
+	hits := h.docs
+	slices.SortFunc(hits, cmp)
+	if offset >= len(hits) {
+		return nil, total
+	}
+	return hits[offset:], total
 }
 
 // pageOf returns hits[offset:offset+limit] (limit 0: to the end) of hits
