@@ -31,14 +31,17 @@ var categories = []string{"review", "cnc", "hand", "completed"}
 const backgroundWrites = 50
 
 // vocab is what the search scenarios draw from: the distinct words of the
-// seeded parts' text (names, notes, materials, subsystems, part numbers) and
-// the word matching the share of parts nearest to 20%.
+// seeded parts' prose (names, notes, materials, subsystems; not part
+// numbers) and the word matching the share of parts nearest to 20%.
 type vocab struct {
-	words      []string // words of the prose fields
-	numbers    []string // part numbers
+	words      []string // words of the prose fields, four letters or more
 	common     string
 	commonPart float64 // share of parts the common word matches
 }
+
+// minWords is the fewest distinct words search-words must draw from, so
+// that an answer cache cannot stand in for search.
+const minWords = 1000
 
 // getJSON GETs path and decodes the JSON answer into v.
 func (b *loadRun) getJSON(ctx context.Context, path string, v any) error {
@@ -93,7 +96,6 @@ func (b *loadRun) learnWords(ctx context.Context) (*vocab, error) {
 				df[w]++
 			}
 		}
-		v.numbers = append(v.numbers, p.PartID)
 	}
 	best := math.Inf(1)
 	for w, n := range df {
@@ -107,21 +109,18 @@ func (b *loadRun) learnWords(ctx context.Context) (*vocab, error) {
 	if len(v.words) == 0 {
 		return nil, fmt.Errorf("the parts' text holds no words")
 	}
-	if n := len(v.words) + len(v.numbers); n < 1000 {
-		fmt.Fprintf(b.out, "warning: only %d distinct words in the parts' text, fewer than 1,000: an answer cache may stand in for search-words\n", n)
+	if len(v.words) < minWords {
+		fmt.Fprintf(b.out, "warning: only %d distinct words in the parts' text, fewer than %d: an answer cache may stand in for search-words\n",
+			len(v.words), minWords)
 	}
-	fmt.Fprintf(b.out, "search vocabulary: %d words of the prose fields, %d part numbers; common word %q matches %.1f%% of parts\n",
-		len(v.words), len(v.numbers), v.common, 100*v.commonPart)
+	fmt.Fprintf(b.out, "search-words draws uniformly from %d distinct words of the parts' prose (not part numbers); common word %q matches %.1f%% of parts\n",
+		len(v.words), v.common, 100*v.commonPart)
 	return v, nil
 }
 
-// term draws a search term: half the time a word of the prose fields, half
-// the time a part number, so that most terms are distinct.
+// term draws a search term: any of the prose's words, with equal chances.
 func (v *vocab) term(r *rand.Rand) string {
-	if r.IntN(2) == 0 {
-		return v.words[r.IntN(len(v.words))]
-	}
-	return v.numbers[r.IntN(len(v.numbers))]
+	return v.words[r.IntN(len(v.words))]
 }
 
 // get sends a GET with extra headers and returns the status, the headers and

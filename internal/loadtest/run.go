@@ -85,10 +85,14 @@ func (b *loadRun) level(ctx context.Context, scen []scenario, n int, dur time.Du
 	var rows []row
 	var health []float64
 	run := func(s scenario, name string) error {
+		counts := b.answerCounts(ctx)
 		cpu0 := cpuSeconds(b.pids)
 		r := b.measure(ctx, s, n, dur)
 		if cpu1 := cpuSeconds(b.pids); len(b.pids) > 0 && cpu0 >= 0 && cpu1 >= 0 && r.rps > 0 {
 			r.cpuPerReq = (cpu1 - cpu0) / (r.rps * dur.Seconds())
+		}
+		if an := answerNote(counts, b.answerCounts(ctx)); an != "" {
+			r.note = strings.TrimPrefix(r.note+"; "+an, "; ")
 		}
 		// Every cell runs at the seeded size: delete what the scenario
 		// created (not timed).
