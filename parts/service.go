@@ -538,7 +538,7 @@ func (s *Service) ChangeSeq(ctx context.Context) (int64, bool, error) {
 
 // FindVersions returns the ids and versions of the parts FindParts(ctx, f)
 // returns, in order, and the total, with true; or false when the store
-// cannot list versions (see VersionLister) or f has a search. Filters are
+// cannot list versions (see VersionLister), or not for f. Filters are
 // checked as FindParts checks them.
 func (s *Service) FindVersions(ctx context.Context, f Filter) ([]PartVersion, int, bool, error) {
 	f, err := s.checkFilter(f)
@@ -546,10 +546,13 @@ func (s *Service) FindVersions(ctx context.Context, f Filter) ([]PartVersion, in
 		return nil, 0, true, err
 	}
 	vl, ok := s.store.(VersionLister)
-	if !ok || f.Search != "" {
+	if !ok {
 		return nil, 0, false, nil
 	}
 	vs, n, err := vl.FindVersions(ctx, f)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, 0, false, nil
+	}
 	if err != nil {
 		return nil, 0, true, fmt.Errorf("find versions: %w", err)
 	}

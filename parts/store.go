@@ -323,6 +323,8 @@ type PartVersion struct {
 // the ones it does not hold.
 type VersionLister interface {
 	// FindVersions returns the ids and versions of the parts FindParts(ctx,
-	// f) returns, in the same order, and the same total. f.Search is empty.
+	// f) returns, in the same order, and the same total. For a filter it
+	// cannot list that way (a search, say) it returns an error wrapping
+	// errors.ErrUnsupported, and callers use FindParts.
 	FindVersions(ctx context.Context, f Filter) ([]PartVersion, int, error)
 }

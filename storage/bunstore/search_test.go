@@ -3,6 +3,7 @@ package bunstore_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -121,6 +122,7 @@ func TestSearchPlansAgree(t *testing.T) {
 								if total != wantTotal || !slices.Equal(ids, wantIDs) {
 									t.Errorf("%+v: got total %d ids %v, want %d %v", f, total, ids, wantTotal, wantIDs)
 								}
+								checkVersions(t, s, f, ps, total)
 							}
 						}
 					}
@@ -132,3 +134,23 @@ func TestSearchPlansAgree(t *testing.T) {
 
 // stamp formats times so that string order is time order.
 const stamp = "2006-01-02T15:04:05.000000"
+
+// checkVersions checks that FindVersions lists the parts FindParts gave for
+// f, in order, at their versions, with the same total, or is unsupported.
+func checkVersions(t *testing.T, s *bunstore.Store, f parts.Filter, ps []*parts.Part, total int) {
+	t.Helper()
+	vs, n, err := s.FindVersions(context.Background(), f)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("FindVersions(%+v): %v", f, err)
+	}
+	want := make([]parts.PartVersion, len(ps))
+	for i, p := range ps {
+		want[i] = parts.PartVersion{ID: p.ID, Version: p.Version}
+	}
+	if n != total || !slices.Equal(vs, want) {
+		t.Errorf("FindVersions(%+v) = %v total %d, want %v total %d", f, vs, n, want, total)
+	}
+}

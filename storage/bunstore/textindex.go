@@ -55,6 +55,7 @@ type textDoc struct {
 	category             string
 	partID, name         string // as stored, for sorting
 	createdAt, updatedAt int64  // as stored (microseconds)
+	version              int64  // the part's version (Part.Version) these fields are of
 	// seq is the number of the last change of the part the index applied
 	// (or the change the index was loaded at): the row cache's version.
 	seq int64
@@ -108,7 +109,7 @@ const (
 
 // qTextColumns reads what the index holds of a part: the fixed columns
 // readTexts scans first, then the searched fields' columns.
-var qTextColumns = "SELECT id, part_id, name, category, created_at, updated_at, " +
+var qTextColumns = "SELECT id, part_id, name, category, created_at, updated_at, version, " +
 	strings.Join(searchColumns(), ", ") + " FROM parts"
 
 // searchColumns are the columns of the searched fields, in table order.
@@ -132,6 +133,9 @@ type searchResult struct {
 	// updated holds each match's updated_at as indexed, by id: a row read
 	// later with the same updated_at is the version that matched.
 	updated map[int64]int64
+	// versions are the versions of the page's parts that matched, when
+	// sorted.
+	versions []int64
 }
 
 // Warm builds the in-memory search index now instead of on the first list
@@ -406,9 +410,15 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 	}
 	res.ids = make([]int64, len(hits))
 	res.updated = make(map[int64]int64, len(hits))
+	if res.sorted {
+		res.versions = make([]int64, len(hits))
+	}
 	for i, d := range hits {
 		res.ids[i] = d.id
 		res.updated[d.id] = d.updatedAt
+		if res.sorted {
+			res.versions[i] = d.version
+		}
 	}
 	if !res.sorted {
 		slices.Sort(res.ids)
@@ -585,7 +595,7 @@ func (s *Store) readTexts(ctx context.Context, q string, args ...any) ([]textDoc
 	var out []textDoc
 	var d textDoc
 	texts := make([]string, len(searchColumns()))
-	dest := []any{&d.id, &d.partID, &d.name, &d.category, &d.createdAt, &d.updatedAt}
+	dest := []any{&d.id, &d.partID, &d.name, &d.category, &d.createdAt, &d.updatedAt, &d.version}
 	for i := range texts {
 		dest = append(dest, &texts[i])
 	}

@@ -2,7 +2,9 @@ package bunstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/partflow/partflow/parts"
 )
@@ -10,8 +12,10 @@ import (
 var _ parts.VersionLister = (*Store)(nil)
 
 // FindVersions returns the ids and versions of the parts FindParts returns
-// for f (which has no search), in the same order, and the total: the same
-// index walk, reading two columns instead of whole rows.
+// for f, in the same order, and the total: without a search, the same index
+// walk, reading two columns instead of whole rows; with one, the page the
+// search index selects, with the versions that matched, when it sorts by
+// f's field in memory (errors.ErrUnsupported otherwise).
 func (s *Store) FindVersions(ctx context.Context, f parts.Filter) ([]parts.PartVersion, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
@@ -20,8 +24,11 @@ func (s *Store) FindVersions(ctx context.Context, f parts.Filter) ([]parts.PartV
 		f.SortBy = parts.SortCreatedAt
 	}
 	col, ok := sortColumns[f.SortBy]
-	if !ok || f.Search != "" || f.Limit < 0 || f.Offset < 0 {
-		return nil, 0, &parts.ValidationError{Field: "filter", Reason: "FindVersions takes a valid filter without a search"}
+	if !ok || f.Limit < 0 || f.Offset < 0 {
+		return nil, 0, &parts.ValidationError{Field: "filter", Reason: "FindVersions takes a valid filter"}
+	}
+	if f.Search != "" {
+		return s.searchVersions(ctx, f, col)
 	}
 	dir := "DESC"
 	if f.Asc {
@@ -64,4 +71,23 @@ func (s *Store) FindVersions(ctx context.Context, f parts.Filter) ([]parts.PartV
 		return nil, 0, fmt.Errorf("find versions: %w", mapErr(ctx, err))
 	}
 	return out, total, nil
+}
+
+// searchVersions answers FindVersions for a search the index sorts.
+func (s *Store) searchVersions(ctx context.Context, f parts.Filter, col string) ([]parts.PartVersion, int, error) {
+	if _, ok := memSorts[col]; !ok || sqlSortOnly {
+		return nil, 0, fmt.Errorf("find versions: search sorted by %s: %w", col, errors.ErrUnsupported)
+	}
+	if strings.ContainsRune(f.Search, 0) {
+		return []parts.PartVersion{}, 0, nil // stored text never holds NUL
+	}
+	res, err := s.text.match(ctx, s, f.Search, string(f.Category), col, f.Asc, f.Offset, f.Limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find versions: %w", mapErr(ctx, err))
+	}
+	out := make([]parts.PartVersion, len(res.ids))
+	for i, id := range res.ids {
+		out[i] = parts.PartVersion{ID: id, Version: res.versions[i]}
+	}
+	return out, res.total, nil
 }
