@@ -45,6 +45,8 @@ type textIndex struct {
 	grams  map[uint32]*roaring.Bitmap // trigram -> slots
 	live   *roaring.Bitmap            // slots in use
 	words  *wordIndex                 // words -> slots, for word queries
+	keys   []slotKey                  // by slot: the numeric sort keys and category, compact
+	cats   map[string]uint16          // category -> its code in keys
 	buf    []uint32                   // scratch for trigrams, under mu
 }
 
@@ -267,6 +269,10 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 		words.post(uint32(i), docs[i].text, true)
 	}
 	x.docs, x.slots, x.free, x.grams, x.live, x.words = docs, slots, nil, grams, live, words
+	x.keys = make([]slotKey, len(docs))
+	for i := range docs {
+		x.keys[i] = x.keyOf(&docs[i])
+	}
 	x.seq, x.loaded = seq, true
 	return nil
 }
@@ -291,6 +297,7 @@ func (x *textIndex) put(d textDoc) {
 	slot, ok := x.slots[d.id]
 	if ok {
 		old := &x.docs[slot]
+		x.keys[slot] = x.keyOf(&d)
 		if old.text == d.text {
 			*old = d
 			return
@@ -302,9 +309,11 @@ func (x *textIndex) put(d textDoc) {
 		} else {
 			slot = uint32(len(x.docs))
 			x.docs = append(x.docs, textDoc{})
+			x.keys = append(x.keys, slotKey{})
 		}
 		x.slots[d.id] = slot
 		x.live.Add(slot)
+		x.keys[slot] = x.keyOf(&d)
 	}
 	x.docs[slot] = d
 	x.post(slot, d.text, true)
@@ -322,6 +331,7 @@ func (x *textIndex) remove(id int64) {
 	delete(x.slots, id)
 	x.live.Remove(slot)
 	x.docs[slot] = textDoc{}
+	x.keys[slot] = slotKey{}
 	x.free = append(x.free, slot)
 }
 
@@ -389,7 +399,11 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 			asc := less
 			less = func(a, b *textDoc) int { return asc(b, a) }
 		}
-		hits, res.total = x.topOf(cand, keep, less, !asc, offset, limit)
+		if _, byKey := keyOrders[col]; byKey {
+			hits, res.total = x.topByKey(cand, q, exact, cat, col, asc, offset, limit)
+		} else {
+			hits, res.total = x.topOf(cand, keep, less, !asc, offset, limit)
+		}
 		res.sorted = true
 	} else {
 		hits = make([]*textDoc, 0, min(cand.GetCardinality(), uint64(len(x.slots))))
@@ -424,116 +438,6 @@ func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) search
 		slices.Sort(res.ids)
 	}
 	return res
-}
-
-// topOf returns the page (offset, limit > 0) of the docs in cand that keep
-// accepts, sorted by cmp, and how many it accepts, without collecting them
-// all: a heap holds the best offset+limit seen so far, its worst on top.
-// Slots mostly follow creation, so when the page wants the newest (desc)
-// the slots are walked from the end, and few docs beat the heap's worst.
-func (x *textIndex) topOf(cand *roaring.Bitmap, keep func(*textDoc) bool, cmp func(a, b *textDoc) int,
-	desc bool, offset, limit int) ([]*textDoc, int) {
-	h := worstFirst{docs: make([]*textDoc, 0, min(offset+limit, int(cand.GetCardinality()))), cmp: cmp}
-	var it roaring.IntIterable
-	if desc {
-		it = cand.ReverseIterator()
-	} else {
-		it = cand.Iterator()
-	}
-	total := 0
-	for it.HasNext() {
-		d := &x.docs[it.Next()]
-		if !keep(d) {
-			continue
-		}
-		total++
-		switch {
-		case len(h.docs) < offset+limit:
-			h.docs = append(h.docs, d)
-			h.up(len(h.docs) - 1)
-		case cmp(d, h.docs[0]) < 0:
-			h.docs[0] = d
-			h.down(0)
-		}
-	}
-	hits := h.docs
-	slices.SortFunc(hits, cmp)
-	if offset >= len(hits) {
-		return nil, total
-	}
-	return hits[offset:], total
-}
-
-// pageOf returns hits[offset:offset+limit] (limit 0: to the end) of hits
-// sorted by cmp. A small page of many hits is selected without sorting them
-// all: a heap keeps the best offset+limit seen so far, its worst on top.
-func pageOf(hits []*textDoc, cmp func(a, b *textDoc) int, offset, limit int) []*textDoc {
-	if offset >= len(hits) {
-		return nil
-	}
-	keep := offset + limit
-	if limit <= 0 || keep*4 > len(hits) {
-		slices.SortFunc(hits, cmp)
-	} else {
-		h := worstFirst{docs: make([]*textDoc, 0, keep), cmp: cmp}
-		if cmp(hits[len(hits)-1], hits[0]) < 0 {
-			// Hits come in slot order, which mostly follows ids and
-			// creation; when the page wants the newest, start from the
-			// end, so that few hits beat the heap's worst.
-			slices.Reverse(hits)
-		}
-		for _, d := range hits {
-			switch {
-			case len(h.docs) < keep:
-				h.docs = append(h.docs, d)
-				h.up(len(h.docs) - 1)
-			case cmp(d, h.docs[0]) < 0:
-				h.docs[0] = d
-				h.down(0)
-			}
-		}
-		hits = h.docs
-		slices.SortFunc(hits, cmp)
-	}
-	hits = hits[offset:]
-	if limit > 0 {
-		hits = hits[:min(limit, len(hits))]
-	}
-	return hits
-}
-
-// worstFirst is a binary heap of docs with the one that sorts last on top.
-type worstFirst struct {
-	docs []*textDoc
-	cmp  func(a, b *textDoc) int
-}
-
-func (h *worstFirst) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if h.cmp(h.docs[i], h.docs[parent]) <= 0 {
-			return
-		}
-		h.docs[i], h.docs[parent] = h.docs[parent], h.docs[i]
-		i = parent
-	}
-}
-
-func (h *worstFirst) down(i int) {
-	for {
-		worst, l, r := i, 2*i+1, 2*i+2
-		if l < len(h.docs) && h.cmp(h.docs[l], h.docs[worst]) > 0 {
-			worst = l
-		}
-		if r < len(h.docs) && h.cmp(h.docs[r], h.docs[worst]) > 0 {
-			worst = r
-		}
-		if worst == i {
-			return
-		}
-		h.docs[i], h.docs[worst] = h.docs[worst], h.docs[i]
-		i = worst
-	}
 }
 
 // trigrams appends the distinct trigrams of s (three consecutive bytes, none
