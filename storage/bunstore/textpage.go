@@ -1,9 +1,9 @@
 package bunstore
 
 import (
-	"cmp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -33,33 +33,41 @@ func (x *textIndex) keyOf(d *textDoc) slotKey {
 	return slotKey{createdAt: d.createdAt, updatedAt: d.updatedAt, id: d.id, cat: c}
 }
 
-// keyOrders are the sorts topByKey selects with slotKeys, ordered as
-// memSorts orders them (ascending).
-var keyOrders = map[string]func(a, b *slotKey) int{
-	"id": func(a, b *slotKey) int { return cmp.Compare(a.id, b.id) },
-	"created_at": func(a, b *slotKey) int {
-		if a.createdAt != b.createdAt {
-			return cmp.Compare(a.createdAt, b.createdAt)
-		}
-		return cmp.Compare(a.id, b.id)
-	},
-	"updated_at": func(a, b *slotKey) int {
-		if a.updatedAt != b.updatedAt {
-			return cmp.Compare(a.updatedAt, b.updatedAt)
-		}
-		return cmp.Compare(a.id, b.id)
-	},
+// keyOrders are the sorts topByKey selects with slotKeys: the key each
+// orders by first (then by id, as memSorts orders them).
+var keyOrders = map[string]int{"id": byID, "created_at": byCreated, "updated_at": byUpdated}
+
+const (
+	byID = iota
+	byCreated
+	byUpdated
+)
+
+// primary is k's first sort key for the order by.
+func (k *slotKey) primary(by int) int64 {
+	switch by {
+	case byCreated:
+		return k.createdAt
+	case byUpdated:
+		return k.updatedAt
+	}
+	return k.id
 }
 
 // keyed is a match in topByKey's heap.
 type keyed struct {
-	k    *slotKey
-	slot uint32
+	p, id int64 // primary key and id
+	slot  uint32
 }
+
+// slotBufs are scratch slices for the slots of a search's matches.
+var slotBufs = sync.Pool{New: func() any { return new([]uint32) }}
 
 // topByKey is topOf for the sorts of keyOrders: the page (offset, limit > 0)
 // of the matches in cand of category cat (any when empty) that contain q
-// (all of cand when exact), and how many match. x.mu is held.
+// (all of cand when exact), and how many match. The matches' slots are
+// copied out in bulk and walked best first (slots mostly follow creation),
+// comparing numbers in place. x.mu is held.
 func (x *textIndex) topByKey(cand *roaring.Bitmap, q string, exact bool, cat, col string, asc bool,
 	offset, limit int) ([]*textDoc, int) {
 	var code uint16
@@ -69,36 +77,50 @@ func (x *textIndex) topByKey(cand *roaring.Bitmap, q string, exact bool, cat, co
 			return nil, 0
 		}
 	}
-	less := keyOrders[col]
-	if !asc {
-		up := less
-		less = func(a, b *slotKey) int { return up(b, a) }
+	by := keyOrders[col]
+	// worse reports whether a sorts after b in the page's order.
+	worse := func(a, b keyed) bool {
+		if a.p != b.p {
+			return (a.p > b.p) == asc
+		}
+		return (a.id > b.id) == asc
 	}
 	h := worstFirst[keyed]{docs: make([]keyed, 0, min(offset+limit, int(cand.GetCardinality()))),
-		cmp: func(a, b keyed) int { return less(a.k, b.k) }}
-	var it roaring.IntIterable
-	if asc {
-		it = cand.Iterator()
-	} else {
-		it = cand.ReverseIterator() // slots mostly follow creation: the best come first
-	}
+		cmp: func(a, b keyed) int {
+			if worse(a, b) {
+				return 1
+			} else if worse(b, a) {
+				return -1
+			}
+			return 0
+		}}
+	bp := slotBufs.Get().(*[]uint32)
+	slots := bulkSlots(cand, (*bp)[:0])
 	total := 0
-	for it.HasNext() {
-		slot := it.Next()
-		k := &x.keys[slot]
-		if (code != 0 && k.cat != code) || (!exact && !strings.Contains(x.docs[slot].text, q)) {
+	for n := range slots {
+		i := n
+		if !asc {
+			i = len(slots) - 1 - n
+		}
+		k := &x.keys[slots[i]]
+		if (code != 0 && k.cat != code) || (!exact && !strings.Contains(x.docs[slots[i]].text, q)) {
 			continue
 		}
 		total++
-		switch {
-		case len(h.docs) < offset+limit:
-			h.docs = append(h.docs, keyed{k, slot})
+		e := keyed{p: k.primary(by), id: k.id, slot: slots[i]}
+		if len(h.docs) < offset+limit {
+			h.docs = append(h.docs, e)
 			h.up(len(h.docs) - 1)
-		case less(k, h.docs[0].k) < 0:
-			h.docs[0] = keyed{k, slot}
+			continue
+		}
+		// Does the heap's worst sort after e? (worse, inlined)
+		if w := h.docs[0]; (w.p != e.p && (w.p > e.p) == asc) || (w.p == e.p && (w.id > e.id) == asc) {
+			h.docs[0] = e
 			h.down(0)
 		}
 	}
+	*bp = slots
+	slotBufs.Put(bp)
 	slices.SortFunc(h.docs, h.cmp)
 	if offset >= len(h.docs) {
 		return nil, total
@@ -108,6 +130,19 @@ func (x *textIndex) topByKey(cand *roaring.Bitmap, q string, exact bool, cat, co
 		out = append(out, &x.docs[e.slot])
 	}
 	return out, total
+}
+
+// bulkSlots appends the slots of bm to dst, ascending.
+func bulkSlots(bm *roaring.Bitmap, dst []uint32) []uint32 {
+	it := bm.ManyIterator()
+	var chunk [256]uint32
+	for {
+		n := it.NextMany(chunk[:])
+		if n == 0 {
+			return dst
+		}
+		dst = append(dst, chunk[:n]...)
+	}
 }
 
 // topOf returns the page (offset, limit > 0) of the docs in cand that keep
