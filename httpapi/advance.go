@@ -17,8 +17,19 @@ import (
 // too many events, the answer is built again.
 
 // maxAdvance is the most events an answer is brought forward across; after
-// more, rebuilding is cheaper than reading them.
+// more, rebuilding is cheaper than reading them. Big answers (a whole
+// category of 25,000 parts takes a while to build, and more writes come
+// meanwhile) go across more: one event per 8 parts, up to
+// parts.MaxEventLimit.
 const maxAdvance = 64
+
+// advanceLimit is how many events a is brought forward across.
+func advanceLimit(a *answer) int {
+	if a.list == nil {
+		return maxAdvance
+	}
+	return min(max(maxAdvance, len(a.list.ids)/8), parts.MaxEventLimit)
+}
 
 // listing says where the parts of a list answer (without a search) lie in
 // its body, so that a changed part's bytes can be replaced.
@@ -102,13 +113,14 @@ func effectOn(f parts.Filter, e *parts.Event) effect {
 // events since only changed its parts in place, with the change it is now
 // valid at; or nil when it must be built again.
 func (h *handler) advance(ctx context.Context, a *answer, from int64) (*answer, int64, error) {
-	page, err := h.svc.Events(ctx, parts.EventQuery{After: from, Limit: maxAdvance})
+	limit := advanceLimit(a)
+	page, err := h.svc.Events(ctx, parts.EventQuery{After: from, Limit: limit})
 	if errors.Is(err, parts.ErrCursorExpired) {
 		return nil, 0, nil
 	} else if err != nil {
 		return nil, 0, err
 	}
-	if len(page.Events) == maxAdvance {
+	if len(page.Events) == limit {
 		return nil, 0, nil // perhaps more: rebuild
 	}
 	if len(page.Events) == 0 {

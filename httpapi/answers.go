@@ -160,7 +160,7 @@ type answerCache struct {
 
 // build is an answer being built.
 type build struct {
-	seq  int64
+	seq  int64 // the change it is built for; once done, the change the answer is valid at
 	done chan struct{}
 	a    *answer
 	err  error
@@ -182,33 +182,45 @@ func (c *answerCache) tag(key string, seq int64) string {
 
 // get returns the answer to key at change sequence seq or newer: the kept
 // one, the one being built, the kept one brought forward, or a new one
-// from fn.
+// from fn. A request finding an older answer being built waits for it and
+// brings it forward, instead of building another one beside it.
 func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(context.Context) (built, error)) (*answer, error) {
-	c.mu.Lock()
-	old := c.m[key]
-	var from int64
-	if old != nil {
-		from = old.seq
-	}
-	if old != nil && from >= seq {
-		c.mu.Unlock()
-		old.used.Store(c.clock.Add(1))
-		c.stats.hits.Add(1)
-		return old, nil
-	}
-	if b := c.building[key]; b != nil && b.seq >= seq {
-		c.mu.Unlock()
-		c.stats.hits.Add(1)
-		select {
-		case <-b.done:
-			return b.a, b.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	for {
+		c.mu.Lock()
+		old := c.m[key]
+		var from int64
+		if old != nil {
+			from = old.seq
 		}
+		if old != nil && from >= seq {
+			c.mu.Unlock()
+			old.used.Store(c.clock.Add(1))
+			c.stats.hits.Add(1)
+			return old, nil
+		}
+		if b := c.building[key]; b != nil {
+			c.mu.Unlock()
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if b.err == nil && b.seq >= seq {
+				c.stats.hits.Add(1)
+				return b.a, nil
+			}
+			continue // older, or failed: bring the kept answer forward, or build
+		}
+		b := &build{seq: seq, done: make(chan struct{})}
+		c.building[key] = b
+		c.mu.Unlock()
+		return c.run(ctx, b, key, seq, old, from, fn)
 	}
-	b := &build{seq: seq, done: make(chan struct{})}
-	c.building[key] = b
-	c.mu.Unlock()
+}
+
+// run is get's build b: the answer from refresh, kept.
+func (c *answerCache) run(ctx context.Context, b *build, key string, seq int64, old *answer, from int64,
+	fn func(context.Context) (built, error)) (*answer, error) {
 	defer close(b.done)
 	a, newSeq, err := c.refresh(ctx, key, seq, old, from, fn)
 	c.mu.Lock()
@@ -231,7 +243,7 @@ func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(co
 	} else {
 		c.keep(a)
 	}
-	b.a = a
+	b.a, b.seq = a, newSeq // read by waiters once done is closed
 	return a, nil
 }
 
