@@ -122,10 +122,11 @@ func (c *partCache) lookup(id, version int64) []byte {
 // its compressed forms made on demand.
 type answer struct {
 	key  string
-	seq  int64  // the answer is the store's as of this change; guarded by answerCache.mu once kept
-	tag  string // the ETag's base, without quotes and encoding suffix
-	body []byte
-	list *listing     // where the parts of a list answer lie; nil for other answers
+	seq  int64        // the answer is the store's as of this change; guarded by answerCache.mu once kept
+	tag  string       // the ETag's base, without quotes and encoding suffix
+	segs []segment    // the body, in segments
+	size int          // the body's length
+	list *listing     // for a list answer, its filter (only); nil for other answers
 	used atomic.Int64 // the cache's clock at the last use
 
 	mu  sync.Mutex        // guards enc; held while compressing
@@ -273,16 +274,42 @@ func (c *answerCache) refresh(ctx context.Context, key string, seq int64, old *a
 	if err != nil {
 		return nil, 0, err
 	}
-	a = &answer{key: key, seq: seq, tag: c.tag(key, seq), body: bt.body, list: bt.list}
+	a = &answer{key: key, seq: seq, tag: c.tag(key, seq), segs: cut(bt.body, bt.list), size: len(bt.body)}
+	if bt.list != nil {
+		a.list = &listing{filter: bt.list.filter}
+	}
 	if old != nil {
 		c.stats.rebuilt.Add(1)
-		if bytes.Equal(old.body, a.body) {
+		if old.equal(bt.body) {
 			a.tag = old.tag // the same bytes keep their ETag: clients need not fetch them again
 		}
 	} else {
 		c.stats.built.Add(1)
 	}
 	return a, seq, nil
+}
+
+// chunks returns a's body as the byte slices of its segments.
+func (a *answer) chunks() [][]byte {
+	out := make([][]byte, len(a.segs))
+	for i, sg := range a.segs {
+		out[i] = sg.b
+	}
+	return out
+}
+
+// equal reports whether a's body is b.
+func (a *answer) equal(b []byte) bool {
+	if a.size != len(b) {
+		return false
+	}
+	for _, sg := range a.segs {
+		if !bytes.Equal(sg.b, b[:len(sg.b)]) {
+			return false
+		}
+		b = b[len(sg.b):]
+	}
+	return true
 }
 
 // answerStats count how requests for answers were met.
@@ -308,7 +335,7 @@ func (c *answerCache) valid(key string, seq int64) *answer {
 // keep stores a, unless it is too big or older than what is kept. c.mu is
 // held.
 func (c *answerCache) keep(a *answer) {
-	size := int64(len(a.body))
+	size := int64(a.size)
 	if size > c.budget/2 {
 		return
 	}
@@ -327,7 +354,7 @@ func (c *answerCache) keep(a *answer) {
 func (c *answerCache) drop(a *answer) {
 	delete(c.m, a.key)
 	a.mu.Lock()
-	c.bytes -= int64(len(a.body))
+	c.bytes -= int64(a.size)
 	for _, b := range a.enc {
 		c.bytes -= int64(len(b))
 	}
@@ -361,7 +388,7 @@ func (c *answerCache) encoded(a *answer, enc string) ([]byte, error) {
 		a.mu.Unlock()
 		return b, nil
 	}
-	b, err := compress(enc, a.body)
+	b, err := compress(enc, a.chunks()...)
 	if err != nil {
 		a.mu.Unlock()
 		return nil, err

@@ -71,15 +71,23 @@ func qPositive(params string) bool {
 	return true
 }
 
-// compress returns b in the content coding enc ("br" or "gzip").
-func compress(enc string, b []byte) ([]byte, error) {
+// compress returns the concatenation of bs in the content coding enc ("br"
+// or "gzip").
+func compress(enc string, bs ...[]byte) ([]byte, error) {
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
 	var out bytes.Buffer
-	out.Grow(len(b)/6 + 64)
+	out.Grow(n/6 + 64)
 	w, err := newEncoder(enc, &out)
-	if err == nil {
-		if _, err = w.Write(b); err == nil {
-			err = w.Close()
+	for _, b := range bs {
+		if err == nil {
+			_, err = w.Write(b)
 		}
+	}
+	if err == nil {
+		err = w.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compress %s: %w", enc, err)
@@ -147,7 +155,7 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 		if err != nil {
 			return err
 		}
-		return writeBody(w, r, "", enc, b.body, func() ([]byte, error) { return compress(enc, b.body) })
+		return writeBody(w, r, "", enc, [][]byte{b.body}, func() ([]byte, error) { return compress(enc, b.body) })
 	}
 	// The tag of the kept answer, else the one a new answer gets: 304
 	// without building when the client holds it.
@@ -165,7 +173,7 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 	if a.tag != base && answerNotModified(w, r, a.tag, enc) { // brought forward unchanged
 		return nil
 	}
-	return writeBody(w, r, a.tag, enc, a.body, func() ([]byte, error) { return h.answers.encoded(a, enc) })
+	return writeBody(w, r, a.tag, enc, a.chunks(), func() ([]byte, error) { return h.answers.encoded(a, enc) })
 }
 
 // answerNotModified answers 304 when r's If-None-Match names a representation of
@@ -192,17 +200,21 @@ func encodingFor(enc string, n int) string {
 	return enc
 }
 
-// writeBody writes a JSON answer with a Content-Length, in the coding enc
-// when the body is big enough (compressed by z), with the ETag of tag base
-// when base is not empty.
-func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body []byte, z func() ([]byte, error)) error {
-	enc = encodingFor(enc, len(body))
+// writeBody writes a JSON answer (the concatenation of body) with a
+// Content-Length, in the coding enc when the body is big enough (compressed
+// by z), with the ETag of tag base when base is not empty.
+func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body [][]byte, z func() ([]byte, error)) error {
+	n := 0
+	for _, b := range body {
+		n += len(b)
+	}
+	enc = encodingFor(enc, n)
 	if enc != "" {
 		b, err := z()
 		if err != nil {
 			return err
 		}
-		body = b
+		body, n = [][]byte{b}, len(b)
 		w.Header().Set("Content-Encoding", enc)
 	}
 	hd := w.Header()
@@ -211,10 +223,14 @@ func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body []
 	}
 	hd.Set("Content-Type", "application/json")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	hd.Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		for _, b := range body {
+			if _, err := w.Write(b); err != nil {
+				return nil // the client went away
+			}
+		}
 	}
 	return nil
 }

@@ -121,3 +121,11 @@ func AnswerCacheStats(h http.Handler) AnswerStats {
 	st := &h.(*handler).answers.stats
 	return AnswerStats{Kept: st.kept.Load(), Patched: st.patched.Load(), Rebuilt: st.rebuilt.Load()}
 }
+
+// SetSegmentBytes sets the size answers are cut into segments at and
+// returns a function restoring it.
+func SetSegmentBytes(n int) func() {
+	old := segBytes
+	segBytes = n
+	return func() { segBytes = old }
+}
