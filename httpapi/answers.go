@@ -368,14 +368,23 @@ func (c *answerCache) drop(a *answer) {
 const maxAnswers = 256
 
 // trim drops the least recently used answers until the cache fits its
-// budget and maxAnswers. c.mu is held.
+// budget and maxAnswers. When only the count is over, small answers go
+// first: thousands of distinct searches must not push out the few big
+// answers (a whole category at 100,000 parts) that are costly to build
+// again. c.mu is held.
 func (c *answerCache) trim() {
 	for (c.bytes > c.budget || len(c.m) > maxAnswers) && len(c.m) > 0 {
-		var oldest *answer
+		var oldest, oldestSmall *answer
 		for _, a := range c.m {
 			if oldest == nil || a.used.Load() < oldest.used.Load() {
 				oldest = a
 			}
+			if a.size < segBytes && (oldestSmall == nil || a.used.Load() < oldestSmall.used.Load()) {
+				oldestSmall = a
+			}
+		}
+		if c.bytes <= c.budget && oldestSmall != nil {
+			oldest = oldestSmall
 		}
 		c.drop(oldest)
 	}

@@ -49,3 +49,28 @@ func TestNewerRequestWaitsForTheBuildAndBringsItForward(t *testing.T) {
 		t.Fatalf("kept answer %p is not valid at change 2", a)
 	}
 }
+
+// TestManySmallAnswersDoNotPushOutABigOne fills the cache with more small
+// answers than it keeps after a big one: the small ones go, the big one
+// (costly to build again) stays.
+func TestManySmallAnswersDoNotPushOutABigOne(t *testing.T) {
+	c := newAnswerCache(64 << 20)
+	big := make([]byte, 4*segBytes)
+	if _, err := c.get(context.Background(), "big", 1, func(context.Context) (built, error) { return built{body: big}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * maxAnswers {
+		key := "small" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if _, err := c.get(context.Background(), key, 1, func(context.Context) (built, error) {
+			return built{body: []byte(`{"parts":[]}`)}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.valid("big", 1) == nil {
+		t.Fatal("the big answer was dropped for small ones")
+	}
+	if len(c.m) > maxAnswers {
+		t.Fatalf("%d answers kept, want at most %d", len(c.m), maxAnswers)
+	}
+}
