@@ -26,6 +26,8 @@ var answerPaths = []string{
 	"/api/parts/categories/hand",
 	"/api/parts/categories/completed",
 	"/api/parts/?search=bracket&limit=3&offset=1&sort_by=name&sort_order=asc",
+	"/api/parts/?search=bracket&limit=2",
+	"/api/parts/?search=note&category=cnc&sort_by=id&sort_order=asc",
 	"/api/parts/?category=cnc&sort_by=updated_at",
 	"/api/parts/?sort_by=amount&sort_order=asc",
 	"/api/parts/?category=review&sort_by=name",
