@@ -358,36 +358,43 @@ func (x *textIndex) post(slot uint32, text string, add bool) {
 	}
 }
 
+// candidates returns the slots of the parts that may contain q (nil when
+// none can) and whether they all do (exact): for a word query, the parts of
+// the words containing it; else those holding all of q's trigrams (every
+// part for a query shorter than a trigram). x.mu is held.
+func (x *textIndex) candidates(q string) (cand *roaring.Bitmap, exact bool) {
+	grams := trigrams(nil, q)
+	switch {
+	case isWordQuery(q):
+		return x.words.match(q), true
+	case len(grams) == 0:
+		return x.live, false
+	}
+	bms := make([]*roaring.Bitmap, 0, len(grams))
+	for _, g := range grams {
+		bm := x.grams[g]
+		if bm == nil {
+			return nil, false
+		}
+		bms = append(bms, bm)
+	}
+	if len(bms) == 1 {
+		return bms[0], false
+	}
+	// Smallest first: each intersection is at most that size.
+	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int {
+		return cmp.Compare(a.GetCardinality(), b.GetCardinality())
+	})
+	return roaring.FastAnd(bms...), false
+}
+
 // find answers a folded query from the index as it is (see match).
 func (x *textIndex) find(q, cat, col string, asc bool, offset, limit int) searchResult {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	grams := trigrams(nil, q)
-	var cand *roaring.Bitmap
-	exact := false // cand holds exactly the parts containing q
-	switch {
-	case isWordQuery(q):
-		cand, exact = x.words.match(q), true
-	case len(grams) == 0:
-		cand = x.live
-	default:
-		bms := make([]*roaring.Bitmap, 0, len(grams))
-		for _, g := range grams {
-			bm := x.grams[g]
-			if bm == nil {
-				return searchResult{ids: []int64{}, sorted: true}
-			}
-			bms = append(bms, bm)
-		}
-		if len(bms) == 1 {
-			cand = bms[0]
-		} else {
-			// Smallest first: each intersection is at most that size.
-			slices.SortFunc(bms, func(a, b *roaring.Bitmap) int {
-				return cmp.Compare(a.GetCardinality(), b.GetCardinality())
-			})
-			cand = roaring.FastAnd(bms...)
-		}
+	cand, exact := x.candidates(q)
+	if cand == nil {
+		return searchResult{ids: []int64{}, sorted: true}
 	}
 	keep := func(d *textDoc) bool {
 		return (cat == "" || d.category == cat) && (exact || strings.Contains(d.text, q))
