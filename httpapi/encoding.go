@@ -92,7 +92,17 @@ func compress(enc string, bs ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compress %s: %w", enc, err)
 	}
-	return out.Bytes(), nil
+	return fit(out.Bytes()), nil
+}
+
+// fit returns b, or a copy without its spare capacity when that is more
+// than an eighth of it: kept answers are counted by length, and a list's
+// body is allocated for 800 bytes a part where parts are often smaller.
+func fit(b []byte) []byte {
+	if cap(b)-len(b) > len(b)/8 {
+		return append(make([]byte, 0, len(b)), b...)
+	}
+	return b
 }
 
 // newEncoder returns a writer compressing to w in the content coding enc

@@ -143,7 +143,7 @@ func (h *handler) buildList(ctx context.Context, q listQuery) (built, error) {
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	return built{body: appendListEnd(body, total, limit, q.Filter.Offset), list: l}, nil
+	return built{body: fit(appendListEnd(body, total, limit, q.Filter.Offset)), list: l}, nil
 }
 
 // assembleChunk is how many parts assembleList reads at once where many
@@ -197,7 +197,7 @@ func (h *handler) assembleList(ctx context.Context, q listQuery) (built, bool, e
 	if q.LimitSet {
 		limit = &q.Filter.Limit
 	}
-	return built{body: appendListEnd(body, total, limit, q.Filter.Offset), list: l}, true, nil
+	return built{body: fit(appendListEnd(body, total, limit, q.Filter.Offset)), list: l}, true, nil
 }
 
 // readMissing reads the parts from vs[i] on that the part cache lacks: the
