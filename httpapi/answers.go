@@ -103,6 +103,20 @@ func (c *partCache) appendPart(dst []byte, p *parts.Part) ([]byte, error) {
 	return dst, nil
 }
 
+// sizeHint is the room to make for a part's JSON in a list: a little more
+// than the average kept part (800 bytes while none are kept), so that a
+// list body is allocated about once and not much too big.
+func (c *partCache) sizeHint() int {
+	c.mu.RLock()
+	n, size := len(c.m), c.bytes
+	c.mu.RUnlock()
+	if n < 16 {
+		return 800
+	}
+	avg := int(size) / n
+	return avg + avg/16 + 2 // and the comma
+}
+
 // lookup returns the kept encoding of the part's version, or nil. The bytes
 // are never changed once kept.
 func (c *partCache) lookup(id, version int64) []byte {

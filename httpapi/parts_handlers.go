@@ -126,7 +126,7 @@ func (h *handler) buildList(ctx context.Context, q listQuery) (built, error) {
 		return built{}, err
 	}
 	l := newListing(q.Filter, len(ps))
-	body := make([]byte, 0, 64+len(ps)*800)
+	body := make([]byte, 0, 64+len(ps)*h.parts.sizeHint())
 	body = append(body, `{"parts":[`...)
 	for i, p := range ps {
 		if i > 0 {
@@ -162,7 +162,7 @@ func (h *handler) assembleList(ctx context.Context, q listQuery) (built, bool, e
 		return built{}, false, err
 	}
 	l := newListing(q.Filter, len(vs))
-	body := make([]byte, 0, 64+len(vs)*800)
+	body := make([]byte, 0, 64+len(vs)*h.parts.sizeHint())
 	body = append(body, `{"parts":[`...)
 	for i := 0; i < len(vs); {
 		if b := h.parts.lookup(vs[i].ID, vs[i].Version); b != nil {
