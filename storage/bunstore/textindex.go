@@ -224,6 +224,10 @@ func (x *textIndex) catchUp(ctx context.Context, s *Store) error {
 	return nil
 }
 
+// loadBatch is how many docs load indexes between additions to the
+// trigram bitmaps.
+const loadBatch = 4096
+
 // load rebuilds the index from all parts.
 func (x *textIndex) load(ctx context.Context, s *Store) error {
 	var seq int64
@@ -240,9 +244,23 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 		return err
 	}
 	// Build outside the lock: slots are assigned in order, so each
-	// trigram's slots are collected sorted and each bitmap is made once.
+	// trigram's slots are collected sorted and added to its bitmap a batch
+	// of docs at a time (collecting all of them first held about 120 MB
+	// of slot lists at 100,000 parts).
 	slots := make(map[int64]uint32, len(docs))
+	grams := map[uint32]*roaring.Bitmap{}
 	lists := map[uint32][]uint32{}
+	flush := func() {
+		for g, l := range lists {
+			bm := grams[g]
+			if bm == nil {
+				bm = roaring.New()
+				grams[g] = bm
+			}
+			bm.AddMany(l)
+			lists[g] = l[:0]
+		}
+	}
 	var buf []uint32
 	for i := range docs {
 		docs[i].seq = seq
@@ -251,14 +269,13 @@ func (x *textIndex) load(ctx context.Context, s *Store) error {
 		for _, g := range buf {
 			lists[g] = append(lists[g], uint32(i))
 		}
+		if (i+1)%loadBatch == 0 {
+			flush()
+		}
 	}
-	grams := make(map[uint32]*roaring.Bitmap, len(lists))
-	for g, l := range lists {
-		bm := roaring.New()
-		bm.AddMany(l)
+	flush()
+	for _, bm := range grams {
 		bm.RunOptimize()
-		grams[g] = bm
-		delete(lists, g)
 	}
 	live := roaring.New()
 	live.AddRange(0, uint64(len(docs)))
