@@ -237,7 +237,7 @@ func (c *answerCache) get(ctx context.Context, key string, seq int64, fn func(co
 func (c *answerCache) run(ctx context.Context, b *build, key string, seq int64, old *answer, from int64,
 	fn func(context.Context) (built, error)) (*answer, error) {
 	defer close(b.done)
-	a, newSeq, err := c.refresh(ctx, key, seq, old, from, fn)
+	a, newSeq, unchanged, err := c.refresh(ctx, key, seq, old, from, fn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.building[key] == b {
@@ -248,7 +248,7 @@ func (c *answerCache) run(ctx context.Context, b *build, key string, seq int64, 
 		return nil, err
 	}
 	a.used.Store(c.clock.Add(1))
-	if a == old { // unchanged: kept under the newer number
+	if unchanged { // a is the kept answer, valid under the newer number
 		a.seq = max(a.seq, newSeq)
 		if c.m[key] == a {
 			c.trim()
@@ -264,43 +264,57 @@ func (c *answerCache) run(ctx context.Context, b *build, key string, seq int64, 
 
 // refresh returns the answer to key at seq or newer: old (the answer as of
 // change from) brought forward by c.advance when it can be (old itself,
-// valid as of newSeq, when the writes since did not touch it; or a patched
-// copy), else a new answer from fn (under old's tag when the bytes are the
-// same).
+// unchanged, valid as of newSeq, when the writes since did not touch it;
+// or a patched copy), else a new answer from fn. A small old answer gives
+// its ETag to new bytes that are the same; a big one is dropped before the
+// new one is built, so that the two are not held at once.
 func (c *answerCache) refresh(ctx context.Context, key string, seq int64, old *answer, from int64,
-	fn func(context.Context) (built, error)) (a *answer, newSeq int64, err error) {
+	fn func(context.Context) (built, error)) (a *answer, newSeq int64, unchanged bool, err error) {
 	if old != nil && c.advance != nil {
 		next, upto, err := c.advance(ctx, old, from)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		switch {
 		case next == nil || upto < seq: // (the log's head is read after seq: upto >= seq)
 		case next == old:
 			c.stats.kept.Add(1)
-			return old, upto, nil
+			return old, upto, true, nil
 		default:
 			c.stats.patched.Add(1)
-			return next, upto, nil
+			return next, upto, false, nil
 		}
+	}
+	if old != nil {
+		c.stats.rebuilt.Add(1)
+		if old.size >= segBytes {
+			c.forget(old)
+			old = nil
+		}
+	} else {
+		c.stats.built.Add(1)
 	}
 	bt, err := fn(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	a = &answer{key: key, seq: seq, tag: c.tag(key, seq), segs: cut(bt.body, bt.list), size: len(bt.body)}
 	if bt.list != nil {
 		a.list = &listing{filter: bt.list.filter}
 	}
-	if old != nil {
-		c.stats.rebuilt.Add(1)
-		if old.equal(bt.body) {
-			a.tag = old.tag // the same bytes keep their ETag: clients need not fetch them again
-		}
-	} else {
-		c.stats.built.Add(1)
+	if old != nil && old.equal(bt.body) {
+		a.tag = old.tag // the same bytes keep their ETag: clients need not fetch them again
 	}
-	return a, seq, nil
+	return a, seq, false, nil
+}
+
+// forget drops a from the cache if it is still kept.
+func (c *answerCache) forget(a *answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[a.key] == a {
+		c.drop(a)
+	}
 }
 
 // chunks returns a's body as the byte slices of its segments.
