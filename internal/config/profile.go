@@ -56,7 +56,7 @@ func baseDefaults() map[string]any {
 		"convert.max_output_bytes": int64(512 << 20),
 		"cache.part_bytes":         int64(httpapi.DefaultPartCacheBytes),
 		"cache.answer_bytes":       int64(httpapi.DefaultAnswerCacheBytes),
-		"memory_limit":             int64(360 << 20),
+		"memory_limit":             int64(340 << 20),
 		"model_wait":               30 * time.Second,
 		"gc.grace":                 time.Hour,
 		"gc.interval":              10 * time.Minute,

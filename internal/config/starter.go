@@ -192,7 +192,7 @@ api_key: %[6]s
 # cache:
 #   part_bytes: 80MiB
 #   answer_bytes: 96MiB
-# memory_limit: 360MiB
+# memory_limit: 340MiB
 
 # log:
 #   level: info     # debug, info, warn or error
