@@ -75,8 +75,9 @@ var segBytes = 64 << 10
 type segment struct {
 	b      []byte
 	ids    []int64
-	starts []int32 // offsets in b
-	ends   []int32
+	starts []int32  // offsets in b
+	ends   []int32  //
+	z      *segGzip // b's gzip run (seggzip.go), shared by the answers holding the segment
 }
 
 // cut returns body in segments of about segBytes, split at the ends of the
@@ -86,7 +87,7 @@ func cut(body []byte, l *listing) []segment {
 		l = &listing{}
 	}
 	var out []segment
-	cur, lo := segment{}, 0
+	cur, lo := segment{z: &segGzip{}}, 0
 	for i, id := range l.ids {
 		cur.ids = append(cur.ids, id)
 		cur.starts = append(cur.starts, int32(l.starts[i]-lo))
@@ -94,7 +95,7 @@ func cut(body []byte, l *listing) []segment {
 		if l.ends[i]-lo >= segBytes && i+1 < len(l.ids) {
 			cur.b = body[lo:l.ends[i]:l.ends[i]]
 			out = append(out, cur)
-			cur, lo = segment{}, l.ends[i]
+			cur, lo = segment{z: &segGzip{}}, l.ends[i]
 		}
 	}
 	cur.b = body[lo:len(body):len(body)]
@@ -249,7 +250,7 @@ func (s segment) replace(at []int, repl [][]byte) segment {
 	for k, i := range at {
 		grow += len(repl[k]) - int(s.ends[i]-s.starts[i])
 	}
-	out := segment{b: make([]byte, 0, len(s.b)+grow), ids: s.ids,
+	out := segment{b: make([]byte, 0, len(s.b)+grow), ids: s.ids, z: &segGzip{},
 		starts: make([]int32, len(s.ids)), ends: make([]int32, len(s.ids))}
 	prev := int32(0)
 	for k, i := range at {

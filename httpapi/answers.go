@@ -143,8 +143,8 @@ type answer struct {
 	list *listing     // for a list answer, its filter (only); nil for other answers
 	used atomic.Int64 // the cache's clock at the last use
 
-	mu  sync.Mutex        // guards enc; held while compressing
-	enc map[string][]byte // content coding -> compressed body
+	mu  sync.Mutex          // guards enc; held while compressing
+	enc map[string][][]byte // content coding -> compressed body, in chunks
 }
 
 // built is a newly encoded answer: its body and, for a list, where its
@@ -384,7 +384,7 @@ func (c *answerCache) drop(a *answer) {
 	a.mu.Lock()
 	c.bytes -= int64(a.size)
 	for _, b := range a.enc {
-		c.bytes -= int64(len(b))
+		c.bytes -= chunksLen(b)
 	}
 	a.enc = nil // a request still holding a compresses again
 	a.mu.Unlock()
@@ -418,28 +418,47 @@ func (c *answerCache) trim() {
 	}
 }
 
-// encoded returns a's body in the content coding enc, compressing it once.
-func (c *answerCache) encoded(a *answer, enc string) ([]byte, error) {
+// encoded returns a's body in the content coding enc, compressing it on
+// first use: a big answer's gzip form from its segments' runs (only new
+// segments are compressed), anything else whole.
+func (c *answerCache) encoded(a *answer, enc string) ([][]byte, error) {
 	a.mu.Lock()
 	if b, ok := a.enc[enc]; ok {
 		a.mu.Unlock()
 		return b, nil
 	}
-	b, err := compress(enc, a.chunks()...)
+	var b [][]byte
+	var err error
+	if enc == "gzip" && len(a.segs) > 1 {
+		b, err = gzipSegments(a.segs)
+	} else {
+		var one []byte
+		one, err = compress(enc, a.chunks()...)
+		b = [][]byte{one}
+	}
 	if err != nil {
 		a.mu.Unlock()
 		return nil, err
 	}
 	if a.enc == nil {
-		a.enc = map[string][]byte{}
+		a.enc = map[string][][]byte{}
 	}
 	a.enc[enc] = b
 	a.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m[a.key] == a {
-		c.bytes += int64(len(b))
+		c.bytes += chunksLen(b)
 		c.trim()
 	}
 	return b, nil
+}
+
+// chunksLen is the total length of bs.
+func chunksLen(bs [][]byte) int64 {
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	return int64(n)
 }

@@ -302,3 +302,30 @@ func TestDownloadsCompressedOnlyWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestBigAnswersGoOutAsGzip: when a client accepts both, an answer in one
+// segment goes out as brotli (smaller), and one in several segments as
+// gzip, whose form is kept per segment so that a write recompresses only
+// the segments it changed; both decode to the answer.
+func TestBigAnswersGoOutAsGzip(t *testing.T) {
+	e := newFilesEnv(t, nil)
+	for i := range 12 {
+		e.part(map[string]any{"partId": fmt.Sprintf("G-%d", i), "name": "Gear plate " + fmt.Sprint(i), "type": "cnc"})
+	}
+	fresh := serve(e.fresh(), "/api/parts/", nil)
+	check := func(want string) {
+		t.Helper()
+		got := serve(e.h, "/api/parts/", map[string]string{"Accept-Encoding": "gzip, br"})
+		if enc := got.header.Get("Content-Encoding"); enc != want || !bytes.Equal(decoded(t, got), fresh.body) {
+			t.Fatalf("Content-Encoding %q (want %q), or the body differs from a fresh answer", enc, want)
+		}
+	}
+	if len(fresh.body) < 2048 {
+		t.Fatalf("the list is %d bytes: too small to compress", len(fresh.body))
+	}
+	check("br")
+	defer httpapi.SetSegmentBytes(300)()
+	e.part(map[string]any{"partId": "G-X", "name": "Gear plate X", "type": "cnc"}) // a new answer, cut at 300 bytes
+	fresh = serve(e.fresh(), "/api/parts/", nil)
+	check("gzip")
+}

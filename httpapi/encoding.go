@@ -26,35 +26,39 @@ const (
 )
 
 // acceptedEncoding returns the content coding to answer r with: "br" or
-// "gzip" when the client accepts it (q > 0; brotli preferred, it is smaller
-// for the same cost), else "" (identity).
+// "gzip" when the client accepts it (brotli preferred, it is smaller for
+// the same cost), else "" (identity).
 func acceptedEncoding(r *http.Request) string {
-	ae := r.Header.Values("Accept-Encoding")
-	if len(ae) == 0 {
-		return ""
-	}
-	var br, gz bool
-	for _, v := range ae {
-		for part := range strings.SplitSeq(v, ",") {
-			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if !qPositive(params) {
-				continue
-			}
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "br":
-				br = true
-			case "gzip", "x-gzip":
-				gz = true
-			}
-		}
-	}
 	switch {
-	case br:
+	case accepts(r, "br"):
 		return "br"
-	case gz:
+	case accepts(r, "gzip"):
 		return "gzip"
 	}
 	return ""
+}
+
+// acceptsGzip reports whether r accepts the gzip coding.
+func acceptsGzip(r *http.Request) bool { return accepts(r, "gzip") }
+
+// accepts reports whether r's Accept-Encoding headers allow the coding
+// token: named (x-gzip counts as gzip) or by "*", with a q above zero. The
+// one parser of Accept-Encoding: answers, downloads, event streams and
+// static files ask it.
+func accepts(r *http.Request, token string) bool {
+	star := false
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			switch name = strings.ToLower(strings.TrimSpace(name)); {
+			case name == token || (token == "gzip" && name == "x-gzip"):
+				return qPositive(params)
+			case name == "*":
+				star = qPositive(params)
+			}
+		}
+	}
+	return star
 }
 
 // qPositive reports whether the parameters of an Accept-Encoding item leave
@@ -165,7 +169,10 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 		if err != nil {
 			return err
 		}
-		return writeBody(w, r, "", enc, [][]byte{b.body}, func() ([]byte, error) { return compress(enc, b.body) })
+		return writeBody(w, r, "", enc, [][]byte{b.body}, func() ([][]byte, error) {
+			z, err := compress(enc, b.body)
+			return [][]byte{z}, err
+		})
 	}
 	// The tag of the kept answer, else the one a new answer gets: 304
 	// without building when the client holds it.
@@ -183,7 +190,10 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 	if a.tag != base && answerNotModified(w, r, a.tag, enc) { // brought forward unchanged
 		return nil
 	}
-	return writeBody(w, r, a.tag, enc, a.chunks(), func() ([]byte, error) { return h.answers.encoded(a, enc) })
+	if enc == "br" && len(a.segs) > 1 && acceptsGzip(r) {
+		enc = "gzip" // kept per segment: a write recompresses a segment, not the answer (seggzip.go)
+	}
+	return writeBody(w, r, a.tag, enc, a.chunks(), func() ([][]byte, error) { return h.answers.encoded(a, enc) })
 }
 
 // answerNotModified answers 304 when r's If-None-Match names a representation of
@@ -213,7 +223,7 @@ func encodingFor(enc string, n int) string {
 // writeBody writes a JSON answer (the concatenation of body) with a
 // Content-Length, in the coding enc when the body is big enough (compressed
 // by z), with the ETag of tag base when base is not empty.
-func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body [][]byte, z func() ([]byte, error)) error {
+func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body [][]byte, z func() ([][]byte, error)) error {
 	n := 0
 	for _, b := range body {
 		n += len(b)
@@ -224,7 +234,7 @@ func writeBody(w http.ResponseWriter, r *http.Request, base, enc string, body []
 		if err != nil {
 			return err
 		}
-		body, n = [][]byte{b}, len(b)
+		body, n = b, int(chunksLen(b))
 		w.Header().Set("Content-Encoding", enc)
 	}
 	hd := w.Header()

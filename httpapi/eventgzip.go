@@ -3,8 +3,6 @@ package httpapi
 import (
 	"compress/flate"
 	"hash/crc32"
-	"net/http"
-	"strings"
 	"sync"
 )
 
@@ -66,11 +64,6 @@ func appendSegment(dst []byte, srcs ...[]byte) []byte {
 	zw.Reset(nil) // keep no reference to the output
 	flateWriters.Put(zw)
 	return aw.b
-}
-
-// acceptsGzip reports whether r's Accept-Encoding headers allow gzip.
-func acceptsGzip(r *http.Request) bool {
-	return acceptsEncoding(strings.Join(r.Header.Values("Accept-Encoding"), ","), "gzip")
 }
 
 // gzipStream is a client's compressed stream state: the CRC-32 and length

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -117,7 +116,7 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 	hdr.Add("Vary", "Accept-Encoding")
 	body, bodyInfo := f, info
 	for _, enc := range encodings {
-		if !acceptsEncoding(r.Header.Get("Accept-Encoding"), enc.token) {
+		if !accepts(r, enc.token) {
 			continue
 		}
 		cf, err := h.static.root.Open(name + enc.suffix)
@@ -172,30 +171,4 @@ func hashToken(tok string) bool {
 		}
 	}
 	return mixed
-}
-
-// acceptsEncoding reports whether an Accept-Encoding header accepts token
-// (explicitly, or through "*") with a non-zero quality.
-func acceptsEncoding(header, token string) bool {
-	star := false
-	for part := range strings.SplitSeq(header, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		q := 1.0
-		for p := range strings.SplitSeq(params, ";") {
-			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					q = f
-				}
-			}
-		}
-		switch name {
-		case token:
-			return q > 0
-		case "*":
-			star = q > 0
-		}
-	}
-	return star
 }
