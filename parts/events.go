@@ -114,12 +114,40 @@ func newEvent(p *Part, action, actor string, at time.Time, changes []Change) *Ev
 }
 
 // update runs fn in one store transaction and, once it has committed, wakes
-// this Service's subscribers.
+// this Service's subscribers: with the events the transaction added when
+// the store can give their stored form (StoredEventer), so the feed need
+// not read them back, else with a note to read the store.
 func (s *Service) update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error {
-	if err := s.store.Update(ctx, fn); err != nil {
+	if s.feed.stored == nil {
+		err := s.store.Update(ctx, fn)
+		s.feed.notify(true)
 		return err
 	}
-	s.feed.notify()
+	var added []*Event
+	err := s.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		added = added[:0] // a store may run fn again
+		return fn(ctx, &eventTx{Tx: tx, added: &added})
+	})
+	if err != nil {
+		// Whether it committed may be unknown: read the store.
+		s.feed.notify(true)
+		return err
+	}
+	s.feed.committed(added)
+	return nil
+}
+
+// eventTx records the events a transaction adds.
+type eventTx struct {
+	Tx
+	added *[]*Event
+}
+
+func (t *eventTx) AddEvent(ctx context.Context, e *Event) error {
+	if err := t.Tx.AddEvent(ctx, e); err != nil {
+		return err
+	}
+	*t.added = append(*t.added, e)
 	return nil
 }
 

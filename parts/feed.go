@@ -12,16 +12,22 @@ import (
 )
 
 // feed fans the change log out to a Service's subscribers. One tail
-// goroutine (running while anyone subscribes) reads new events from the
-// store, woken at once by this Service's commits and every Poll for
-// commits by others, and keeps the newest in a ring. Subscribers that are
+// goroutine (running while anyone subscribes) keeps the newest events in a
+// ring. It is woken at once by this Service's commits, which hand it the
+// events they added when the store can give their stored form
+// (StoredEventer); it appends those that follow the ring's head without a
+// gap, and reads the store for the rest: every Poll for commits by other
+// processes, and whenever a handed event does not follow the head (another
+// process committed in between, a rolled-back id, a commit handed over out
+// of order that has not arrived within Coalesce). Subscribers that are
 // caught up read the ring; those further behind read pages from the store.
-// Writers only ever do a non-blocking send, so no subscriber slows them.
+// Writers never wait for the tail or a subscriber.
 type feed struct {
-	store Store
-	opts  EventOptions
-	log   *slog.Logger
-	kick  chan struct{}
+	store  Store
+	stored StoredEventer // nil: every commit is read back from the store
+	opts   EventOptions
+	log    *slog.Logger
+	kick   chan struct{}
 
 	mu      sync.Mutex
 	subs    int
@@ -31,19 +37,54 @@ type feed struct {
 	head    int64    //
 	ring    []*Event // ascending IDs
 	changed chan struct{}
+	handed  []*Event // committed by this Service, not yet in the ring
+	dirty   bool     // a commit the tail must read from the store
 }
 
 func newFeed(store Store, opts EventOptions, log *slog.Logger) *feed {
-	return &feed{store: store, opts: opts.normalize(), log: log, kick: make(chan struct{}, 1),
+	f := &feed{store: store, opts: opts.normalize(), log: log, kick: make(chan struct{}, 1),
 		changed: make(chan struct{})}
+	f.stored, _ = store.(StoredEventer)
+	return f
 }
 
-// notify wakes the tail after a commit; it never blocks.
-func (f *feed) notify() {
+// notify wakes the tail; with read, it reads the store when it wakes. It
+// never blocks.
+func (f *feed) notify(read bool) {
+	if read {
+		f.mu.Lock()
+		if f.running {
+			f.dirty = true
+		}
+		f.mu.Unlock()
+	}
 	select {
 	case f.kick <- struct{}{}:
 	default:
 	}
+}
+
+// maxHanded bounds the events handed to the tail and not yet in the ring;
+// past it they are dropped and the tail reads the store.
+const maxHanded = 4096
+
+// committed hands the tail the events a commit of this Service added.
+func (f *feed) committed(evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	f.mu.Lock()
+	switch {
+	case !f.running:
+	case !f.ready || len(f.handed)+len(evs) > maxHanded:
+		// The tail has not read the head yet, or is far behind: the
+		// store has it all.
+		f.dirty, f.handed = true, nil
+	default:
+		f.handed = append(f.handed, evs...)
+	}
+	f.mu.Unlock()
+	f.notify(false)
 }
 
 // subscriptionBuffer is the channel buffer of a Subscription.
@@ -114,7 +155,7 @@ func (f *feed) leave() {
 	f.mu.Lock()
 	f.subs--
 	f.mu.Unlock()
-	f.notify()
+	f.notify(false)
 }
 
 // follow delivers the events after q.After to out until ctx ends or the
@@ -189,33 +230,38 @@ func (f *feed) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tail reads new events into the ring until no one subscribes.
+// tail keeps the ring up to date until no one subscribes.
 func (f *feed) tail() {
 	ctx := context.Background()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	gap := false // a handed event waits for an earlier one
 	for {
+		poll := false
 		select {
 		case <-f.kick:
 		case <-timer.C:
+			poll = !gap // else the wake that gives a missing commit its time
 		}
 		f.mu.Lock()
 		if f.subs == 0 {
-			f.running, f.ready, f.ring = false, false, nil
+			f.running, f.ready, f.ring, f.handed, f.dirty = false, false, nil, nil, false
 			f.mu.Unlock()
 			return
 		}
+		read := poll || f.dirty || !f.ready
+		f.dirty = false
 		f.mu.Unlock()
-		n, err := f.readNew(ctx)
+		n, waiting, err := f.advance(ctx, read, gap)
 		if err != nil {
 			f.log.Warn("change feed: tail read failed; retrying", "err", err)
 		}
+		gap = waiting
 		// Under a burst of commits, wake subscribers at most once per
-		// Coalesce: each wake then carries a batch. A read of feedBurst
-		// events or more means the burst goes on: the next waits
-		// feedBurstFactor times as long, so each costly read of the store
-		// carries more events. After a quiet spell the next commit is read
-		// at once.
+		// Coalesce: each wake then carries a batch. A wake that added
+		// feedBurst events or more means the burst goes on: the next waits
+		// feedBurstFactor times as long. After a quiet spell the next
+		// commit is delivered at once.
 		wait := f.opts.Coalesce
 		if n >= feedBurst {
 			wait *= feedBurstFactor
@@ -227,8 +273,76 @@ func (f *feed) tail() {
 			default:
 			}
 		}
-		timer.Reset(f.opts.Poll)
+		if gap {
+			// Give the missing commit one more Coalesce to be handed
+			// over; the store is read if it has not come by then.
+			timer.Reset(0)
+		} else {
+			timer.Reset(f.opts.Poll)
+		}
 	}
+}
+
+// advance moves the ring on: with the events handed over by this
+// Service's commits, and from the store when read is set, or when a handed
+// event still waits for an earlier one (gap) after the last advance too.
+// It returns how many events it added and whether one still waits.
+func (f *feed) advance(ctx context.Context, read, gap bool) (int, bool, error) {
+	n := 0
+	if !read {
+		k, waiting, err := f.appendHanded()
+		if err == nil && (!waiting || !gap) {
+			return k, waiting, nil
+		}
+		if err != nil {
+			f.log.Warn("change feed: stored form of an event failed; reading the store", "err", err)
+		}
+		n = k
+	}
+	k, err := f.readNew(ctx)
+	n += k
+	if err != nil {
+		return n, false, err
+	}
+	k, waiting, err := f.appendHanded()
+	return n + k, waiting, err
+}
+
+// appendHanded appends to the ring the handed events that follow its head
+// without a gap, in their stored form. It keeps those after a gap and
+// drops those the ring already has; waiting says whether any are kept.
+func (f *feed) appendHanded() (n int, waiting bool, err error) {
+	f.mu.Lock()
+	evs, head := f.handed, f.head
+	f.handed = nil
+	f.mu.Unlock()
+	if len(evs) == 0 || f.stored == nil {
+		return 0, false, nil
+	}
+	slices.SortFunc(evs, func(a, b *Event) int { return cmp.Compare(a.ID, b.ID) })
+	var add []*Event
+	i := 0
+	for ; i < len(evs) && evs[i].ID <= head+1; i++ {
+		if evs[i].ID <= head {
+			continue
+		}
+		e, err := f.stored.StoredEvent(evs[i])
+		if err != nil {
+			return 0, false, err // the store is read instead
+		}
+		add = append(add, e)
+		head = e.ID
+	}
+	rest := evs[i:]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(add) > 0 {
+		f.push(add, head)
+	}
+	if len(rest) > 0 {
+		f.handed = slices.Concat(rest, f.handed)
+	}
+	return len(add), len(rest) > 0, nil
 }
 
 // A read of feedBurst events or more makes the tail wait feedBurstFactor
@@ -276,12 +390,18 @@ func (f *feed) append(page *EventPage, first bool) {
 	if len(page.Events) == 0 && page.Next <= f.head && !first {
 		return
 	}
-	f.ring = append(f.ring, page.Events...)
+	f.push(page.Events, page.Next)
+}
+
+// push adds evs, which follow the head without a gap, to the ring, moves
+// the head to head and wakes subscribers. The caller holds f.mu.
+func (f *feed) push(evs []*Event, head int64) {
+	f.ring = append(f.ring, evs...)
 	if n := len(f.ring) - f.opts.Buffer; n > 0 {
 		f.base = f.ring[n-1].ID
 		f.ring = append([]*Event(nil), f.ring[n:]...)
 	}
-	f.head = max(f.head, page.Next)
+	f.head = max(f.head, head)
 	close(f.changed)
 	f.changed = make(chan struct{})
 }

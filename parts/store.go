@@ -69,6 +69,17 @@ type Store interface {
 	Close() error
 }
 
+// StoredEventer is an optional interface of a Store. StoredEvent returns e,
+// as given to Tx.AddEvent and with the ID it assigned, exactly as ReadLog
+// will return it once committed: its time at the store's precision, its
+// Changes' values as the store decodes them (numbers as float64, ...). It
+// must not modify e. A Service whose store implements it hands the events
+// its own commits add to its subscribers without reading them back;
+// partstest.RunLog checks that they are identical to what ReadLog returns.
+type StoredEventer interface {
+	StoredEvent(e *Event) (*Event, error)
+}
+
 // Tx is the write side of a Store, valid only inside Store.Update.
 type Tx interface {
 	// FindPartByID returns the part as the transaction sees it, or ErrNotFound.

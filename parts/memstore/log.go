@@ -136,3 +136,11 @@ func (s *Store) PruneLog(ctx context.Context, olderThan time.Time, keep int) (in
 	s.events = slices.Delete(s.events, 0, cut)
 	return cut, nil
 }
+
+// StoredEvent implements parts.StoredEventer: e as ReadLog returns it once
+// committed (as AddEvent stores it, then cloned as ReadLog clones it).
+func (s *Store) StoredEvent(e *parts.Event) (*parts.Event, error) {
+	c := cloneEvent(e)
+	c.At = c.At.UTC().Truncate(1000)
+	return cloneEvent(c), nil
+}

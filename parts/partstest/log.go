@@ -24,7 +24,8 @@ type Opener func(t *testing.T) parts.Store
 // readers while writers commit, filters and paging, subscribers (also to
 // events committed through a second Store on the same database), resuming
 // from a cursor, retention and ErrCursorExpired, deleted parts, slow
-// subscribers, and 8 concurrent writers delivered exactly once.
+// subscribers, 8 concurrent writers delivered exactly once, and events
+// delivered to subscribers identical to ReadLog's for every kind of write.
 func RunLog(t *testing.T, newDB func(t *testing.T) Opener) {
 	t.Helper()
 	tests := []struct {
@@ -38,6 +39,8 @@ func RunLog(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"pruned events give ErrCursorExpired never a gap", testLogExpiry},
 		{"a slow subscriber blocks no writer and catches up", testLogSlowSubscriber},
 		{"concurrent writers are seen exactly once and without gaps", testLogConcurrent},
+		{"subscribers get every kind of event exactly as ReadLog returns it", testLogDelivered},
+		{"commits of another store between the Service's own reach its subscriber in order", testLogInterleaved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -185,3 +185,14 @@ func (s *Store) PruneLog(ctx context.Context, olderThan time.Time, keep int) (in
 }
 
 func isNotFound(err error) bool { return errors.Is(err, parts.ErrNotFound) }
+
+// StoredEvent implements parts.StoredEventer: e as ReadLog returns it once
+// committed (its time in microseconds, its changes decoded from JSON).
+func (s *Store) StoredEvent(e *parts.Event) (*parts.Event, error) {
+	r, err := toEventRow(e)
+	if err != nil {
+		return nil, fmt.Errorf("stored event %d: %w", e.ID, err)
+	}
+	r.ID = e.ID
+	return r.toEvent()
+}
