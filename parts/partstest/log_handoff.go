@@ -30,8 +30,23 @@ func testLogDelivered(t *testing.T, l *logEnv) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	w := &writer{t: t, ctx: l.ctx, svc: svc, rng: rand.New(rand.NewPCG(13, seed))}
+	w.create(0)
+	p := w.parts[0]
+	in := parts.ActionInput{Actor: "rev", Reviewer: "rev", Assignee: "cam", MiscInfo: map[string]any{"score": 4}}
+	for _, act := range []func(context.Context, int64, parts.ActionInput) (*parts.Part, error){
+		svc.Approve, svc.Assign, svc.Start, svc.Complete} {
+		if _, err := act(l.ctx, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.upload(p, "first.step", parts.FileCAD, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DeleteFile(l.ctx, p.ID, "first.step", "bob"); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 120 {
-		w.step(i)
+		w.step(i + 1)
 	}
 	all := readLog(t, l.ctx, svc, parts.EventQuery{})
 	got := collect(t, sub, len(all))
