@@ -208,3 +208,25 @@ func TestHubRate(t *testing.T) {
 		t.Errorf("800 events/s in batches of 80 measure %.1f/s", r)
 	}
 }
+
+// TestHubBurstGap checks the spacing of publishes during a burst: 2 ms per
+// client between 100 and 250 ms, doubled (up to 500 ms) when writers run
+// at full speed, over 400 events/s.
+func TestHubBurstGap(t *testing.T) {
+	for _, c := range []struct {
+		clients int64
+		rate    float64
+		want    time.Duration
+	}{
+		{1, 100, 100 * time.Millisecond},
+		{100, 100, 200 * time.Millisecond},
+		{1000, 100, 250 * time.Millisecond},
+		{1, 1000, 200 * time.Millisecond},
+		{100, 1000, 400 * time.Millisecond},
+		{1000, 1000, 500 * time.Millisecond},
+	} {
+		if got := httpapi.HubBurstGap(c.clients, c.rate); got != c.want {
+			t.Errorf("gap with %d clients at %v events/s = %v, want %v", c.clients, c.rate, got, c.want)
+		}
+	}
+}

@@ -153,20 +153,30 @@ func (r *hubRun) ended() bool {
 // per burstGap: each client's wake-up and write then carries a larger
 // batch, so the cost of many clients per commit falls as the write rate
 // rises. The gap grows with the clients (hubGapPerClient each, between
-// hubGapMin and hubGapMax): what a publish costs is a write to each. At a
-// quieter rate every batch is published as soon as it is read, and a
-// single late batch (a stalled moment) does not start the gap.
+// hubGapMin and hubGapMax): what a publish costs is a write to each. Above
+// hubHeavyRate (writers at full speed) it doubles, up to hubGapHeavyMax:
+// streams then lag further behind, but a hundred clients cost writers
+// fewer writes per commit. At a quieter rate every batch is published as
+// soon as it is read, and a single late batch (a stalled moment) does not
+// start the gap.
 const (
 	hubBurstRate    = 50.0
 	hubRateWindow   = 500 * time.Millisecond
 	hubGapMin       = 100 * time.Millisecond
 	hubGapPerClient = 2 * time.Millisecond
 	hubGapMax       = 250 * time.Millisecond
+	hubHeavyRate    = 400.0
+	hubGapHeavyMax  = 500 * time.Millisecond
 )
 
-// burstGap is the shortest time between two publishes during a burst.
-func (r *hubRun) burstGap() time.Duration {
-	return min(max(hubGapMin, time.Duration(r.nclients.Load())*hubGapPerClient), hubGapMax)
+// burstGap is the shortest time between two publishes during a burst of
+// rate events per second with clients connected.
+func burstGap(clients int64, rate float64) time.Duration {
+	gap := min(max(hubGapMin, time.Duration(clients)*hubGapPerClient), hubGapMax)
+	if rate > hubHeavyRate {
+		gap = min(2*gap, hubGapHeavyMax)
+	}
+	return gap
 }
 
 // rateMeter estimates the rate of published events: an exponentially
@@ -222,8 +232,9 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 		}
 		r.publish(pending)
 		notBefore = time.Time{}
-		if now := time.Now(); meter.add(len(pending), now) > hubBurstRate {
-			notBefore = now.Add(r.burstGap())
+		now := time.Now()
+		if rate := meter.add(len(pending), now); rate > hubBurstRate {
+			notBefore = now.Add(burstGap(int64(r.nclients.Load()), rate))
 		}
 		pending = pending[:0]
 	}

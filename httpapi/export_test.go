@@ -107,6 +107,10 @@ func HubRate(batches []int, every time.Duration) float64 {
 	return rate
 }
 
+// HubBurstGap is the hub's shortest time between publishes with clients
+// connected and a burst of rate events per second.
+func HubBurstGap(clients int64, rate float64) time.Duration { return burstGap(clients, rate) }
+
 // HubBurstRate is the rate above which the hub spaces its publishes.
 const HubBurstRate = hubBurstRate
 
