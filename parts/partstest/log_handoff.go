@@ -121,7 +121,7 @@ func (w *writer) step(i int) {
 		claimed := time.Now().Add(-time.Duration(w.rng.IntN(1e9)) * time.Nanosecond)
 		next, err = w.svc.UpdatePart(w.ctx, p.ID, parts.Update{Notes: &notes, Amount: &amount, ClaimedDate: &claimed,
 			MiscInfo: map[string]any{"n": i, "f": 1.5, "list": []any{1, "x", true}, "nested": map[string]any{"k": int64(7)}},
-			Actor: "ada"})
+			Actor:    "ada"})
 	case 1:
 		next, err = w.workflow(p)
 	case 2:
