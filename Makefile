@@ -67,7 +67,13 @@ fuzz:
 	@set -e; $(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg >/dev/null || { echo "FAIL fuzz $$pkg $$f"; exit 1; }; \
+	    out=$$(mktemp); \
+	    if ! $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg >$$out 2>&1; then \
+	      tail -n 30 $$out; \
+	      if grep -q 'Failing input written to' $$out; then echo "FAIL fuzz $$pkg $$f"; rm -f $$out; exit 1; fi; \
+	      echo "fuzz $$pkg $$f: the fuzzing engine failed without a failing input (above); once more"; \
+	      $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg >$$out 2>&1 || { tail -n 30 $$out; echo "FAIL fuzz $$pkg $$f"; rm -f $$out; exit 1; }; \
+	    fi; rm -f $$out; \
 	  done; done
 
 ## bench: storage benchmarks (10k and 100k parts)
