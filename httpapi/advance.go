@@ -236,7 +236,7 @@ func (h *handler) patchAnswer(ctx context.Context, a *answer, touched map[int64]
 		segs[si] = segs[si].replace(js, repl[k:k+n])
 		k += n
 	}
-	next := &answer{key: a.key, segs: segs, list: a.list}
+	next := &answer{key: a.key, segs: segs, list: a.list, patched: true}
 	for _, sg := range segs {
 		next.size += len(sg.b)
 	}

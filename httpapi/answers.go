@@ -136,12 +136,16 @@ func (c *partCache) lookup(id, version int64) []byte {
 // its compressed forms made on demand.
 type answer struct {
 	key  string
-	seq  int64        // the answer is the store's as of this change; guarded by answerCache.mu once kept
-	tag  string       // the ETag's base, without quotes and encoding suffix
-	segs []segment    // the body, in segments
-	size int          // the body's length
-	list *listing     // for a list answer, its filter (only); nil for other answers
-	used atomic.Int64 // the cache's clock at the last use
+	seq  int64     // the answer is the store's as of this change; guarded by answerCache.mu once kept
+	tag  string    // the ETag's base, without quotes and encoding suffix
+	segs []segment // the body, in segments
+	size int       // the body's length
+	list *listing  // for a list answer, its filter (only); nil for other answers
+	// patched says the answer was made by patching a previous one: its
+	// parts change under writes, so it goes out as gzip, kept per segment
+	// (seggzip.go), rather than brotli, compressed whole for each version.
+	patched bool
+	used    atomic.Int64 // the cache's clock at the last use
 
 	mu  sync.Mutex          // guards enc; held while compressing
 	enc map[string][][]byte // content coding -> compressed body, in chunks

@@ -303,29 +303,34 @@ func TestDownloadsCompressedOnlyWhole(t *testing.T) {
 	}
 }
 
-// TestBigAnswersGoOutAsGzip: when a client accepts both, an answer in one
-// segment goes out as brotli (smaller), and one in several segments as
-// gzip, whose form is kept per segment so that a write recompresses only
-// the segments it changed; both decode to the answer.
-func TestBigAnswersGoOutAsGzip(t *testing.T) {
+// TestPatchedBigAnswersGoOutAsGzip: when a client accepts both, a big
+// answer built whole goes out as brotli (smaller), and once writes have
+// patched it, as gzip, whose form is kept per segment so that each write
+// recompresses only the segments it changed; both decode to the answer.
+func TestPatchedBigAnswersGoOutAsGzip(t *testing.T) {
+	defer httpapi.SetSegmentBytes(300)()
 	e := newFilesEnv(t, nil)
+	var ids []string
 	for i := range 12 {
-		e.part(map[string]any{"partId": fmt.Sprintf("G-%d", i), "name": "Gear plate " + fmt.Sprint(i), "type": "cnc"})
+		ids = append(ids, e.part(map[string]any{"partId": fmt.Sprintf("G-%d", i), "name": "Gear plate " + fmt.Sprint(i), "type": "cnc"}))
 	}
-	fresh := serve(e.fresh(), "/api/parts/", nil)
 	check := func(want string) {
 		t.Helper()
+		fresh := serve(e.fresh(), "/api/parts/", nil)
+		if len(fresh.body) < 2048 {
+			t.Fatalf("the list is %d bytes: too small to compress", len(fresh.body))
+		}
 		got := serve(e.h, "/api/parts/", map[string]string{"Accept-Encoding": "gzip, br"})
 		if enc := got.header.Get("Content-Encoding"); enc != want || !bytes.Equal(decoded(t, got), fresh.body) {
 			t.Fatalf("Content-Encoding %q (want %q), or the body differs from a fresh answer", enc, want)
 		}
 	}
-	if len(fresh.body) < 2048 {
-		t.Fatalf("the list is %d bytes: too small to compress", len(fresh.body))
-	}
 	check("br")
-	defer httpapi.SetSegmentBytes(300)()
-	e.part(map[string]any{"partId": "G-X", "name": "Gear plate X", "type": "cnc"}) // a new answer, cut at 300 bytes
-	fresh = serve(e.fresh(), "/api/parts/", nil)
-	check("gzip")
+	for i, id := range ids[:3] {
+		if r := e.do("PUT", id, strings.NewReader(fmt.Sprintf(`{"amount":%d}`, 2+i)),
+			map[string]string{"Content-Type": "application/json"}); r.status != http.StatusOK {
+			t.Fatalf("edit: %d %s", r.status, r.body)
+		}
+		check("gzip")
+	}
 }

@@ -190,8 +190,8 @@ func (h *handler) serveCached(w http.ResponseWriter, r *http.Request, key string
 	if a.tag != base && answerNotModified(w, r, a.tag, enc) { // brought forward unchanged
 		return nil
 	}
-	if enc == "br" && len(a.segs) > 1 && acceptsGzip(r) {
-		enc = "gzip" // kept per segment: a write recompresses a segment, not the answer (seggzip.go)
+	if enc == "br" && a.patched && len(a.segs) > 1 && acceptsGzip(r) {
+		enc = "gzip" // changing under writes: kept per segment, a write recompresses a segment (seggzip.go)
 	}
 	return writeBody(w, r, a.tag, enc, a.chunks(), func() ([][]byte, error) { return h.answers.encoded(a, enc) })
 }

@@ -15,8 +15,9 @@ import (
 // segments' runs, an empty final block and the trailer. A patched answer
 // then compresses only its new segments. Deflate looks back 32 KiB at most,
 // so cutting every 64 KiB costs almost nothing in size. Brotli cannot be
-// joined from pieces, so a big answer goes out as gzip when the client
-// accepts both (see serveCached).
+// joined from pieces: a big answer that writes have patched goes out as
+// gzip when the client accepts both (see serveCached); one built whole,
+// which a quiet store then keeps, goes out as brotli, about half the bytes.
 
 // segGzip is a segment's compressed run, made once and shared by every
 // answer holding the segment.
