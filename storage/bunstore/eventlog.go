@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -187,12 +190,68 @@ func (s *Store) PruneLog(ctx context.Context, olderThan time.Time, keep int) (in
 func isNotFound(err error) bool { return errors.Is(err, parts.ErrNotFound) }
 
 // StoredEvent implements parts.StoredEventer: e as ReadLog returns it once
-// committed (its time in microseconds, its changes decoded from JSON).
+// committed (its time in microseconds, its changes decoded from JSON). An
+// event already in that form (the Service records times in UTC
+// microseconds and values as JSON decodes them) is returned as a copy
+// without the round trip through JSON, which would cost about 9 µs for a
+// create.
 func (s *Store) StoredEvent(e *parts.Event) (*parts.Event, error) {
+	if storedForm(e) {
+		c := *e
+		c.Changes = nil // as decoded: nil when there are none
+		if len(e.Changes) > 0 {
+			c.Changes = slices.Clone(e.Changes)
+		}
+		return &c, nil
+	}
 	r, err := toEventRow(e)
 	if err != nil {
 		return nil, fmt.Errorf("stored event %d: %w", e.ID, err)
 	}
 	r.ID = e.ID
 	return r.toEvent()
+}
+
+// storedForm reports whether e is already as toEvent decodes it: its time
+// in UTC at microsecond precision without a monotonic reading, and each
+// change's values of the types encoding/json decodes into an any, with
+// valid UTF-8 strings (anything else takes the round trip through JSON).
+func storedForm(e *parts.Event) bool {
+	if e.At.Location() != time.UTC || e.At != fromMicros(micros(e.At)) {
+		return false
+	}
+	for _, c := range e.Changes {
+		if !jsonDecoded(c.Before) || !jsonDecoded(c.After) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonDecoded reports whether v holds only what encoding/json decodes into
+// an any: nil, bool, float64, string, []any and map[string]any.
+func jsonDecoded(v any) bool {
+	switch v := v.(type) {
+	case nil, bool:
+		return true
+	case string:
+		return utf8.ValidString(v) // JSON would replace invalid bytes
+	case float64:
+		return !math.IsNaN(v) && !math.IsInf(v, 0)
+	case []any:
+		for _, x := range v {
+			if !jsonDecoded(x) {
+				return false
+			}
+		}
+		return v != nil
+	case map[string]any:
+		for k, x := range v {
+			if !utf8.ValidString(k) || !jsonDecoded(x) {
+				return false
+			}
+		}
+		return v != nil
+	}
+	return false
 }
