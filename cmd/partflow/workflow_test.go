@@ -5,24 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 	"github.com/partflow/partflow/storage"
 )
 
 // inspectionYAML defines a custom workflow with an inspection stage and
 // selects it.
-const inspectionYAML = `workflow: inspection
-workflows:
-  - name: inspection
-    stages: [review, cnc, hand, inspection, completed]
-    rules:
-      - {action: approve, from: [review], to: by-type}
-      - {action: assign, from: [cnc, hand, inspection]}
-      - {action: unclaim, from: [cnc, hand, inspection]}
-      - {action: complete, from: [cnc, hand], to: inspection, status: Pending}
-      - {action: complete, from: [inspection], to: completed}
-      - {action: revert, from: [inspection, completed], to: by-type}
-`
+const inspectionYAML = fixtures.InspectionWorkflowYAML
 
 // TestServeRefusesAWorkflowThatStrandsParts: a database with a part in
 // inspection does not start under a workflow without that stage; partflow

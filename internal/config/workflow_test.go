@@ -5,23 +5,13 @@ import (
 	"testing"
 
 	"github.com/partflow/partflow/httpapi"
+	"github.com/partflow/partflow/internal/fixtures"
 	"github.com/partflow/partflow/parts"
 )
 
 // inspectionYAML defines a custom workflow with an inspection stage and
 // selects it.
-const inspectionYAML = `workflow: inspection
-workflows:
-  - name: inspection
-    stages: [review, cnc, hand, inspection, completed]
-    rules:
-      - {action: approve, from: [review], to: by-type}
-      - {action: assign, from: [cnc, hand, inspection]}
-      - {action: unclaim, from: [cnc, hand, inspection]}
-      - {action: complete, from: [cnc, hand], to: inspection, status: Pending}
-      - {action: complete, from: [inspection], to: completed}
-      - {action: revert, from: [inspection, completed], to: by-type}
-`
+const inspectionYAML = fixtures.InspectionWorkflowYAML
 
 func TestConfigCustomWorkflow(t *testing.T) {
 	cfg := mustLoad(t, []string{"--config", writeFile(t, t.TempDir(), "c.yaml", inspectionYAML)}, nil)
