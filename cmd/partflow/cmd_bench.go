@@ -67,8 +67,8 @@ func (c *cli) benchEvents(ctx context.Context, args []string) int {
 	writers := fs.Int("writers", 8, "concurrent writers of the full-load phases")
 	pid := fs.Int("server-pid", 0, "the server's process id, to report memory per stream client and server CPU per create")
 	enc := fs.String("stream-encoding", "gzip", "what the stream clients ask for: gzip (as browsers and Go clients do) or identity")
-	rounds := fs.Int("rounds", 0, "with --server-pid: pairs of full-load phases to add, alternately with new stream clients and without, "+
-		"reporting server CPU per create over all of them")
+	rounds := fs.Int("rounds", 0, "pairs of full-load phases to add, alternately with new stream clients and without, "+
+		"reporting creates/s (and with --server-pid server CPU per create) over all of them")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}

@@ -1,8 +1,6 @@
 package loadtest
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,8 +39,9 @@ type EventOptions struct {
 	StreamEncoding string
 	// Rounds, when above zero, adds that many pairs of full-load phases
 	// at the end, alternately with fresh stream clients and without, and
-	// reports the server CPU per create of both sides over all rounds (so
-	// that a change in the machine's other load falls on both).
+	// reports the creates per second and (with PID) the server CPU per
+	// create of both sides over all rounds (so that a change in the
+	// machine's other load falls on both).
 	Rounds int
 	// Out receives the report.
 	Out io.Writer
@@ -144,14 +143,15 @@ func closeFeeds(streams []*feedClient) {
 
 // alternate runs rounds pairs of full-load phases: with n new stream
 // clients following from the head (the server's CPU counted until every
-// client has every event) and without. It reports the server CPU per
-// create of both sides over all rounds, and each round's ratio.
+// client has every event) and without. It reports the creates per second
+// of both sides over all rounds and each round's loss; with the server's
+// pid, the server CPU per create of both sides and each round's ratio too.
 func (b *loadRun) alternate(ctx context.Context, n, rounds, writers int, d time.Duration, pid int) error {
-	if rounds <= 0 || pid <= 0 {
+	if rounds <= 0 {
 		return nil
 	}
 	var with, without loadResult
-	var each []string
+	var lost, cost []string
 	for range rounds {
 		head, err := b.head(ctx)
 		if err != nil {
@@ -179,12 +179,19 @@ func (b *loadRun) alternate(ctx context.Context, n, rounds, writers int, d time.
 		if err != nil {
 			return err
 		}
-		with.creates, with.cpu = with.creates+loaded.creates, with.cpu+loaded.cpu
-		without.creates, without.cpu = without.creates+quiet.creates, without.cpu+quiet.cpu
-		each = append(each, fmt.Sprintf("%+.1f%%", 100*(loaded.cpuPerCreate()/quiet.cpuPerCreate()-1)))
+		with.add(loaded)
+		without.add(quiet)
+		lost = append(lost, fmt.Sprintf("%.1f%%", 100*(1-loaded.rate/quiet.rate)))
+		cost = append(cost, fmt.Sprintf("%+.1f%%", 100*(loaded.cpuPerCreate()/quiet.cpuPerCreate()-1)))
 	}
-	fmt.Fprintf(b.out, "alternating %d rounds: server CPU per create %.1f µs without streams, %.1f µs with %d (%+.1f%%; rounds %s)\n",
-		rounds, without.cpuPerCreate(), with.cpuPerCreate(), n, 100*(with.cpuPerCreate()/without.cpuPerCreate()-1), strings.Join(each, " "))
+	secs := float64(rounds) * d.Seconds()
+	fmt.Fprintf(b.out, "alternating %d rounds: %.0f creates/s without streams, %.0f with %d (%.1f%% lost; rounds %s)\n",
+		rounds, float64(without.creates)/secs, float64(with.creates)/secs, n, 100*(1-float64(with.creates)/float64(without.creates)), strings.Join(lost, " "))
+	if pid > 0 {
+		fmt.Fprintf(b.out, "alternating %d rounds: server CPU per create %.1f µs without streams, %.1f µs with %d (%+.1f%%; rounds %s); server busy %.0f%% and %.0f%% of a core\n",
+			rounds, without.cpuPerCreate(), with.cpuPerCreate(), n, 100*(with.cpuPerCreate()/without.cpuPerCreate()-1), strings.Join(cost, " "),
+			100*without.busy(time.Duration(rounds)*d), 100*with.busy(time.Duration(rounds)*d))
+	}
 	return nil
 }
 
@@ -235,6 +242,9 @@ type loadResult struct {
 	creates int64
 	cpu     time.Duration
 }
+
+// add sums r's creates and CPU time into t.
+func (t *loadResult) add(r loadResult) { t.creates, t.cpu = t.creates+r.creates, t.cpu+r.cpu }
 
 // cpuPerCreate is the server's CPU time per create in microseconds.
 func (r loadResult) cpuPerCreate() float64 {
@@ -405,135 +415,6 @@ func rssKiB(pid int) int64 {
 		}
 	}
 	return 0
-}
-
-// feedClient is one event stream client recording receipt latencies.
-type feedClient struct {
-	resp   *http.Response
-	cancel context.CancelFunc
-	last   atomic.Int64
-	wire   atomic.Int64 // bytes received (compressed, for a gzip stream)
-	mu     sync.Mutex
-	seen   []feedSample
-}
-
-type feedSample struct {
-	seq      int64
-	at, recv time.Time
-}
-
-func (b *loadRun) openFeed(ctx context.Context, after int64) (*feedClient, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/events/stream?after=%d", b.base, after), nil)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	req.Header.Set("X-API-Key", b.key)
-	// The client decodes the stream itself, to count the bytes on the wire.
-	if b.streamGzip {
-		req.Header.Set("Accept-Encoding", "gzip")
-	}
-	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("open stream: %w", err)
-	}
-	s := &feedClient{resp: resp, cancel: cancel}
-	if ce := resp.Header.Get("Content-Encoding"); resp.StatusCode != 200 || (ce == "gzip") != b.streamGzip {
-		s.close()
-		return nil, fmt.Errorf("open stream: status %d, Content-Encoding %q (gzip asked for: %v)", resp.StatusCode, ce, b.streamGzip)
-	}
-	s.last.Store(after)
-	go s.read(b.streamGzip)
-	return s, nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (s *feedClient) read(gz bool) {
-	var body io.Reader = countingReader{r: s.resp.Body, n: &s.wire}
-	if gz {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return
-		}
-		body = zr
-	}
-	sc := bufio.NewScanner(body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var seq int64
-	for sc.Scan() {
-		line := sc.Text()
-		if id, ok := strings.CutPrefix(line, "id: "); ok {
-			seq, _ = strconv.ParseInt(id, 10, 64)
-			continue
-		}
-		if !strings.HasPrefix(line, "data: ") || seq == 0 {
-			continue
-		}
-		recv := time.Now()
-		// Only the time is needed: cut it out rather than decode the JSON,
-		// so the 100 clients cost the machine little.
-		_, rest, _ := strings.Cut(line, `"at":"`)
-		at, err := time.Parse(time.RFC3339Nano, rest[:max(0, strings.IndexByte(rest, '"'))])
-		if err != nil {
-			continue
-		}
-		s.mu.Lock()
-		s.seen = append(s.seen, feedSample{seq: seq, at: at, recv: recv})
-		s.mu.Unlock()
-		s.last.Store(seq)
-		seq = 0
-	}
-}
-
-// wireBytes is the stream body bytes the clients have received so far.
-func wireBytes(streams []*feedClient) int64 {
-	var n int64
-	for _, s := range streams {
-		n += s.wire.Load()
-	}
-	return n
-}
-
-func (s *feedClient) close() { s.cancel(); s.resp.Body.Close() }
-
-// gaps describes repeated or out-of-order events ("" when there are none).
-// Bench parts are the only writes, so a skipped seq is a dropped event.
-func (s *feedClient) gaps() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 1; i < len(s.seen); i++ {
-		if s.seen[i].seq != s.seen[i-1].seq+1 {
-			return fmt.Sprintf(" (seq %d after %d: a gap or repeat)", s.seen[i].seq, s.seen[i-1].seq)
-		}
-	}
-	return ""
-}
-
-func collectLatencies(streams []*feedClient, from, to time.Time) []time.Duration {
-	var out []time.Duration
-	for _, s := range streams {
-		s.mu.Lock()
-		for _, x := range s.seen {
-			if !x.at.Before(from) && x.at.Before(to) {
-				out = append(out, x.recv.Sub(x.at))
-			}
-		}
-		s.mu.Unlock()
-	}
-	return out
 }
 
 // hookReceiver is a local webhook receiver registered on the server.

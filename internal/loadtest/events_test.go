@@ -33,3 +33,25 @@ func TestCPUTimeReadsProcStat(t *testing.T) {
 		t.Errorf("cpuPerCreate %v µs, busy %v: want 500 µs and 0.5", r.cpuPerCreate(), r.busy(4*time.Millisecond))
 	}
 }
+
+// TestParseEventTime checks the stream clients' time parser against
+// time.Parse: the server's form is parsed by hand, others fall back.
+func TestParseEventTime(t *testing.T) {
+	for _, s := range []string{
+		"2026-12-06T09:07:23Z", "2026-12-06T09:07:23.5Z", "2026-12-06T09:07:23.123456Z",
+		"2026-12-06T09:07:23.123456789Z", "2024-02-29T23:59:59.000001Z", "2026-12-06T09:07:23+02:00",
+	} {
+		want, err := time.Parse(time.RFC3339Nano, s)
+		got, ok := parseEventTime([]byte(s))
+		if err != nil || !ok || !got.Equal(want) {
+			t.Errorf("parseEventTime(%q) = %v, %v; want %v (%v)", s, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{"", "2026-12-06", "2026-12-06T09:07:23.Z1", "2026-12-06T09:07:23.Z", "2026-1x-06T09:07:23Z", "2026-12-06T09:07:23.1234567890Z"} {
+		if _, ok := parseEventTime([]byte(s)); ok {
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				t.Errorf("parseEventTime(%q) accepted what time.Parse refuses: %v", s, err)
+			}
+		}
+	}
+}
