@@ -57,18 +57,20 @@ type hubFrame struct {
 
 // hubBatch is a published batch's frames, side by side, and (made by the
 // first compressed stream that sends the whole batch) their independent
-// deflate segment, which every compressed stream sending the whole batch
-// shares. Neither changes once made.
+// deflate segment and CRC-32, which every compressed stream sending the
+// whole batch shares. None changes once made.
 type hubBatch struct {
-	blob []byte
-	once sync.Once
-	seg  []byte
+	blob  []byte
+	once  sync.Once
+	seg   []byte
+	piece crcPiece
 }
 
-// segment returns the batch's compressed segment, compressing it once.
-func (b *hubBatch) segment() []byte {
-	b.once.Do(func() { b.seg = appendSegment(nil, b.blob) })
-	return b.seg
+// segment returns the batch's compressed segment and its CRC-32, making
+// them once.
+func (b *hubBatch) segment() ([]byte, *crcPiece) {
+	b.once.Do(func() { b.seg, b.piece = appendSegment(nil, b.blob), newCRCPiece(b.blob) })
+	return b.seg, &b.piece
 }
 
 // streamChunk is a run of a client's frames from one published batch:

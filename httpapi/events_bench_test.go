@@ -25,7 +25,8 @@ import (
 
 // BenchmarkEventFanout measures what event stream clients cost writers:
 // 8 writers create parts through the handler on a SQLite file store, in
-// rounds that alternate between no stream clients and 100 of them, so both
+// rounds that alternate between no stream clients and 1 or 100 of them
+// (sub-benchmarks: one client is the cost of streaming at all), so both
 // sides of the ratios see the same machine load. The stream clients are
 // in-process response writers that only note the last event id, so the
 // figures are the server's own fan-out work (without the kernel's socket
@@ -39,7 +40,13 @@ import (
 //
 //	go test -run '^$' -bench EventFanout -benchtime 8000x ./httpapi
 func BenchmarkEventFanout(b *testing.B) {
-	const writers, clients, rounds = 8, 100, 8
+	for _, clients := range []int{1, 100} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchFanout(b, clients) })
+	}
+}
+
+func benchFanout(b *testing.B, clients int) {
+	const writers, rounds = 8, 8
 	ctx := context.Background()
 	store, err := bunstore.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {

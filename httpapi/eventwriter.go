@@ -171,15 +171,17 @@ func (s *sseWriter) writeCompressed(shared []streamChunk) error {
 		s.gz.sent(s.buf)
 	}
 	for _, c := range shared {
-		s.gz.sent(c.data)
 		if c.batch == nil {
+			s.gz.sent(c.data)
 			own = append(own, c.data)
 			continue
 		}
 		if len(own) > 0 {
 			out, own = appendSegment(out, own...), own[:0]
 		}
-		out = append(out, c.batch.segment()...)
+		seg, piece := c.batch.segment()
+		out = append(out, seg...)
+		s.gz.sentPiece(piece)
 	}
 	if len(own) > 0 {
 		out = appendSegment(out, own...)

@@ -22,9 +22,10 @@ import (
 // segGzip is a segment's compressed run, made once and shared by every
 // answer holding the segment.
 type segGzip struct {
-	once sync.Once
-	run  []byte
-	err  error
+	once  sync.Once
+	run   []byte
+	piece crcPiece // the segment's CRC-32, for each answer's trailer
+	err   error
 }
 
 // deflaters are the pooled compressors of segment runs.
@@ -63,12 +64,12 @@ func gzipSegments(segs []segment) ([][]byte, error) {
 		if z == nil { // a segment made without one: compress it for this answer only
 			z = &segGzip{}
 		}
-		z.once.Do(func() { z.run, z.err = deflateRun(sg.b) })
+		z.once.Do(func() { z.run, z.err = deflateRun(sg.b); z.piece = newCRCPiece(sg.b) })
 		if z.err != nil {
 			return nil, z.err
 		}
 		out = append(out, z.run)
-		g.sent(sg.b)
+		g.sentPiece(&z.piece)
 	}
 	return append(out, g.appendTrailer(nil)), nil
 }
