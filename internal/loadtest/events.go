@@ -86,7 +86,7 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 		return err
 	}
 	rss0 := rssKiB(pid)
-	streams, err := b.openFeeds(ctx, n, head)
+	streams, err := b.openFeeds(ctx, n, head, false)
 	defer closeFeeds(streams)
 	if err != nil {
 		return err
@@ -123,10 +123,10 @@ func (b *loadRun) feedBench(ctx context.Context, n int, d time.Duration, rate, w
 
 // openFeeds opens n stream clients following from after; on an error the
 // ones opened are returned too, for closing.
-func (b *loadRun) openFeeds(ctx context.Context, n int, after int64) ([]*feedClient, error) {
+func (b *loadRun) openFeeds(ctx context.Context, n int, after int64, held bool) ([]*feedClient, error) {
 	var streams []*feedClient
 	for range n {
-		s, err := b.openFeed(ctx, after)
+		s, err := b.openFeed(ctx, after, held)
 		if err != nil {
 			return streams, err
 		}
@@ -143,39 +143,29 @@ func closeFeeds(streams []*feedClient) {
 
 // alternate runs rounds pairs of full-load phases: with n new stream
 // clients following from the head (the server's CPU counted until every
-// client has every event) and without. It reports the creates per second
-// of both sides over all rounds and each round's loss; with the server's
-// pid, the server CPU per create of both sides and each round's ratio too.
+// client has every event) and without, in ABBA order (odd rounds start
+// without streams), so that neither side always follows the other. It
+// reports the creates per second of both sides over all rounds and each
+// round's loss; with the server's pid, the server CPU per create of both
+// sides and each round's ratio too.
 func (b *loadRun) alternate(ctx context.Context, n, rounds, writers int, d time.Duration, pid int) error {
 	if rounds <= 0 {
 		return nil
 	}
 	var with, without loadResult
 	var lost, cost []string
-	for range rounds {
-		head, err := b.head(ctx)
-		if err != nil {
-			return err
+	for r := range rounds {
+		var loaded, quiet loadResult
+		var err error
+		if r%2 == 1 {
+			quiet, err = b.fullLoad(ctx, writers, d, pid)
 		}
-		streams, err := b.openFeeds(ctx, n, head)
-		if err != nil {
-			closeFeeds(streams)
-			return err
+		if err == nil {
+			loaded, err = b.streamedLoad(ctx, n, writers, d, pid)
 		}
-		cpu0 := cpuTime(pid)
-		loaded, err := b.fullLoad(ctx, writers, d, pid)
-		b.waitAll(ctx, streams)
-		loaded.cpu = cpuTime(pid) - cpu0
-		for i, s := range streams {
-			if bad := s.gaps(); bad != "" {
-				fmt.Fprintf(b.out, "client %d: %s\n", i, bad)
-			}
+		if err == nil && r%2 == 0 {
+			quiet, err = b.fullLoad(ctx, writers, d, pid)
 		}
-		closeFeeds(streams)
-		if err != nil {
-			return err
-		}
-		quiet, err := b.fullLoad(ctx, writers, d, pid)
 		if err != nil {
 			return err
 		}
@@ -193,6 +183,34 @@ func (b *loadRun) alternate(ctx context.Context, n, rounds, writers int, d time.
 			100*without.busy(time.Duration(rounds)*d), 100*with.busy(time.Duration(rounds)*d))
 	}
 	return nil
+}
+
+// streamedLoad runs a full-load phase with n new stream clients following
+// from the head, the server's CPU counted until every client has every
+// event; it reports a client that missed or repeated one.
+func (b *loadRun) streamedLoad(ctx context.Context, n, writers int, d time.Duration, pid int) (loadResult, error) {
+	head, err := b.head(ctx)
+	if err != nil {
+		return loadResult{}, err
+	}
+	streams, err := b.openFeeds(ctx, n, head, true)
+	defer closeFeeds(streams)
+	if err != nil {
+		return loadResult{}, err
+	}
+	cpu0 := cpuTime(pid)
+	loaded, err := b.fullLoad(ctx, writers, d, pid)
+	for _, s := range streams {
+		s.in.release()
+	}
+	b.waitAll(ctx, streams)
+	loaded.cpu = cpuTime(pid) - cpu0
+	for i, s := range streams {
+		if bad := s.gaps(); bad != "" {
+			fmt.Fprintf(b.out, "client %d: %s\n", i, bad)
+		}
+	}
+	return loaded, err
 }
 
 // writerCost runs the full write load with the streams connected, checks
@@ -223,7 +241,7 @@ func (b *loadRun) writerCost(ctx context.Context, streams []*feedClient, base lo
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "full load: %.0f then %.0f creates/s without streams, %.0f with %d (%.1f%% lost); subscriber lag p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+	fmt.Fprintf(w, "full load: %.0f then %.0f creates/s without streams, %.0f with %d decoding as they read (%.1f%% lost); subscriber lag p50 %.2f ms p99 %.2f ms max %.2f ms\n",
 		base.rate, after.rate, loaded.rate, n, 100*(1-2*loaded.rate/(base.rate+after.rate)), ms(pct(lag, 50)), ms(pct(lag, 99)), ms(pct(lag, 100)))
 	if pid > 0 {
 		quietCPU := (base.cpuPerCreate() + after.cpuPerCreate()) / 2
@@ -376,7 +394,7 @@ func (b *loadRun) catchUp(ctx context.Context, from int64) error {
 		return err
 	}
 	start := time.Now()
-	s, err := b.openFeed(ctx, from)
+	s, err := b.openFeed(ctx, from, false)
 	if err != nil {
 		return err
 	}

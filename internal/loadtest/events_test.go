@@ -1,7 +1,11 @@
 package loadtest
 
 import (
+	"bytes"
+	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -52,6 +56,52 @@ func TestParseEventTime(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
 				t.Errorf("parseEventTime(%q) accepted what time.Parse refuses: %v", s, err)
 			}
+		}
+	}
+}
+
+// TestHeldReaderHandsOnEverything checks a stream client's input: a held
+// client takes the bytes off the connection (they wait in its buffer, none
+// handed on) and, once released, hands on every byte in order and then
+// the connection's end; an unheld one hands them on as they come.
+func TestHeldReaderHandsOnEverything(t *testing.T) {
+	for _, held := range []bool{true, false} {
+		pr, pw := io.Pipe()
+		h := &heldReader{held: held}
+		h.cond = sync.NewCond(&h.mu)
+		var wire atomic.Int64
+		go h.pump(pr, &wire)
+		got := make(chan []byte)
+		go func() {
+			b, _ := io.ReadAll(h)
+			got <- b
+		}()
+		var want []byte
+		for i := range 50 {
+			chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 1000+i)
+			if _, err := pw.Write(chunk); err != nil { // returns once the pump has read it
+				t.Fatal(err)
+			}
+			want = append(want, chunk...)
+		}
+		// One more write: the pump has stored every earlier chunk.
+		if _, err := pw.Write([]byte("z")); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, 'z')
+		h.mu.Lock()
+		stored, handed := len(h.buf), h.off
+		h.mu.Unlock()
+		if held && (stored < len(want)-1 || handed != 0) {
+			t.Errorf("held: %d bytes stored, %d handed on; want at least %d stored, none handed on", stored, handed, len(want)-1)
+		}
+		h.release()
+		pw.Close()
+		if b := <-got; !bytes.Equal(b, want) {
+			t.Errorf("held=%v: read %d bytes, want the %d written, in order", held, len(b), len(want))
+		}
+		if wire.Load() != int64(len(want)) {
+			t.Errorf("held=%v: wire counted %d, want %d", held, wire.Load(), len(want))
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 type feedClient struct {
 	resp   *http.Response
 	cancel context.CancelFunc
+	in     *heldReader
 	last   atomic.Int64
 	wire   atomic.Int64 // bytes received (compressed, for a gzip stream)
 	mu     sync.Mutex
@@ -29,7 +30,10 @@ type feedSample struct {
 	at, recv time.Time
 }
 
-func (b *loadRun) openFeed(ctx context.Context, after int64) (*feedClient, error) {
+// openFeed opens a stream client following from after. A held client
+// takes the bytes off the connection as they arrive but decodes them only
+// once released.
+func (b *loadRun) openFeed(ctx context.Context, after int64, held bool) (*feedClient, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/events/stream?after=%d", b.base, after), nil)
 	if err != nil {
@@ -46,30 +50,82 @@ func (b *loadRun) openFeed(ctx context.Context, after int64) (*feedClient, error
 		cancel()
 		return nil, fmt.Errorf("open stream: %w", err)
 	}
-	s := &feedClient{resp: resp, cancel: cancel}
+	s := &feedClient{resp: resp, cancel: cancel, in: &heldReader{held: held}}
 	if ce := resp.Header.Get("Content-Encoding"); resp.StatusCode != 200 || (ce == "gzip") != b.streamGzip {
 		s.close()
 		return nil, fmt.Errorf("open stream: status %d, Content-Encoding %q (gzip asked for: %v)", resp.StatusCode, ce, b.streamGzip)
 	}
 	s.last.Store(after)
+	s.in.cond = sync.NewCond(&s.in.mu)
+	go s.in.pump(s.resp.Body, &s.wire)
 	go s.read(b.streamGzip)
 	return s, nil
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
+// heldReader takes a stream's bytes off the connection as they arrive, so
+// that the server's writes and the connection's flow are those of any
+// client, and hands them to the client's decoder, only while not held: a
+// held client decodes what it received once released. The alternating
+// rounds hold their clients during the load, so that decoding 100
+// streams does not take the CPU the writers share with them (on a
+// two-core machine, the tool's one core): what the server does for the
+// clients is the same.
+type heldReader struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+	off  int
+	err  error // the connection's error, once it ends
+	held bool
 }
 
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+// pump reads r until it fails, counting the bytes in wire.
+func (h *heldReader) pump(r io.Reader, wire *atomic.Int64) {
+	b := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(b)
+		wire.Add(int64(n))
+		h.mu.Lock()
+		h.buf = append(h.buf, b[:n]...)
+		if err != nil {
+			h.err = err
+		}
+		h.cond.Broadcast()
+		h.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read hands on received bytes, waiting while held or while there are
+// none; once the connection ends it hands on the rest, then its error.
+func (h *heldReader) Read(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.err == nil && (h.held || h.off == len(h.buf)) {
+		h.cond.Wait()
+	}
+	if h.off == len(h.buf) {
+		return 0, h.err
+	}
+	n := copy(p, h.buf[h.off:])
+	if h.off += n; h.off == len(h.buf) {
+		h.buf, h.off = h.buf[:0], 0
+	}
+	return n, nil
+}
+
+// release lets a held client decode.
+func (h *heldReader) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = false
+	h.cond.Broadcast()
 }
 
 func (s *feedClient) read(gz bool) {
-	var body io.Reader = countingReader{r: s.resp.Body, n: &s.wire}
+	var body io.Reader = s.in
 	if gz {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
