@@ -259,6 +259,7 @@ func (h *handler) registerEventRoutes(rt *routeTable) {
 			"open through proxies (every 15 s by default); X-Accel-Buffering: no and Cache-Control: no-transform stop " +
 			"proxy buffering. When Accept-Encoding allows gzip the stream is gzip-compressed (Content-Encoding: gzip), " +
 			"each batch of events flushed as it is published, the gzip trailer sent when the stream ends. " +
+			"Over HTTP/1.1 the body is not chunked: it ends when the connection closes. " +
 			"On server shutdown the stream sends `event: shutdown` and ends; when the cursor falls " +
 			"behind retention while streaming it sends `event: error` and ends. A read-only key may stream.",
 		Query: append([]param{{Name: "after", Description: "Cursor: events with seq > after; without it (and without Last-Event-ID) the stream starts at the head", Schema: integer()}}, query[1:]...),

@@ -250,6 +250,11 @@ func TestEventStream_resumeWithLastEventID(t *testing.T) {
 			if s.resp.Header.Get("X-Accel-Buffering") != "no" || !strings.Contains(s.resp.Header.Get("Cache-Control"), "no-transform") {
 				t.Errorf("headers do not stop proxy buffering: %v", s.resp.Header)
 			}
+			// Over HTTP/1.1 the body ends with the connection, not chunked
+			// (one write per batch).
+			if len(s.resp.TransferEncoding) != 0 || !s.resp.Close {
+				t.Errorf("Transfer-Encoding %v, Connection: close %v; want a body that ends with the connection", s.resp.TransferEncoding, s.resp.Close)
+			}
 			first := s.events(t, 2)
 			s.cancel() // the connection drops after two events
 			for i := 3; i < 6; i++ {

@@ -81,6 +81,13 @@ func startStream(w http.ResponseWriter, r *http.Request) *sseWriter {
 		s.gz = &gzipStream{}
 	}
 	streamHeaders(w.Header(), s.gz != nil)
+	if r.ProtoMajor == 1 {
+		// The body ends when the connection closes, without chunked
+		// encoding (net/http's setup for event streams): a batch then goes
+		// out in one write, where a chunk costs three (its header and data
+		// through 4 KiB buffers, then its CRLF at the flush).
+		w.Header().Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
 	return s
 }
