@@ -88,7 +88,7 @@ const hubRingSize = 4096
 
 // join returns the running subscription, starting it for the first
 // client; every join is paired with a leave.
-func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
+func (hb *streamHub) join() (*hubRun, error) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if r := hb.run; r != nil && !r.ended() {
@@ -110,7 +110,7 @@ func (hb *streamHub) join(frames *frameCache) (*hubRun, error) {
 	r := &hubRun{cancel: cancel, clients: 1, base: page.Next, head: page.Next, changed: make(chan struct{})}
 	r.nclients.Store(1)
 	hb.run = r
-	go r.read(sub, frames, hb.log)
+	go r.read(sub, hb.log)
 	return r, nil
 }
 
@@ -199,10 +199,12 @@ func (m *rateMeter) add(n int, now time.Time) float64 {
 	return m.rate
 }
 
-// read moves the subscription's events into the ring, a batch at a time.
-func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Logger) {
+// read moves the subscription's events into the ring, a batch at a time,
+// encoding each event's frame into the batch's buffer.
+func (r *hubRun) read(sub *parts.Subscription, log *slog.Logger) {
 	defer r.finish()
-	var pending []pendingFrame
+	var pending []hubFrame
+	var blob []byte
 	hold := time.NewTimer(time.Hour)
 	hold.Stop()
 	holding := false
@@ -212,15 +214,16 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 		select {
 		case e, ok := <-sub.C:
 			if !ok {
-				r.publish(pending)
+				r.publish(pending, blob)
 				return
 			}
-			b, err := frames.frame(e)
-			if err != nil {
+			off := len(blob)
+			var err error
+			if blob, err = appendFrame(blob, e); err != nil {
 				log.Error("encode event", "seq", e.ID, "err", err)
 				return
 			}
-			pending = append(pending, pendingFrame{e: e, frame: b})
+			pending = append(pending, hubFrame{e: e, off: off, end: len(blob)})
 			if holding || len(sub.C) > 0 && len(pending) < parts.MaxEventLimit {
 				continue // more are ready, or the batch waits for its time
 			}
@@ -232,38 +235,31 @@ func (r *hubRun) read(sub *parts.Subscription, frames *frameCache, log *slog.Log
 		case <-hold.C:
 			holding = false
 		}
-		r.publish(pending)
+		r.publish(pending, blob)
 		notBefore = time.Time{}
 		now := time.Now()
 		if rate := meter.add(len(pending), now); rate > hubBurstRate {
 			notBefore = now.Add(burstGap(int64(r.nclients.Load()), rate))
 		}
+		clear(pending) // the ring holds the events now
 		pending = pending[:0]
+		// The published batch owns the buffer; the next is about as big.
+		blob = make([]byte, 0, len(blob)+len(blob)/8)
 	}
 }
 
-// pendingFrame is an event read and its frame, not yet published.
-type pendingFrame struct {
-	e     *parts.Event
-	frame []byte
-}
-
-// publish appends a batch to the ring and wakes the clients.
-func (r *hubRun) publish(pending []pendingFrame) {
+// publish appends a batch (its frames, encoded side by side in blob) to
+// the ring and wakes the clients.
+func (r *hubRun) publish(pending []hubFrame, blob []byte) {
 	if len(pending) == 0 {
 		return
 	}
-	total := 0
-	for _, f := range pending {
-		total += len(f.frame)
-	}
-	b := &hubBatch{blob: make([]byte, 0, total)}
+	b := &hubBatch{blob: blob}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range pending {
-		off := len(b.blob)
-		b.blob = append(b.blob, f.frame...)
-		r.ring = append(r.ring, hubFrame{e: f.e, batch: b, off: off, end: len(b.blob)})
+		f.batch = b
+		r.ring = append(r.ring, f)
 	}
 	if n := len(r.ring) - hubRingSize; n >= hubRingSize/4 {
 		r.base = r.ring[n-1].e.ID

@@ -128,7 +128,7 @@ func (h *handler) streamEvents(w http.ResponseWriter, req bunrouter.Request) err
 		streamHeaders(w.Header(), acceptsGzip(req.Request))
 		return nil
 	}
-	run, err := h.hub.join(h.frames)
+	run, err := h.hub.join()
 	if err != nil {
 		return err
 	}
@@ -202,13 +202,14 @@ func (h *handler) catchUp(ctx context.Context, s *sseWriter, q *parts.EventQuery
 
 // writeEvent adds e's frame to the stream (not flushed).
 func (h *handler) writeEvent(s *sseWriter, e *parts.Event) {
-	b, err := h.frames.frame(e)
-	if err != nil {
-		h.log.Error("encode event", "seq", e.ID, "err", err)
-		s.err = err
+	if s.err != nil {
 		return
 	}
-	s.add(b)
+	var err error
+	if s.buf, err = appendFrame(s.buf, e); err != nil {
+		h.log.Error("encode event", "seq", e.ID, "err", err)
+		s.err = err
+	}
 }
 
 // eventSchemas are the OpenAPI components of the change feed.

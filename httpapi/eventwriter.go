@@ -2,63 +2,8 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
-
-	"github.com/partflow/partflow/parts"
 )
-
-// frameCache keeps the encoded stream frames of recent events, so that an
-// event is encoded once however many clients stream it. Events never
-// change once committed.
-type frameCache struct {
-	mu    sync.Mutex
-	m     map[int64][]byte
-	order []int64 // ring of cached ids, oldest at next
-	next  int
-}
-
-const frameCacheSize = 4096
-
-func newFrameCache() *frameCache {
-	return &frameCache{m: make(map[int64][]byte, frameCacheSize), order: make([]int64, 0, frameCacheSize)}
-}
-
-func (c *frameCache) frame(e *parts.Event) ([]byte, error) {
-	c.mu.Lock()
-	b, ok := c.m[e.ID]
-	c.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	// The same bytes as json.Marshal(e), without its second pass over
-	// the output of e.MarshalJSON (checking and compacting it).
-	data, err := e.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	b = make([]byte, 0, len(data)+32)
-	b = append(b, "id: "...)
-	b = strconv.AppendInt(b, e.ID, 10)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	b = append(b, "\n\n"...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[e.ID]; ok {
-		return b, nil
-	}
-	if len(c.order) < frameCacheSize {
-		c.order = append(c.order, e.ID)
-	} else {
-		delete(c.m, c.order[c.next])
-		c.order[c.next] = e.ID
-		c.next = (c.next + 1) % frameCacheSize
-	}
-	c.m[e.ID] = b
-	return b, nil
-}
 
 // streamHeaders sets the headers of an event stream, compressed with
 // gzip or not.

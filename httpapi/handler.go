@@ -295,7 +295,6 @@ type handler struct {
 	failures   *limiter      // address -> failed key attempts in the window
 	openapi    []byte        // the generated document
 	bigLists   chan struct{} // slots for unpaged or very large list requests
-	frames     *frameCache   // encoded event stream frames
 	hub        *streamHub    // fans new events out to stream clients
 	faults     storageFaults // storage faults requests ran into, for /ready
 	uploads    uploadSlots   // uploads in progress per client address
@@ -321,7 +320,6 @@ func NewHandler(svc *parts.Service, opts *Options) (http.Handler, error) {
 		keys:       newKeyring(o.Keys),
 		authChecks: newLimiter(maxLimiterEntries),
 		failures:   newLimiter(maxLimiterEntries),
-		frames:     newFrameCache(),
 		hub:        &streamHub{svc: svc, log: o.Logger},
 		bigLists:   make(chan struct{}, runtime.GOMAXPROCS(0)), // one per core: more would not finish sooner
 		parts:      newPartCache(o.Cache.PartBytes),
