@@ -254,6 +254,11 @@ func (r *hubRun) publish(pending []hubFrame, blob []byte) {
 	if len(pending) == 0 {
 		return
 	}
+	if cap(blob) > 2*len(blob)+4<<10 {
+		// A small batch in a buffer sized for a burst: the ring may keep
+		// it for hours on a quiet store, so keep only what it holds.
+		blob = slices.Clone(blob)
+	}
 	b := &hubBatch{blob: blob}
 	r.mu.Lock()
 	defer r.mu.Unlock()

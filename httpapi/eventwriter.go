@@ -30,7 +30,10 @@ func startStream(w http.ResponseWriter, r *http.Request) *sseWriter {
 		// The body ends when the connection closes, without chunked
 		// encoding (net/http's setup for event streams): a batch then goes
 		// out in one write, where a chunk costs three (its header and data
-		// through 4 KiB buffers, then its CRLF at the flush).
+		// through 4 KiB buffers, then its CRLF at the flush). net/http
+		// removes the header; a server that is not net/http's would have
+		// to as well. A client reconnecting after the stream ends opens a
+		// new connection.
 		w.Header().Set("Transfer-Encoding", "identity")
 	}
 	w.WriteHeader(http.StatusOK)

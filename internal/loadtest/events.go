@@ -371,18 +371,34 @@ func (b *loadRun) head(ctx context.Context) (int64, error) {
 	return page.Head, nil
 }
 
-// waitAll waits until every stream has every event up to the head, or 30
-// seconds pass.
+// waitAll waits until every stream has every event up to the head, or
+// until none has moved on for 30 seconds (held clients decoding a long
+// phase take a while); it reports the clients that fell short.
 func (b *loadRun) waitAll(ctx context.Context, streams []*feedClient) {
 	head, err := b.head(ctx)
 	if err != nil {
 		return
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range streams {
-		for s.last.Load() < head && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond) // an external process: poll with a deadline
+	progress := func() (sum int64, short int) {
+		for _, s := range streams {
+			last := s.last.Load()
+			sum += last
+			if last < head {
+				short++
+			}
 		}
+		return sum, short
+	}
+	seen, short := progress()
+	for moved := time.Now(); short > 0 && time.Since(moved) < 30*time.Second && ctx.Err() == nil; {
+		time.Sleep(5 * time.Millisecond) // an external process: poll until it stalls
+		var sum int64
+		if sum, short = progress(); sum != seen {
+			seen, moved = sum, time.Now()
+		}
+	}
+	if short > 0 {
+		fmt.Fprintf(b.out, "%d of %d stream clients did not reach event %d (stalled for 30s)\n", short, len(streams), head)
 	}
 }
 

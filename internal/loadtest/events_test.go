@@ -2,7 +2,9 @@ package loadtest
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -103,5 +105,31 @@ func TestHeldReaderHandsOnEverything(t *testing.T) {
 		if wire.Load() != int64(len(want)) {
 			t.Errorf("held=%v: wire counted %d, want %d", held, wire.Load(), len(want))
 		}
+	}
+}
+
+// TestHeldReaderStopsWhenClosed checks that closing a held client ends its
+// decoder at once, without handing on the bytes it still holds.
+func TestHeldReaderStopsWhenClosed(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	h := &heldReader{held: true}
+	h.cond = sync.NewCond(&h.mu)
+	var wire atomic.Int64
+	go h.pump(pr, &wire)
+	if _, err := pw.Write([]byte("held bytes")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		b, err := io.ReadAll(h)
+		if len(b) != 0 {
+			err = errors.New("handed on " + string(b))
+		}
+		done <- err
+	}()
+	h.close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("a closed held client's decoder ended with %v, want net.ErrClosed and nothing handed on", err)
 	}
 }
