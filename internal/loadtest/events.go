@@ -245,7 +245,7 @@ func (b *loadRun) writerCost(ctx context.Context, streams []*feedClient, base lo
 		base.rate, after.rate, loaded.rate, n, 100*(1-2*loaded.rate/(base.rate+after.rate)), ms(pct(lag, 50)), ms(pct(lag, 99)), ms(pct(lag, 100)))
 	if pid > 0 {
 		quietCPU := (base.cpuPerCreate() + after.cpuPerCreate()) / 2
-		fmt.Fprintf(w, "server CPU per create: %.1f then %.1f µs without streams, %.1f µs with %d (+%.1f%%: a server saturating its CPU "+
+		fmt.Fprintf(w, "server CPU per create: %.1f then %.1f µs without streams, %.1f µs with %d (%+.1f%%: a server saturating its CPU "+
 			"loses %.1f%% of its writes); server busy %.0f%%, %.0f%%, %.0f%% of a core\n",
 			base.cpuPerCreate(), after.cpuPerCreate(), loaded.cpuPerCreate(), n, 100*(loaded.cpuPerCreate()/quietCPU-1),
 			100*(1-quietCPU/loaded.cpuPerCreate()), 100*base.busy(d), 100*after.busy(d), 100*loaded.busy(d))
